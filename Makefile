@@ -1,0 +1,42 @@
+# `make run` and `make test` are all a fresh machine with Python 3.11+ and git needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export QMS_INSTANCE ?= $(CURDIR)/instance
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test setup translations lint format clean bench
+
+$(BIN)/activate: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(BIN)/activate
+
+setup: $(BIN)/activate translations
+
+translations: $(BIN)/activate
+	$(BIN)/pybabel compile --use-fuzzy -d qms/translations -f -q
+
+run: setup
+	$(FLASK) qms init --demo --lang $${QMS_LANG:-en}
+	@echo "Serving the QMS tracker on http://127.0.0.1:$(PORT) (Ctrl+C stops it)"
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 120 wsgi:app
+
+test: setup
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check qms tests bench
+	$(BIN)/ruff format --check qms tests bench
+
+format: $(BIN)/activate
+	$(BIN)/ruff format qms tests bench
+	$(BIN)/ruff check --fix qms tests bench
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,71 @@
+"""QMS tracker: an ISO 9001-style quality management system with documents under git."""
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the application."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    from qms.config import load_config
+
+    load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions in :mod:`qms.extensions` to the app."""
+    from qms import i18n
+    from qms.auth import access
+    from qms.extensions import api, csrf, db, migrate
+
+    db.init_app(app)
+    # Batch mode lets later migrations alter tables on SQLite too.
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    i18n.init_app(app)
+    access.init_app(app)
+    api.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from qms.database import configure_sqlite
+
+        with app.app_context():
+            configure_sqlite(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register the browser blueprints and the API."""
+    from qms.api import register_api
+    from qms.auth.views import bp as auth_bp
+    from qms.documents.views import bp as documents_bp
+    from qms.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(documents_bp)
+    register_api(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Show errors as pages in the user's language, or as JSON under the API."""
+    from qms.errors import init_app
+
+    init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the ``flask qms`` command group."""
+    from qms.cli import qms
+
+    app.cli.add_command(qms)

@@ -1,0 +1,56 @@
+"""The JSON API under ``/api/v1``: bearer tokens, JSON errors, an OpenAPI document.
+
+flask-smorest builds ``/api/v1/openapi.json`` from the marshmallow schemas of each
+resource; every domain adds its own blueprint in :func:`register_api`.
+"""
+
+from flask import abort, g, request
+from marshmallow import Schema, fields
+
+from qms.auth.services import user_for_token
+from qms.extensions import api, csrf
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True)
+    detail = fields.Raw(allow_none=True)
+
+
+class PagingQuery(Schema):
+    page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
+    per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
+
+
+def paged(page_obj, dump) -> dict:
+    """Return a Flask-SQLAlchemy page as ``{items, page, per_page, total, pages}``."""
+    return {
+        "items": [dump(item) for item in page_obj.items],
+        "page": page_obj.page,
+        "per_page": page_obj.per_page,
+        "total": page_obj.total,
+        "pages": page_obj.pages,
+    }
+
+
+def authenticate() -> None:
+    """Require ``Authorization: Bearer TOKEN``; cookies are ignored, so no CSRF is possible."""
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        abort(401, description="A valid API token is required: Authorization: Bearer TOKEN.")
+    g.api_user = user
+
+
+def register_api(app) -> None:
+    """Register every API blueprint and protect them with bearer tokens."""
+    from qms.api.documents import blp as documents_blp
+
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer"}
+    )
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    for blp in (documents_blp,):
+        blp.before_request(authenticate)
+        csrf.exempt(blp)
+        api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")

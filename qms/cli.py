@@ -1,0 +1,129 @@
+"""The ``flask --app wsgi qms`` commands."""
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from qms.errors import ServiceError
+
+
+@click.group()
+def qms():
+    """Run and look after the QMS."""
+
+
+@qms.command()
+@click.option("--demo", is_flag=True, help="Load the starter documents, departments and users.")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh_Hans", "zh_Hant"]),
+    default="en",
+    show_default=True,
+    help="Language of the starter documents.",
+)
+@with_appcontext
+def init(demo: bool, lang: str):
+    """Create the database, the document repository and optionally the demo."""
+    from flask_migrate import upgrade
+
+    from qms.auth.models import User
+    from qms.extensions import db
+    from qms.gitstore import GitStore
+
+    upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
+    GitStore.init(current_app.config["QMS_DOCUMENTS_REPO"])
+    click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"Document repository: {current_app.config['QMS_DOCUMENTS_REPO']}")
+    if demo:
+        from qms.demo import DEMO_USERS, load_demo
+
+        if db.session.scalar(select(User.id).limit(1)) is not None:
+            click.echo("The instance has users already; the demo was not loaded again.")
+        else:
+            with click.progressbar(length=1, label="Loading the starter documents") as bar:
+
+                def progress(done, total):
+                    bar.length = total
+                    bar.update(done - bar.pos)
+
+                load_demo(lang, progress=progress)
+        demo = {u.username for u in db.session.scalars(select(User))}
+        if demo.intersection(u[0] for u in DEMO_USERS):
+            click.echo("Demo logins (username / password):")
+            for username, _name, roles, dept, password in DEMO_USERS:
+                if username in demo:
+                    click.echo(f"  {username:8} {password:13} {', '.join(roles)} — {dept}")
+
+
+@qms.command("create-user")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="May be given several times.")
+@click.option("--department", required=True)
+@click.option("--password", required=True)
+@click.option("--name", "full_name", default="")
+@click.option("--email", default=None)
+@with_appcontext
+def create_user_command(username, roles, department, password, full_name, email):
+    """Create a user; the department is created when it does not exist yet."""
+    from qms.auth.services import AccountError, create_user
+    from qms.extensions import db
+
+    try:
+        create_user(username, password, list(roles), department, full_name, email)
+    except AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Created {username} ({', '.join(roles)}) in {department}.")
+
+
+@qms.command()
+@click.argument("username")
+@with_appcontext
+def token(username):
+    """Create an API token for USERNAME and print it alone on the last line."""
+    from qms.auth.models import User
+    from qms.auth.services import create_token
+    from qms.extensions import db
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"There is no user {username}.")
+    value = create_token(user)
+    db.session.commit()
+    click.echo(f"API token for {username} (shown once):")
+    click.echo(value)
+
+
+@qms.command()
+@click.option("--repair", is_flag=True, help="Fix in the database what git proves.")
+@with_appcontext
+def check(repair):
+    """Compare the database with the document repository."""
+    from qms.documents.consistency import check as run_check
+
+    findings = run_check(repair=repair)
+    for finding in findings:
+        click.echo(("repaired: " if finding.repaired else "problem:  ") + finding.message)
+    open_problems = [f for f in findings if not f.repaired]
+    if not findings:
+        click.echo("The database and the document repository agree.")
+    sys.exit(1 if open_problems else 0)
+
+
+@qms.command("release-due")
+@with_appcontext
+def release_due():
+    """Make effective the revisions whose effective date has come (run daily)."""
+    from qms.documents.services import apply_due_releases
+
+    try:
+        done = apply_due_releases()
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    for rev in done:
+        click.echo(f"{rev.document.code} revision {rev.label} is now effective.")

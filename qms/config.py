@@ -1,0 +1,59 @@
+"""Configuration read from the environment, with embedded defaults."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def load_config(app, test_config: dict | None) -> None:
+    """Fill ``app.config`` from defaults, the environment and ``test_config``."""
+    instance = Path(os.environ.get("QMS_INSTANCE") or app.instance_path)
+    if test_config and "QMS_INSTANCE" in test_config:
+        instance = Path(test_config["QMS_INSTANCE"])
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        QMS_INSTANCE=str(instance),
+        SQLALCHEMY_DATABASE_URI=os.environ.get("QMS_DATABASE_URL")
+        or f"sqlite:///{instance / 'qms.sqlite'}",
+        QMS_DOCUMENTS_REPO=os.environ.get("QMS_DOCUMENTS_REPO") or str(instance / "documents.git"),
+        QMS_CACHE_DIR=str(instance / "cache"),
+        QMS_MAX_CONTENT_BYTES=int(os.environ.get("QMS_MAX_CONTENT_BYTES", 1_000_000)),
+        # Requests may be larger than one document so that an oversized draft is refused by
+        # the form with a message, keeping the text, rather than by a bare 413.
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        LANGUAGES=["en", "zh_Hans", "zh_Hant"],
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_DEFAULT_TIMEZONE="UTC",
+        API_TITLE="QMS tracker API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Several workers share one file: wait for the write lock instead of failing at once.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    app.config["SECRET_KEY"] = (
+        app.config.get("SECRET_KEY") or os.environ.get("QMS_SECRET_KEY") or _instance_secret(instance)
+    )
+
+
+def _instance_secret(instance: Path) -> str:
+    """Return the instance's secret key, generating it on first start."""
+    path = instance / "secret_key"
+    if not path.exists():
+        key = secrets.token_hex(32)
+        # O_EXCL: two workers starting together must agree on one key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(key)
+    return path.read_text().strip()

@@ -1,0 +1,137 @@
+"""Load the starter QMS in ``documents/`` as released revisions with history."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from qms import ROOT, render
+from qms.auth.models import User
+from qms.auth.services import create_user, get_or_create_department
+from qms.documents import services
+from qms.documents.models import Document
+from qms.extensions import db
+
+DEPARTMENTS = (
+    "Quality Office",
+    "Service Hall",
+    "Business Approval Department",
+    "Certificate Issuance Department",
+    "Complaints and Supervision Office",
+    "General Affairs Office",
+    "Information Technology Department",
+)
+# (username, full name, roles, department, password): one user per role.
+DEMO_USERS = (
+    ("admin", "Ada Admin", ("admin",), "Information Technology Department", "admin-demo"),
+    ("mrep", "Mei Rep", ("approver",), "Quality Office", "mrep-demo"),
+    ("author", "Alan Author", ("author",), "Quality Office", "author-demo"),
+    ("auditor", "Aud Itor", ("auditor",), "Business Approval Department", "auditor-demo"),
+    ("staff", "Sam Staff", ("staff",), "Service Hall", "staff-demo"),
+)
+HISTORY_FILE = re.compile(r"^(?P<code>.+)@(?P<rev>[A-Z]+)\.md$")
+
+
+def source_dir(lang: str) -> Path:
+    return ROOT / "documents" / ("zh_Hans" if lang == "zh_Hant" else lang)
+
+
+def read_source(path: Path, lang: str) -> str:
+    text = path.read_text(encoding="utf-8")
+    if lang == "zh_Hant":
+        import opencc
+
+        # Character conversion only: official terms (文件, 程序) keep their meaning.
+        text = opencc.OpenCC("s2t").convert(text)
+    return text
+
+
+def starter_set(lang: str) -> list[tuple[dict, list[str]]]:
+    """Return each starter document's front matter and its revisions' texts, parents first."""
+    base = source_dir(lang)
+    history: dict[str, list[tuple[str, str]]] = {}
+    for path in sorted((base / "_history").glob("*.md")):
+        match = HISTORY_FILE.match(path.name)
+        if match:
+            history.setdefault(match["code"], []).append((match["rev"], read_source(path, lang)))
+    docs = []
+    for path in sorted(base.glob("*.md")):
+        if path.name == "README.md":
+            continue
+        text = read_source(path, lang)
+        meta, _body = render.split_front_matter(text)
+        older = [t for _rev, t in sorted(history.get(meta["code"], []))]
+        docs.append((meta, [*older, text]))
+    order = {"manual": 0, "external": 1, "procedure": 2, "work_instruction": 3, "record_form": 4}
+    docs.sort(key=lambda d: (order.get(d[0]["type"], 9), d[0]["code"]))
+    return docs
+
+
+def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = None) -> None:
+    """Create departments, one user per role, and the starter documents with their history."""
+    for name in DEPARTMENTS:
+        get_or_create_department(name)
+    for username, full_name, roles, dept, password in DEMO_USERS:
+        locale = lang if lang != "en" else None
+        create_user(username, password, list(roles), dept, full_name,
+                    f"{username}@demo.qms.invalid", locale)
+    db.session.commit()
+    author = db.session.scalar(select(User).where(User.username == "author"))
+    approver = db.session.scalar(select(User).where(User.username == "mrep"))
+    password = dict((u[0], u[4]) for u in DEMO_USERS)["mrep"]
+
+    documents = starter_set(lang)
+    total = sum(len(texts) for _meta, texts in documents)
+    done = 0
+    for meta, texts in documents:
+        doc = services.create_document(
+            author,
+            meta["code"],
+            meta["title"],
+            meta["type"],
+            parent=meta.get("parent"),
+            department=meta.get("department"),
+            clauses=meta.get("clauses") or [],
+            review_interval_months=int(meta.get("review_interval_months") or 12),
+            distribution=meta.get("distribution") or [],
+        )
+        # Older revisions became effective a year apart, the newest at the start of this year.
+        for index, text in enumerate(texts):
+            year = date.today().year - (len(texts) - 1 - index)
+            release_one(doc, text, author, approver, password, date(year, 1, 2))
+            done += 1
+            if progress:
+                progress(done, total)
+    _leave_work_in_progress(author, approver)
+
+
+def release_one(doc: Document, text: str, author: User, approver: User, password: str,
+                effective: date) -> None:
+    """Draft, submit, approve and release one revision of ``doc``."""
+    meta, _body = render.split_front_matter(text)
+    services.save_draft(author, doc, text, meta.get("summary") or "Issue")
+    services.submit(author, doc)
+    services.approve(approver, doc, password, "Approved for release")
+    services.release(approver, doc, effective, allow_past=True)
+
+
+def _leave_work_in_progress(author: User, approver: User) -> None:
+    """Leave a change request and a revision in review, so the demo has work to do."""
+    doc = db.session.scalar(select(Document).where(Document.doc_type == "procedure")
+                            .order_by(Document.code.desc()))
+    if doc is None:
+        return
+    cr = services.raise_change_request(
+        author, f"Update {doc.code} after the internal audit",
+        "The internal audit found the steps out of date with current practice.", [doc.code],
+    )
+    services.decide_change_request(approver, cr, accept=True, note="Agreed.")
+    text = services.revision_content(services.effective_revision(doc))
+    text = text.rstrip("\n") + "\n\n## Revision note\n\nUpdated after the internal audit.\n"
+    services.save_draft(author, doc, text, "Add revision note after the internal audit",
+                        change_request=cr.number)
+    services.submit(author, doc)

@@ -1,0 +1,1 @@
+"""Document control: register, drafts, review and approval, release, history and redline."""

@@ -1,0 +1,120 @@
+"""Showing revisions: cached HTML views and controlled copies in DOCX and PDF."""
+
+import time
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+
+from qms import render
+from qms.documents import services
+from qms.documents.models import Acknowledgement, Revision
+from qms.extensions import db
+
+FORMATS = {
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
+_last_due_check = 0.0
+
+
+def cache_dir() -> Path:
+    return Path(current_app.config["QMS_CACHE_DIR"]) / "render"
+
+
+def _body(text: str) -> str:
+    try:
+        return render.split_front_matter(text)[1]
+    except render.FrontMatterError:
+        return text
+
+
+def html_for(rev: Revision) -> Markup:
+    """Return a revision's sanitised HTML, rendered once per content."""
+    html = render.render(_body(services.revision_content(rev)), "html", None, cache_dir())
+    return Markup(html.decode("utf-8"))
+
+
+def preview(content: str) -> Markup:
+    """Render unsaved Markdown for the editor; unsafe parts are already stripped."""
+    try:
+        body = render.split_front_matter(content)[1]
+    except render.FrontMatterError as exc:
+        return Markup("<p class='field-error'>%s</p>") % str(exc)
+    try:
+        return Markup(render.render(body, "html", None, cache_dir()).decode("utf-8"))
+    except render.RenderError as exc:
+        return Markup("<p class='field-error'>%s</p>") % str(exc)
+
+
+def controlled_copy(rev: Revision) -> render.ControlledCopy:
+    """Describe a revision for the header, footer and signature block of a copy."""
+    doc = rev.document
+    status = services.status_label(rev.status)
+    if rev.status in ("superseded", "obsolete"):
+        status = f"{status} — {_('not for use')}"
+    return render.ControlledCopy(
+        code=doc.code,
+        title=doc.title,
+        revision=rev.label,
+        status=status,
+        effective_date=rev.effective_date.isoformat() if rev.effective_date else None,
+        signatures=tuple(
+            (services.meaning_label(s.meaning), s.user.display_name,
+             s.signed_at.strftime("%Y-%m-%d %H:%M UTC"))
+            for s in rev.signatures
+        ),
+        labels={
+            "revision": _("Revision"),
+            "effective_date": _("Effective date"),
+            "status": _("Status"),
+            "page": _("Page"),
+            "approved_by": _("Approved by"),
+            "controlled_copy": _("Controlled copy"),
+            "signatures": _("Signatures"),
+            "meaning": _("Meaning"),
+            "signer": _("Signed by"),
+            "time": _("Time"),
+            "code": _("Code"),
+            "title": _("Title"),
+        },
+        lang=str(get_locale() or "en"),
+    )
+
+
+def download(rev: Revision, fmt: str) -> tuple[bytes, str, str]:
+    """Return (bytes, mimetype, filename) of a revision in ``fmt``."""
+    text = services.revision_content(rev)
+    name = f"{rev.document.code}-{rev.label}.{fmt}"
+    if fmt == "md":
+        return text.encode("utf-8"), FORMATS[fmt], name
+    copy = controlled_copy(rev) if fmt != "html" else None
+    data = render.render(_body(text), fmt, copy, cache_dir())
+    return data, FORMATS[fmt], name
+
+
+def has_acknowledged(rev: Revision, user) -> bool:
+    return db.session.scalar(
+        select(Acknowledgement.id).where(
+            Acknowledgement.revision_id == rev.id, Acknowledgement.user_id == user.id
+        )
+    ) is not None
+
+
+def apply_due_throttled(interval: float = 60.0) -> None:
+    """Apply due scheduled releases, at most once per ``interval`` seconds per process."""
+    global _last_due_check
+    now = time.monotonic()
+    if now - _last_due_check < interval and not current_app.testing:
+        return
+    _last_due_check = now
+    if db.session.scalar(
+        select(Revision.id).where(Revision.status == "scheduled",
+                                  Revision.effective_date <= services.date.today()).limit(1)
+    ):
+        services.apply_due_releases()

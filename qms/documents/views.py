@@ -1,0 +1,516 @@
+"""Pages for the document register, drafts, review, release, history and redline."""
+
+import csv
+import io
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from qms import trail
+from qms.auth.models import Department
+from qms.documents import rendering, services
+from qms.documents.forms import (
+    ActionForm,
+    ChangeRequestForm,
+    CommentForm,
+    DecideForm,
+    DocumentForm,
+    DraftForm,
+    FilterForm,
+    OpenDraftForm,
+    ReasonForm,
+    ReleaseForm,
+    SignForm,
+    type_choices,
+)
+from qms.documents.models import DOC_STATUSES, ChangeRequest, Document, Revision
+from qms.documents.redline import redline
+from qms.errors import ServiceError
+from qms.extensions import db
+
+bp = Blueprint("documents", __name__, url_prefix="/documents")
+bp.teardown_app_request(services.close_store)
+
+
+@bp.app_context_processor
+def labels():
+    """Give every template the localised names of types, states and signature meanings."""
+    return {
+        "type_label": services.type_label,
+        "status_label": services.status_label,
+        "meaning_label": services.meaning_label,
+        "cr_status_label": services.cr_status_label,
+        "today": date.today(),
+    }
+
+
+@bp.before_app_request
+def release_due_revisions():
+    """Make scheduled revisions effective once their date has come, at most once a minute."""
+    rendering.apply_due_throttled()
+
+
+def show_error(form, exc: ServiceError) -> None:
+    """Put a service's refusal beside the field it concerns, or on top of the form."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None and not isinstance(field.errors, tuple):
+        field.errors.append(exc.message)
+    else:
+        flash(exc.message, "error")
+
+
+def department_choices(blank: str | None = None):
+    depts = db.session.scalars(select(Department).order_by(Department.name)).all()
+    choices = [(d.name, d.name) for d in depts]
+    return [("", blank)] + choices if blank is not None else choices
+
+
+def accepted_change_requests(doc: Document):
+    crs = db.session.scalars(
+        select(ChangeRequest)
+        .where(ChangeRequest.status == "accepted")
+        .order_by(ChangeRequest.number.desc())
+    ).all()
+    return [("", _("None"))] + [
+        (cr.number, f"{cr.number} {cr.title}") for cr in crs if doc in cr.documents
+    ]
+
+
+# -- the register ----------------------------------------------------------------------
+
+
+@bp.get("/")
+def register():
+    """List the documents with filters, sorting and search; export CSV."""
+    form = FilterForm(request.args)
+    form.doc_type.choices = [("", _("All types"))] + type_choices()
+    form.department.choices = [("", _("All departments"))] + [
+        (str(d.id), d.name)
+        for d in db.session.scalars(select(Department).order_by(Department.name))
+    ]
+    form.status.choices = [("", _("All statuses"))] + [
+        (s, services.status_label(s)) for s in DOC_STATUSES
+    ]
+    sort = request.args.get("sort", "code")
+    due = request.args.get("due") == "1"
+    stmt = services.list_documents(
+        doc_type=form.doc_type.data or None,
+        department_id=int(form.department.data) if (form.department.data or "").isdigit() else None,
+        status=form.status.data or None,
+        clause=(form.clause.data or "").strip() or None,
+        due_for_review=due,
+        q=form.q.data or None,
+        sort=sort,
+    )
+    if request.args.get("format") == "csv":
+        return register_csv(db.session.scalars(stmt).all())
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template(
+        "documents/register.html", form=form, page=page, sort=sort, due=due,
+        args={k: v for k, v in request.args.items() if k not in ("page", "sort")},
+    )
+
+
+def register_csv(docs: list[Document]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["code", "title", "type", "parent", "department", "clauses", "status",
+                     "revision", "effective_date", "review_interval_months", "next_review_due"])
+    for d in docs:
+        writer.writerow([
+            d.code, d.title, d.doc_type, d.parent.code if d.parent else "",
+            d.department.name if d.department else "", " ".join(d.clauses), d.status,
+            d.current_revision or "", d.effective_date or "", d.review_interval_months,
+            d.next_review_due or "",
+        ])
+    # A BOM so that spreadsheet programs read the Chinese titles as UTF-8.
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=register-{date.today()}.csv"},
+    )
+
+
+@bp.get("/tree")
+def tree():
+    """Show the hierarchy: manual, procedures, work specifications, record forms."""
+    return render_template("documents/tree.html", rows=services.tree())
+
+
+@bp.get("/review-due")
+def review_due():
+    """List effective documents due or overdue for periodic review."""
+    docs = db.session.scalars(
+        services.list_documents(status="effective", sort="next_review_due").where(
+            Document.next_review_due <= services.next_review_window()
+        )
+    ).all()
+    return render_template("documents/review_due.html", docs=docs, today=date.today())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    """Add a document to the register."""
+    if not current_user.has_role(*services.AUTHORING_ROLES):
+        abort(403)
+    form = DocumentForm()
+    form.doc_type.choices = type_choices()
+    form.parent.choices = [("", _("None"))] + [
+        (d.code, f"{d.code} {d.title}")
+        for d in db.session.scalars(
+            select(Document).where(Document.doc_type != "record_form").order_by(Document.code)
+        )
+    ]
+    form.department.choices = department_choices()
+    form.distribution.choices = [("all", _("All departments"))] + department_choices()
+    if request.method == "GET":
+        form.department.data = current_user.department.name
+    if form.validate_on_submit():
+        try:
+            doc = services.create_document(
+                current_user, form.code.data, form.title.data, form.doc_type.data,
+                parent=form.parent.data or None, department=form.department.data or None,
+                clauses=form.clauses.data or "",
+                review_interval_months=form.review_interval_months.data,
+                distribution=form.distribution.data,
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            flash(_("%(code)s is in the register. Write its first revision.", code=doc.code),
+                  "success")
+            return redirect(url_for("documents.edit", code=doc.code))
+    return render_template("documents/new.html", form=form)
+
+
+# -- one document ----------------------------------------------------------------------
+
+
+@bp.get("/<code>")
+def detail(code: str):
+    """Show the effective revision, the open draft's state and the history."""
+    doc = services.get_document(code)
+    current = services.effective_revision(doc)
+    pending = services.open_revision(doc)
+    return render_template(
+        "documents/detail.html",
+        doc=doc,
+        current=current,
+        pending=pending,
+        html=rendering.html_for(current) if current else None,
+        revisions=list(reversed(doc.revisions)),
+        acks=services.acknowledgement_counts(current) if current else None,
+        acknowledged=current is not None and rendering.has_acknowledged(current, current_user),
+        concerns=services.concerns(doc, current_user),
+        events=trail.events_for("document", doc.code),
+        can_approve=pending is not None and services.can_approve(current_user, pending),
+        forms=_action_forms(doc),
+    )
+
+
+def _action_forms(doc: Document) -> dict:
+    release = ReleaseForm(prefix="release")
+    if release.effective_date.data is None:
+        release.effective_date.data = date.today()
+    return {
+        "sign": SignForm(prefix="sign"),
+        "review": SignForm(prefix="review"),
+        "reject": ReasonForm(prefix="reject"),
+        "obsolete": ReasonForm(prefix="obsolete"),
+        "release": release,
+        "comment": CommentForm(prefix="comment"),
+        "periodic": SignForm(prefix="periodic"),
+        "action": ActionForm(),
+        "open": _open_form(doc),
+    }
+
+
+def _open_form(doc: Document) -> OpenDraftForm:
+    form = OpenDraftForm(prefix="open")
+    form.change_request.choices = accepted_change_requests(doc)
+    return form
+
+
+@bp.get("/<code>/revisions/<label>")
+def revision(code: str, label: str):
+    """Show one revision as it was, with its signatures, comments and trail."""
+    doc = services.get_document(code)
+    rev = services.get_revision(doc, label)
+    return render_template(
+        "documents/revision.html",
+        doc=doc,
+        rev=rev,
+        html=rendering.html_for(rev),
+        acks=services.acknowledgement_counts(rev) if rev.status != "draft" else None,
+        events=trail.events_for("revision", f"{doc.code}/{rev.label}"),
+    )
+
+
+@bp.get("/<code>/content")
+def content(code: str):
+    """Download a revision as Markdown, HTML, DOCX or PDF (a controlled copy)."""
+    doc = services.get_document(code)
+    label = request.args.get("revision")
+    rev = services.get_revision(doc, label) if label else services.effective_revision(doc)
+    if rev is None:
+        abort(404)
+    fmt = request.args.get("format", "pdf")
+    if fmt not in rendering.FORMATS:
+        abort(400)
+    data, mimetype, filename = rendering.download(rev, fmt)
+    return send_file(io.BytesIO(data), mimetype=mimetype, download_name=filename,
+                     as_attachment=fmt in ("docx", "pdf", "md"))
+
+
+@bp.get("/<code>/diff")
+def diff(code: str):
+    """Show the redline between two revisions, word by word."""
+    doc = services.get_document(code)
+    labels = [r.label for r in doc.revisions]
+    if len(labels) < 1:
+        abort(404)
+    to_label = request.args.get("to") or labels[-1]
+    from_label = request.args.get("from") or (labels[-2] if len(labels) > 1 else labels[-1])
+    old = services.get_revision(doc, from_label)
+    new = services.get_revision(doc, to_label)
+    result = redline(services.revision_content(old), services.revision_content(new))
+    return render_template(
+        "documents/diff.html", doc=doc, old=old, new=new, labels=labels, result=result
+    )
+
+
+# -- drafting --------------------------------------------------------------------------
+
+
+@bp.post("/<code>/draft/open")
+def open_draft(code: str):
+    """Start a new revision from the effective one or from blank."""
+    doc = services.get_document(code)
+    form = _open_form(doc)
+    if form.validate_on_submit():
+        try:
+            services.open_draft(current_user, doc, from_blank=form.source.data == "blank",
+                                change_request=form.change_request.data or None)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("documents.detail", code=code))
+        return redirect(url_for("documents.edit", code=code))
+    flash(_("The request was not valid; please try again."), "error")
+    return redirect(url_for("documents.detail", code=code))
+
+
+@bp.route("/<code>/edit", methods=["GET", "POST"])
+def edit(code: str):
+    """Edit the open draft's Markdown with a preview; each save is a commit."""
+    doc = services.get_document(code)
+    if not current_user.has_role(*services.AUTHORING_ROLES):
+        abort(403)
+    rev = services.open_revision(doc)
+    if rev is not None and rev.status != "draft":
+        flash(_("Revision %(rev)s is %(status)s; it can no longer be edited.", rev=rev.label,
+                status=services.status_label(rev.status)), "warning")
+        return redirect(url_for("documents.detail", code=code))
+    form = DraftForm()
+    form.change_request.choices = accepted_change_requests(doc)
+    preview = None
+    if request.method == "GET":
+        if rev is not None:
+            form.content.data = services.revision_content(rev)
+            form.summary.data = rev.summary
+            form.base_commit.data = rev.head_commit
+            form.change_request.data = rev.change_request.number if rev.change_request else ""
+        else:
+            current = services.effective_revision(doc)
+            form.content.data = (services.revision_content(current) if current
+                                 else services.blank_content(doc))
+    elif form.validate_on_submit():
+        if form.preview.data:
+            preview = rendering.preview(form.content.data)
+        else:
+            try:
+                rev = services.save_draft(
+                    current_user, doc, form.content.data, form.summary.data or "",
+                    base_commit=form.base_commit.data or None,
+                    change_request=form.change_request.data or None,
+                )
+            except ServiceError as exc:
+                db.session.rollback()
+                show_error(form, exc)
+            else:
+                flash(_("Draft saved as revision %(rev)s.", rev=rev.label), "success")
+                return redirect(url_for("documents.edit", code=code))
+    return render_template("documents/edit.html", doc=doc, rev=rev, form=form, preview=preview,
+                           action=ActionForm())
+
+
+@bp.post("/preview")
+def preview():
+    """Return the sanitised HTML of posted Markdown, for the editor's live preview."""
+    return rendering.preview(request.form.get("content", ""))
+
+
+def _act(code: str, form_class, prefix: str | None, action, success: str):
+    """Run a one-form workflow step: validate, call the service, flash, redirect."""
+    doc = services.get_document(code)
+    form = form_class(prefix=prefix) if prefix else form_class()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return redirect(url_for("documents.detail", code=code))
+    try:
+        action(doc, form)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for("documents.detail", code=code))
+
+
+@bp.post("/<code>/submit")
+def submit(code: str):
+    """Send the draft for review."""
+    return _act(code, ActionForm, None, lambda d, f: services.submit(current_user, d),
+                _("Submitted for review."))
+
+
+@bp.post("/<code>/comment")
+def comment(code: str):
+    """Comment on the open revision."""
+    return _act(code, CommentForm, "comment",
+                lambda d, f: services.add_comment(current_user, d, f.body.data),
+                _("Comment added."))
+
+
+@bp.post("/<code>/sign-review")
+def sign_review(code: str):
+    """Sign the revision in review as reviewed."""
+    return _act(code, SignForm, "review",
+                lambda d, f: services.sign_review(current_user, d, f.password.data,
+                                                  f.comment.data),
+                _("Signed as reviewed."))
+
+
+@bp.post("/<code>/approve")
+def approve(code: str):
+    """Approve the revision in review with a signature."""
+    return _act(code, SignForm, "sign",
+                lambda d, f: services.approve(current_user, d, f.password.data, f.comment.data),
+                _("Approved and signed. It can now be released."))
+
+
+@bp.post("/<code>/reject")
+def reject(code: str):
+    """Send the revision back to its author with a reason."""
+    return _act(code, ReasonForm, "reject",
+                lambda d, f: services.reject(current_user, d, f.reason.data),
+                _("Sent back to draft; the author sees your reason."))
+
+
+@bp.post("/<code>/release")
+def release(code: str):
+    """Release the approved revision on an effective date."""
+    return _act(code, ReleaseForm, "release",
+                lambda d, f: services.release(current_user, d, f.effective_date.data),
+                _("Released."))
+
+
+@bp.post("/<code>/obsolete")
+def obsolete(code: str):
+    """Withdraw the document."""
+    return _act(code, ReasonForm, "obsolete",
+                lambda d, f: services.obsolete(current_user, d, f.reason.data),
+                _("The document is obsolete. It stays retrievable, marked as such."))
+
+
+@bp.post("/<code>/periodic-review")
+def periodic_review(code: str):
+    """Record the periodic review: reviewed, no change."""
+    return _act(code, SignForm, "periodic",
+                lambda d, f: services.review_no_change(current_user, d, f.password.data,
+                                                       f.comment.data),
+                _("Periodic review recorded; the next review date is reset."))
+
+
+@bp.post("/<code>/acknowledge")
+def acknowledge(code: str):
+    """Confirm having read the effective revision."""
+    return _act(code, ActionForm, None, lambda d, f: services.acknowledge(current_user, d),
+                _("Thank you: your acknowledgement is recorded."))
+
+
+# -- change requests -------------------------------------------------------------------
+
+
+@bp.get("/change-requests")
+def change_requests():
+    """List change requests, newest first."""
+    status = request.args.get("status") or None
+    stmt = select(ChangeRequest).order_by(ChangeRequest.raised_at.desc())
+    if status:
+        stmt = stmt.where(ChangeRequest.status == status)
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template("documents/change_requests.html", page=page, status=status)
+
+
+@bp.route("/change-requests/new", methods=["GET", "POST"])
+def new_change_request():
+    """Raise a document change request."""
+    form = ChangeRequestForm()
+    form.documents.choices = [
+        (d.code, f"{d.code} {d.title}")
+        for d in db.session.scalars(select(Document).order_by(Document.code))
+    ]
+    if request.method == "GET" and request.args.get("document"):
+        form.documents.data = [request.args["document"]]
+    if form.validate_on_submit():
+        try:
+            cr = services.raise_change_request(current_user, form.title.data, form.reason.data,
+                                               form.documents.data, form.source_ref.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            flash(_("Change request %(number)s raised.", number=cr.number), "success")
+            return redirect(url_for("documents.change_request", number=cr.number))
+    return render_template("documents/change_request_new.html", form=form)
+
+
+@bp.route("/change-requests/<number>", methods=["GET", "POST"])
+def change_request(number: str):
+    """Show a change request; approvers accept or decline it."""
+    cr = services.get_change_request(number)
+    form = DecideForm()
+    if form.validate_on_submit():
+        try:
+            services.decide_change_request(current_user, cr, form.decision.data == "accept",
+                                           form.note.data or "")
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            flash(_("Decision recorded."), "success")
+            return redirect(url_for("documents.change_request", number=number))
+    revisions = db.session.scalars(
+        select(Revision).where(Revision.change_request_id == cr.id)
+    ).all()
+    return render_template(
+        "documents/change_request.html", cr=cr, form=form, revisions=revisions,
+        events=trail.events_for("change_request", cr.number),
+    )

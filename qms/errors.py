@@ -1,0 +1,74 @@
+"""Error types the services raise, and how pages and the API show them."""
+
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from qms.extensions import db
+
+
+class ServiceError(Exception):
+    """A rule of the quality system refused a request; ``message`` is already localised."""
+
+    status = 422
+
+    def __init__(self, message: str, field: str | None = None, detail=None):
+        super().__init__(message)
+        self.message = str(message)
+        self.field = field
+        self.detail = detail
+
+
+class ValidationFailed(ServiceError):
+    status = 422
+
+
+class PermissionDenied(ServiceError):
+    status = 403
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app) -> None:
+    """Render HTTP errors as localised pages, or as JSON under ``/api/``."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if wants_json():
+            # webargs puts per-field messages in exc.data: {"json": {"field": [...]}}.
+            messages = (getattr(exc, "data", None) or {}).get("messages")
+            if messages:
+                detail = {}
+                for location in messages.values():
+                    detail.update(location)
+                return jsonify(error="The request is not valid.", detail=detail), exc.code
+            return jsonify(error=exc.name, detail=exc.description), exc.code
+        template = f"errors/{exc.code}.html" if exc.code in (403, 404) else "errors/generic.html"
+        return render_template(template, error=exc), exc.code
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        db.session.rollback()
+        if wants_json():
+            detail = exc.detail
+            if detail is None and exc.field:
+                detail = {exc.field: [exc.message]}
+            return jsonify(error=exc.message, detail=detail), exc.status
+        return render_template("errors/generic.html", error=exc), exc.status
+
+    @app.errorhandler(500)
+    def internal_error(exc):
+        # A failed transaction must not leak into the next request on this connection.
+        db.session.rollback()
+        if wants_json():
+            return jsonify(error="Internal Server Error", detail=None), 500
+        return render_template("errors/500.html"), 500

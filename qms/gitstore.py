@@ -1,0 +1,323 @@
+"""The document repository: the only module that talks to git.
+
+One bare repository per installation. Nothing is checked out: blobs are written to
+the object database, trees are built in a throw-away index, commits are made with
+``commit-tree`` and refs move only by compare-and-swap (``update-ref REF NEW OLD``),
+so several processes or hosts can write at once without losing an update.
+
+``refs/heads/main`` holds the effective documents; a draft revision lives on
+``refs/heads/drafts/<code>/<revision>``; a released revision is tagged
+``<code>/<revision>``. A release is a merge of the draft into main, so the draft's
+saves stay in ``git log`` after its branch is deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import git
+from git.exc import BadName, GitCommandError
+
+MAIN = "refs/heads/main"
+ZERO = "0" * 40
+SYSTEM = ("QMS tracker", "qms@localhost")
+
+
+class GitStoreError(RuntimeError):
+    """Git refused an operation."""
+
+
+class RefConflict(GitStoreError):
+    """A ref moved since it was read: someone else wrote first."""
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    message: str
+    author: str
+    authored_at: datetime
+    trailers: dict[str, list[str]]
+    parents: tuple[str, ...]
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+    def trailer(self, key: str) -> str | None:
+        values = self.trailers.get(key)
+        return values[-1] if values else None
+
+
+def draft_ref(code: str, revision: str) -> str:
+    return f"refs/heads/drafts/{code}/{revision}"
+
+
+def tag_name(code: str, revision: str) -> str:
+    return f"{code}/{revision}"
+
+
+def format_message(subject: str, body: str = "", trailers: list[tuple[str, str]] = ()) -> str:
+    """Build a commit message whose trailers ``git log`` and ``interpret-trailers`` read."""
+    parts = [subject.strip().replace("\n", " ")]
+    if body.strip():
+        parts.append(body.strip())
+    if trailers:
+        lines = [f"{k}: {' '.join(str(v).split())}" for k, v in trailers if v not in (None, "")]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def parse_trailers(message: str) -> dict[str, list[str]]:
+    """Return the ``Key: value`` lines of the message's last paragraph."""
+    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
+    if len(paragraphs) < 2:
+        return {}
+    result: dict[str, list[str]] = {}
+    for line in paragraphs[-1].splitlines():
+        key, sep, value = line.partition(": ")
+        if not sep or not key or " " in key:
+            return {}
+        result.setdefault(key, []).append(value.strip())
+    return result
+
+
+class GitStore:
+    """A bare document repository on disk."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        try:
+            self.repo = git.Repo(self.path)
+        except (git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
+            raise GitStoreError(f"No document repository at {self.path}") from exc
+        self.git = self.repo.git
+
+    @classmethod
+    def init(cls, path: str | os.PathLike) -> GitStore:
+        """Create the bare repository with an initial empty commit on main, if needed."""
+        path = Path(path)
+        if not (path / "HEAD").exists():
+            path.mkdir(parents=True, exist_ok=True)
+            git.Repo.init(path, bare=True, initial_branch="main")
+        store = cls(path)
+        if store.head(MAIN) is None:
+            tree = store._write_tree(None, {})
+            commit = store._commit_tree(
+                tree,
+                [],
+                format_message("Initialise the QMS document repository"),
+                Person(*SYSTEM),
+            )
+            store.update_ref(MAIN, commit, None)
+        return store
+
+    def close(self) -> None:
+        self.repo.close()
+
+    # -- reading -------------------------------------------------------------------------
+
+    def head(self, ref: str) -> str | None:
+        """Return the commit a ref points at, or None when it does not exist."""
+        try:
+            return self.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
+        except GitCommandError:
+            return None
+
+    def read(self, commit: str, path: str) -> bytes | None:
+        """Return the content of ``path`` at ``commit``, or None when absent."""
+        try:
+            return (self.repo.commit(commit).tree / path).data_stream.read()
+        except (KeyError, ValueError, BadName):
+            return None
+
+    def blob_id(self, commit: str, path: str) -> str | None:
+        """Return the blob id of ``path`` at ``commit``, or None when absent."""
+        try:
+            return (self.repo.commit(commit).tree / path).hexsha
+        except (KeyError, ValueError, BadName):
+            return None
+
+    def read_blob(self, sha: str) -> bytes:
+        return self.repo.odb.stream(bytes.fromhex(sha)).read()
+
+    def has_object(self, sha: str) -> bool:
+        return self.repo.odb.has_object(bytes.fromhex(sha))
+
+    def files(self, commit: str) -> dict[str, str]:
+        """Return every file path at ``commit`` with its blob id."""
+        return {
+            item.path: item.hexsha
+            for item in self.repo.commit(commit).tree.traverse()
+            if item.type == "blob"
+        }
+
+    def commit_info(self, sha: str) -> CommitInfo:
+        commit = self.repo.commit(sha)
+        return CommitInfo(
+            sha=commit.hexsha,
+            message=commit.message,
+            author=f"{commit.author.name} <{commit.author.email}>",
+            authored_at=commit.authored_datetime,
+            trailers=parse_trailers(commit.message),
+            parents=tuple(p.hexsha for p in commit.parents),
+        )
+
+    def log(self, ref: str = MAIN, first_parent: bool = True) -> list[CommitInfo]:
+        """Return the commits reachable from ``ref``, newest first."""
+        return [
+            self.commit_info(c.hexsha)
+            for c in self.repo.iter_commits(ref, first_parent=first_parent)
+        ]
+
+    def refs(self, prefix: str) -> dict[str, str]:
+        """Return the refs under ``prefix`` with the commits they point at."""
+        out = self.git.for_each_ref("--format=%(refname) %(objectname) %(*objectname)", prefix)
+        result = {}
+        for line in out.splitlines():
+            name, obj, peeled = (line.split(" ") + [""])[:3]
+            result[name] = peeled or obj  # annotated tags peel to their commit
+        return result
+
+    def fsck(self) -> str:
+        """Run ``git fsck --strict`` and return its output; raise when it finds damage."""
+        try:
+            return self.git.fsck("--strict", "--no-progress")
+        except GitCommandError as exc:
+            raise GitStoreError(exc.stderr or str(exc)) from exc
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write_blob(self, content: bytes) -> str:
+        """Store ``content`` as a blob and return its id."""
+        from io import BytesIO
+
+        from gitdb.base import IStream
+
+        istream = self.repo.odb.store(IStream(b"blob", len(content), BytesIO(content)))
+        return istream.hexsha.decode() if isinstance(istream.hexsha, bytes) else istream.hexsha
+
+    def _write_tree(self, base_commit: str | None, changes: dict[str, str | None]) -> str:
+        """Return a tree: ``base_commit``'s tree with ``changes`` (path -> blob, None deletes)."""
+        fd, index = tempfile.mkstemp(prefix="qms-index-")
+        os.close(fd)
+        os.unlink(index)  # git wants to create the index file itself
+        env = {"GIT_INDEX_FILE": index}
+        try:
+            if base_commit:
+                self.git.read_tree(base_commit, env=env)
+            for path, blob in changes.items():
+                if blob is None:
+                    self.git.update_index("--force-remove", "--", path, env=env)
+                else:
+                    self.git.update_index("--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            return self.git.write_tree(env=env)
+        finally:
+            for leftover in (index, index + ".lock"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+
+    def _commit_tree(
+        self, tree: str, parents: list[str], message: str, author: Person, when: datetime | None = None
+    ) -> str:
+        env = {
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_COMMITTER_NAME": SYSTEM[0],
+            "GIT_COMMITTER_EMAIL": SYSTEM[1],
+        }
+        if when is not None:
+            env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when.isoformat()
+        args = [tree]
+        for parent in parents:
+            args += ["-p", parent]
+        fd, msgfile = tempfile.mkstemp(prefix="qms-msg-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(message)
+            return self.git.commit_tree(*args, "-F", msgfile, env=env)
+        finally:
+            os.unlink(msgfile)
+
+    def update_ref(self, ref: str, new: str | None, old: str | None) -> None:
+        """Move ``ref`` from ``old`` to ``new`` atomically (None: create / delete).
+
+        Raises :class:`RefConflict` when the ref no longer points at ``old``.
+        """
+        try:
+            if new is None:
+                self.git.update_ref("-d", ref, old or "")
+            else:
+                self.git.update_ref(ref, new, old or ZERO)
+        except GitCommandError as exc:
+            if self.head(ref) != old:
+                raise RefConflict(f"{ref} moved since it was read") from exc
+            raise GitStoreError(exc.stderr or str(exc)) from exc
+
+    def commit_on(
+        self,
+        ref: str,
+        changes: dict[str, str | None],
+        message: str,
+        author: Person,
+        expected: str | None,
+        extra_parents: tuple[str, ...] = (),
+        start: str | None = None,
+        when: datetime | None = None,
+    ) -> str:
+        """Commit ``changes`` on top of ``ref`` if it still points at ``expected``.
+
+        ``start`` is the first parent when the ref does not exist yet (a new draft branches
+        off main). Raises :class:`RefConflict` when someone else moved the ref first.
+        """
+        parent = expected or start
+        tree = self._write_tree(parent, changes)
+        parents = [p for p in (parent, *extra_parents) if p]
+        commit = self._commit_tree(tree, parents, message, author, when)
+        self.update_ref(ref, commit, expected)
+        return commit
+
+    def commit_on_main(
+        self,
+        changes: dict[str, str | None],
+        message: str,
+        author: Person,
+        extra_parents: tuple[str, ...] = (),
+        attempts: int = 200,
+        when: datetime | None = None,
+    ) -> str:
+        """Commit ``changes`` on main, rebuilding on the newest main until the swap wins."""
+        for _ in range(attempts):
+            old = self.head(MAIN)
+            try:
+                return self.commit_on(MAIN, changes, message, author, old, extra_parents, when=when)
+            except RefConflict:
+                time.sleep(random.uniform(0.001, 0.02))
+        raise GitStoreError("main kept moving; the release was not written")
+
+    def create_tag(self, name: str, commit: str, message: str, tagger: Person) -> None:
+        """Create the annotated tag ``name``; refuse when it exists already (tags are immutable)."""
+        env = {"GIT_COMMITTER_NAME": tagger.name, "GIT_COMMITTER_EMAIL": tagger.email}
+        try:
+            self.git.tag("-a", name, commit, "-m", message, env=env)
+        except GitCommandError as exc:
+            if self.head(f"refs/tags/{name}") == commit:
+                return  # the same tag written by a retried or repaired release
+            raise GitStoreError(exc.stderr or str(exc)) from exc
+
+    def delete_ref(self, ref: str) -> None:
+        old = self.head(ref)
+        if old is not None:
+            self.update_ref(ref, None, old)

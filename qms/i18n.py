@@ -1,0 +1,45 @@
+"""Languages: the user's preference, then the browser's, in English and Chinese."""
+
+from flask import request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from qms.extensions import babel
+
+LANGUAGES = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+# Browsers send regions, not scripts: map them onto the two Chinese scripts.
+TRADITIONAL = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
+
+
+def locale_from_header() -> str:
+    for value, _quality in request.accept_languages:
+        tag = value.lower().replace("_", "-")
+        if tag.startswith(TRADITIONAL):
+            return "zh_Hant"
+        if tag.startswith("zh"):
+            return "zh_Hans"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def select_locale() -> str:
+    """Pick the user's saved language, then the session's choice, then the browser's."""
+    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    if session.get("locale") in LANGUAGES:
+        return session["locale"]
+    return locale_from_header()
+
+
+def init_app(app) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def inject_locale():
+        locale = str(get_locale() or "en")
+        return {
+            "current_locale": locale,
+            "current_locale_tag": locale.replace("_", "-"),
+            "languages": LANGUAGES,
+        }

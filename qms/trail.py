@@ -1,0 +1,150 @@
+"""The audit trail: append-only, hash-chained events for every change to quality data.
+
+Each event's hash covers its own fields and the previous event's hash, so editing or
+deleting any stored event breaks the chain from that point on, which :func:`verify`
+detects. Appending takes the single ``trail_head`` row's lock, so concurrent writers
+are serialised into one chain on SQLite and PostgreSQL alike.
+"""
+
+import hashlib
+import json
+from datetime import datetime
+
+from flask import has_request_context
+from flask_login import current_user
+from sqlalchemy import JSON, ForeignKey, Integer, String, select, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from qms.extensions import db
+from qms.models import UTCDateTime, aware, utcnow
+
+GENESIS = "0" * 64
+
+
+class TrailHead(db.Model):
+    __tablename__ = "trail_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    action: Mapped[str] = mapped_column(String(80))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_key: Mapped[str] = mapped_column(String(120))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    user = relationship("User", lazy="joined")
+
+    def compute_hash(self) -> str:
+        """Return the hash this event must carry, given its fields and predecessor."""
+        payload = json.dumps(
+            [
+                self.seq,
+                aware(self.at).isoformat(),
+                self.user_id,
+                self.action,
+                self.object_type,
+                self.object_key,
+                self.before,
+                self.after,
+                self.prev_hash,
+            ],
+            sort_keys=True,
+            ensure_ascii=False,
+            default=str,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _actor_id(user) -> int | None:
+    if user is not None:
+        return user.id
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.id
+    return None
+
+
+def record(
+    action: str,
+    object_type: str,
+    object_key: str,
+    before: dict | None = None,
+    after: dict | None = None,
+    user=None,
+) -> AuditEvent:
+    """Append an event to the trail inside the caller's transaction."""
+    bump = text(
+        "UPDATE trail_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash"
+    )
+    row = db.session.execute(bump).first()
+    if row is None:
+        db.session.add(TrailHead(id=1, seq=0, last_hash=GENESIS))
+        db.session.flush()
+        row = db.session.execute(bump).first()
+    seq, prev_hash = row
+    event = AuditEvent(
+        seq=seq,
+        at=utcnow().replace(microsecond=0),
+        user_id=_actor_id(user),
+        action=action,
+        object_type=object_type,
+        object_key=str(object_key),
+        before=_jsonable(before),
+        after=_jsonable(after),
+        prev_hash=prev_hash,
+    )
+    event.hash = event.compute_hash()
+    db.session.add(event)
+    db.session.execute(
+        text("UPDATE trail_head SET last_hash = :h WHERE id = 1"), {"h": event.hash}
+    )
+    return event
+
+
+def _jsonable(value: dict | None) -> dict | None:
+    """Round-trip through JSON so what is hashed is exactly what is stored."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def events_for(object_type: str, object_key: str) -> list[AuditEvent]:
+    """Return the events about one object, oldest first."""
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == object_type, AuditEvent.object_key == object_key)
+            .order_by(AuditEvent.seq)
+        )
+    )
+
+
+def verify() -> list[str]:
+    """Return a description of every break in the chain (empty when intact)."""
+    problems = []
+    prev = GENESIS
+    expected_seq = 1
+    for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+        if event.seq != expected_seq:
+            problems.append(f"event {expected_seq} is missing before event {event.seq}")
+        if event.prev_hash != prev:
+            problems.append(f"event {event.seq} does not follow its predecessor")
+        if event.compute_hash() != event.hash:
+            problems.append(f"event {event.seq} was altered after it was written")
+        prev = event.hash
+        expected_seq = event.seq + 1
+    head = db.session.get(TrailHead, 1)
+    if head is not None and head.last_hash != prev:
+        problems.append("the newest events were removed")
+    return problems

@@ -1,0 +1,3 @@
+from qms import create_app
+
+app = create_app()
