@@ -28,7 +28,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the extensions in :mod:`qms.extensions` to the app."""
     from qms import i18n
     from qms.auth import access
-    from qms.extensions import api, csrf, db, migrate
+    from qms.extensions import csrf, db, migrate
 
     db.init_app(app)
     # Batch mode lets later migrations alter tables on SQLite too.
@@ -36,7 +36,6 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     i18n.init_app(app)
     access.init_app(app)
-    api.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from qms.database import configure_sqlite
 

@@ -32,6 +32,8 @@ def load_config(app, test_config: dict | None) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        # Werkzeug's current default (scrypt); tests choose a cheap one to stay fast.
+        QMS_PASSWORD_METHOD="scrypt",
     )
     if test_config:
         app.config.update(test_config)

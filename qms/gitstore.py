@@ -218,11 +218,16 @@ class GitStore:
         try:
             if base_commit:
                 self.git.read_tree(base_commit, env=env)
-            for path, blob in changes.items():
-                if blob is None:
-                    self.git.update_index("--force-remove", "--", path, env=env)
-                else:
-                    self.git.update_index("--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            # --index-info takes additions and removals alike (mode 0 removes) and, unlike
+            # --force-remove, needs no work tree.
+            lines = "".join(
+                f"100644 {blob}\t{path}\n" if blob else f"0 {ZERO}\t{path}\n"
+                for path, blob in changes.items()
+            )
+            with tempfile.TemporaryFile() as stdin:
+                stdin.write(lines.encode("utf-8"))
+                stdin.seek(0)
+                self.git.update_index("--index-info", istream=stdin, env=env)
             return self.git.write_tree(env=env)
         finally:
             for leftover in (index, index + ".lock"):

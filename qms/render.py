@@ -44,6 +44,10 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "pandoc"
 # silently swallow "C:\Users", and a YAML block in the middle of a body would
 # be read as metadata: the front matter was already split off by the caller.
 _MARKDOWN = "markdown-citations-raw_tex-yaml_metadata_block"
+# A pipe table with a line longer than --columns takes its column widths from
+# the dashes under its header, which nobody draws to scale: a date column of
+# "|:--:|" then overflows. Sized to their content, columns come out right.
+_READ_MARKDOWN = ["--from", _MARKDOWN, "--columns=100000"]
 
 # Pandoc reads untrusted documents: the sandbox stops it reading local files or
 # fetching URLs, and the RTS heap cap and timeout stop a pathological input from
@@ -60,7 +64,6 @@ DEFAULT_LABELS: dict[str, str] = {
     "effective_date": "Effective date",
     "status": "Status",
     "page": "Page",
-    "approved_by": "Approved by",
     "controlled_copy": "Controlled copy",
     "signatures": "Signatures",
     "meaning": "Meaning",
@@ -126,14 +129,19 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     lines = text.removeprefix("\ufeff").split("\n")
     if lines[0].rstrip("\r") != "---":
         return {}, text
-    for index, line in enumerate(lines[1:], start=1):
-        if line.rstrip("\r") in ("---", "..."):
-            break
-    else:
+    closing = next(
+        (
+            number
+            for number, line in enumerate(lines[1:], start=1)
+            if line.rstrip("\r") in ("---", "...")
+        ),
+        None,
+    )
+    if closing is None:
         raise FrontMatterError("The front matter opened on line 1 is never closed by '---'.", 1)
 
-    source = "\n".join(lines[1:index])
-    body = "\n".join(lines[index + 1 :])
+    source = "\n".join(lines[1:closing])
+    body = "\n".join(lines[closing + 1 :])
     try:
         data = yaml.safe_load(source)
     except yaml.YAMLError as exc:
@@ -155,8 +163,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         return {}, body
     if not isinstance(data, dict):
         raise FrontMatterError(
-            "The front matter must be a mapping of keys to values,"
-            f" not a {_yaml_kind(data)}.",
+            f"The front matter must be a mapping of keys to values, not a {_yaml_kind(data)}.",
             2,
         )
     return data, body
@@ -204,7 +211,7 @@ def _pandoc(args: list[str], source: bytes) -> bytes:
 
 def _parse(body: str) -> dict[str, Any]:
     """Parse Markdown into pandoc's JSON syntax tree."""
-    return json.loads(_pandoc(["--from", _MARKDOWN, "--to", "json"], body.encode()))
+    return json.loads(_pandoc([*_READ_MARKDOWN, "--to", "json"], body.encode()))
 
 
 def _is_attr(node: Any) -> bool:
@@ -233,8 +240,8 @@ def _attrs(node: Any) -> Iterator[list[Any]]:
 def _rewrite(node: Any, rule: Callable[[dict[str, Any]], list[Any] | None]) -> Any:
     """Return `node` with each element `rule` answers for replaced by its answer.
 
-    `rule` returns None to keep an element (its children are still visited) or
-    a list of elements to put in its place, which may be empty.
+    `rule` returns None to keep an element or a list of elements to put in its
+    place, which may be empty; the children of either are visited in turn.
     """
     if isinstance(node, list):
         result: list[Any] = []
@@ -243,7 +250,9 @@ def _rewrite(node: Any, rule: Callable[[dict[str, Any]], list[Any] | None]) -> A
             if replacement is None:
                 result.append(_rewrite(item, rule))
             else:
-                result.extend(_rewrite(replacement, rule))
+                # Visit inside the replacements, not the replacements themselves,
+                # which `rule` made and would otherwise be asked about again.
+                result.extend(_rewrite(element, rule) for element in replacement)
         return result
     if isinstance(node, dict) and "c" in node:
         return {**node, "c": _rewrite(node["c"], rule)}
@@ -448,7 +457,7 @@ def to_html(body: str) -> str:
     """
     html = _pandoc(
         [
-            "--from", _MARKDOWN,
+            *_READ_MARKDOWN,
             "--to", "html5",
             f"--id-prefix={_ID_PREFIX}",
             "--syntax-highlighting=none",
@@ -463,9 +472,17 @@ def to_html(body: str) -> str:
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+def _language(lang: str) -> str:
+    """Map a locale such as "zh_Hant" or "zh-TW" to a key of _LANGUAGES."""
+    if lang.startswith("zh"):
+        traditional = any(tag in lang for tag in ("Hant", "TW", "HK", "MO"))
+        return "zh_Hant" if traditional else "zh_Hans"
+    return "en"
+
+
 def _clean_copy(copy: ControlledCopy) -> dict[str, Any]:
     """Return the copy's fields as plain data, with every caption filled in."""
-    lang, region, _ = _LANGUAGES.get(copy.lang, _LANGUAGES["en"])
+    lang, region, _ = _LANGUAGES[_language(copy.lang)]
 
     # Control characters are not allowed in XML and mean nothing on paper.
     def clean(text: str) -> str:
@@ -497,7 +514,7 @@ def _prepare(doc: dict[str, Any], image_dir: Path | None) -> None:
     Raw blocks go (an ``{=openxml}`` or ``{=typst}`` block would be pasted into
     the copy verbatim). Images other than base64 ``data:`` rasters become their
     alt text: the renderer must not read the server's files or fetch URLs. With
-    `image_dir` the kept images are written there for typst, and any typst
+    `image_dir` the kept images are written there for typst, and those typst
     cannot decode become alt text too. Links to anchors that are missing or not
     unique become plain text, because typst refuses to compile them.
     """
@@ -535,7 +552,7 @@ def _write_image(path: Path, encoded: str) -> bool:
     try:
         path.write_bytes(base64.b64decode(re.sub(r"\s+", "", encoded), validate=True))
         # One broken picture should cost that picture, not the whole copy.
-        typst.compile(f'#image("{path.name}")'.encode(), root=str(path.parent))
+        typst.compile(f'#image("{path.name}")'.encode(), root=str(path.parent), font_paths=_fonts())
     except (binascii.Error, typst.TypstError):
         return False
     return True
@@ -675,8 +692,9 @@ def _reference_docx(data: dict[str, Any], lang: str) -> bytes:
     reference is built per render; the rendered result is what gets cached.
     """
     labels = data["labels"]
-    cjk_font, cjk_alternative, charset = _CJK_FONTS.get(lang, _CJK_FONTS["en"])
-    word_lang = _LANGUAGES.get(lang, _LANGUAGES["en"])[2]
+    lang = _language(lang)
+    cjk_font, cjk_alternative, charset = _CJK_FONTS[lang]
+    word_lang = _LANGUAGES[lang][2]
 
     with zipfile.ZipFile(io.BytesIO(_default_reference_docx())) as source:
         parts = {info.filename: source.read(info) for info in source.infolist()}
@@ -859,9 +877,7 @@ FORMATS = ("html", "docx", "pdf")
 def _engine() -> str:
     """Describe everything besides the input that shapes the output."""
     template = hashlib.sha256(_template("controlled-copy.typ").encode()).hexdigest()
-    return json.dumps(
-        [RENDER_VERSION, pypandoc.get_pandoc_version(), typst.__version__, template]
-    )
+    return json.dumps([RENDER_VERSION, pypandoc.get_pandoc_version(), typst.__version__, template])
 
 
 def _cache_key(fmt: str, body: str, copy: ControlledCopy | None) -> str:
@@ -912,7 +928,7 @@ def render(body: str, fmt: str, copy: ControlledCopy | None, cache_dir: Path | N
         except OSError:
             logger.warning("Could not read cached render %s", path, exc_info=True)
 
-    if fmt == "html":
+    if copy is None:  # only HTML gets this far without one
         data = to_html(body).encode()
     elif fmt == "docx":
         data = to_docx(body, copy)

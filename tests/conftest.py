@@ -43,6 +43,7 @@ def _config(instance: Path, url: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "QMS_DOCUMENTS_REPO": str(instance / "documents.git"),
         "WTF_CSRF_ENABLED": False,
+        "QMS_PASSWORD_METHOD": "pbkdf2:sha256:1000",
     }
 
 

@@ -5,10 +5,11 @@ resource; every domain adds its own blueprint in :func:`register_api`.
 """
 
 from flask import abort, g, request
+from flask_smorest import Api
 from marshmallow import Schema, fields
 
 from qms.auth.services import user_for_token
-from qms.extensions import api, csrf
+from qms.extensions import csrf
 
 
 class ErrorSchema(Schema):
@@ -42,15 +43,19 @@ def authenticate() -> None:
     g.api_user = user
 
 
-def register_api(app) -> None:
-    """Register every API blueprint and protect them with bearer tokens."""
+def register_api(app) -> Api:
+    """Register every API blueprint; each authenticates by bearer token.
+
+    The Api object holds the app's OpenAPI spec, so each app gets its own.
+    """
     from qms.api.documents import blp as documents_blp
 
+    api = Api(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer"}
     )
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blp in (documents_blp,):
-        blp.before_request(authenticate)
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
+    return api

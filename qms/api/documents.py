@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from qms.api import PagingQuery, paged
+from qms.api import PagingQuery, authenticate, paged
 from qms.documents import rendering, services
 from qms.documents.models import DOC_STATUSES, DOC_TYPES, Document, Revision
 from qms.documents.redline import redline
@@ -13,6 +13,7 @@ from qms.extensions import db
 
 blp = Blueprint("api_documents", __name__, url_prefix="/documents",
                 description="Controlled documents and their revisions")
+blp.before_request(authenticate)
 
 
 class SignatureSchema(Schema):

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -55,7 +56,9 @@ def create_user(
         full_name=full_name,
         email=email,
         locale=locale,
-        password_hash=generate_password_hash(password),
+        password_hash=generate_password_hash(
+            password, method=current_app.config["QMS_PASSWORD_METHOD"]
+        ),
         department=get_or_create_department(department),
         role_rows=[UserRole(role=r) for r in sorted(set(roles))],
     )

@@ -393,16 +393,21 @@ def _set_distribution(doc: Document, names: list[str] | None) -> None:
 # -- drafts ----------------------------------------------------------------------------
 
 
-def next_label(doc: Document) -> str:
-    """Return the next revision letter: A … Z, then AA, AB …"""
-    count = db.session.scalar(select(func.count()).where(Revision.document_id == doc.id))
-    letters = string.ascii_uppercase
-    label, n = "", count
+def revision_label(index: int) -> str:
+    """Return the label of the revision at ``index`` (0-based): A … Z, then AA, AB …"""
+    label, n = "", index
     while True:
-        label = letters[n % 26] + label
+        label = string.ascii_uppercase[n % 26] + label
         n = n // 26 - 1
         if n < 0:
             return label
+
+
+def next_label(doc: Document) -> str:
+    """Return the label the document's next revision takes."""
+    return revision_label(
+        db.session.scalar(select(func.count()).where(Revision.document_id == doc.id))
+    )
 
 
 def _accepted_change_request(number: str | None) -> ChangeRequest | None:
@@ -467,7 +472,7 @@ def open_draft(
 
 def _draft_message(doc: Document, label: str, subject: str, cr: ChangeRequest | None) -> str:
     return format_message(
-        f"{subject}: {doc.code} revision {label}",
+        f"{doc.code} revision {label}: {subject}",
         trailers=[
             ("Document", doc.code),
             ("Revision", label),
