@@ -41,7 +41,9 @@ def load_config(app, test_config: dict | None) -> None:
         # Several workers share one file: wait for the write lock instead of failing at once.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     app.config["SECRET_KEY"] = (
-        app.config.get("SECRET_KEY") or os.environ.get("QMS_SECRET_KEY") or _instance_secret(instance)
+        app.config.get("SECRET_KEY")
+        or os.environ.get("QMS_SECRET_KEY")
+        or _instance_secret(instance)
     )
 
 

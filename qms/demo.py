@@ -77,8 +77,9 @@ def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = No
         get_or_create_department(name)
     for username, full_name, roles, dept, password in DEMO_USERS:
         locale = lang if lang != "en" else None
-        create_user(username, password, list(roles), dept, full_name,
-                    f"{username}@demo.qms.invalid", locale)
+        create_user(
+            username, password, list(roles), dept, full_name, f"{username}@demo.qms.invalid", locale
+        )
     db.session.commit()
     author = db.session.scalar(select(User).where(User.username == "author"))
     approver = db.session.scalar(select(User).where(User.username == "mrep"))
@@ -109,8 +110,9 @@ def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = No
     _leave_work_in_progress(author, approver)
 
 
-def release_one(doc: Document, text: str, author: User, approver: User, password: str,
-                effective: date) -> None:
+def release_one(
+    doc: Document, text: str, author: User, approver: User, password: str, effective: date
+) -> None:
     """Draft, submit, approve and release one revision of ``doc``."""
     meta, _body = render.split_front_matter(text)
     services.save_draft(author, doc, text, meta.get("summary") or "Issue")
@@ -121,17 +123,21 @@ def release_one(doc: Document, text: str, author: User, approver: User, password
 
 def _leave_work_in_progress(author: User, approver: User) -> None:
     """Leave a change request and a revision in review, so the demo has work to do."""
-    doc = db.session.scalar(select(Document).where(Document.doc_type == "procedure")
-                            .order_by(Document.code.desc()))
+    doc = db.session.scalar(
+        select(Document).where(Document.doc_type == "procedure").order_by(Document.code.desc())
+    )
     if doc is None:
         return
     cr = services.raise_change_request(
-        author, f"Update {doc.code} after the internal audit",
-        "The internal audit found the steps out of date with current practice.", [doc.code],
+        author,
+        f"Update {doc.code} after the internal audit",
+        "The internal audit found the steps out of date with current practice.",
+        [doc.code],
     )
     services.decide_change_request(approver, cr, accept=True, note="Agreed.")
     text = services.revision_content(services.effective_revision(doc))
     text = text.rstrip("\n") + "\n\n## Revision note\n\nUpdated after the internal audit.\n"
-    services.save_draft(author, doc, text, "Add revision note after the internal audit",
-                        change_request=cr.number)
+    services.save_draft(
+        author, doc, text, "Add revision note after the internal audit", change_request=cr.number
+    )
     services.submit(author, doc)

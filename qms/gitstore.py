@@ -235,7 +235,12 @@ class GitStore:
                     os.unlink(leftover)
 
     def _commit_tree(
-        self, tree: str, parents: list[str], message: str, author: Person, when: datetime | None = None
+        self,
+        tree: str,
+        parents: list[str],
+        message: str,
+        author: Person,
+        when: datetime | None = None,
     ) -> str:
         env = {
             "GIT_AUTHOR_NAME": author.name,

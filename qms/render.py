@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from unicodedata import east_asian_width
 from urllib.parse import unquote
 from xml.sax.saxutils import escape as xml_escape
 
@@ -71,9 +72,9 @@ DEFAULT_LABELS: dict[str, str] = {
     "time": "Time (UTC)",
 }
 
-# (typst lang, typst region, Word language tag) for each interface language.
+# (typst lang, typst region, Word's language for CJK runs) by interface language.
 _LANGUAGES: dict[str, tuple[str, str | None, str]] = {
-    "en": ("en", None, "en-US"),
+    "en": ("en", None, "zh-CN"),
     "zh_Hans": ("zh", "CN", "zh-CN"),
     "zh_Hant": ("zh", "TW", "zh-TW"),
 }
@@ -580,9 +581,7 @@ def _default_reference_docx() -> bytes:
     return _pandoc(["--print-default-data-file", "reference.docx"], b"")
 
 
-def _table(
-    rows: list[list[dict[str, Any]]], widths: list[float], header: list[str] | None = None
-) -> dict[str, Any]:
+def _table(rows: list[list[Any]], header: list[str] | None = None) -> dict[str, Any]:
     """Build a pandoc Table whose cells hold the given inlines."""
     no_attr: list[Any] = ["", [], []]
 
@@ -598,7 +597,7 @@ def _table(
         "c": [
             no_attr,
             [None, []],
-            [[{"t": "AlignDefault"}, {"t": "ColWidth", "c": width}] for width in widths],
+            [[{"t": "AlignDefault"}, {"t": "ColWidthDefault"}] for _ in rows[0]],
             [no_attr, head],
             [[no_attr, 0, [], [row(cells) for cells in rows]]],
             [no_attr, []],
@@ -621,8 +620,7 @@ def _identification_blocks(data: dict[str, Any]) -> list[dict[str, Any]]:
                 field_row("revision", data["revision"]),
                 field_row("effective_date", data["effective_date"]),
                 field_row("status", data["status"]),
-            ],
-            widths=[0.3, 0.7],
+            ]
         )
     ]
     if data["signatures"]:
@@ -630,7 +628,6 @@ def _identification_blocks(data: dict[str, Any]) -> list[dict[str, Any]]:
         blocks.append(
             _table(
                 [[_text(part) for part in signature] for signature in data["signatures"]],
-                widths=[0.25, 0.45, 0.3],
                 header=[labels["meaning"], labels["signer"], labels["time"]],
             )
         )
@@ -694,7 +691,7 @@ def _reference_docx(data: dict[str, Any], lang: str) -> bytes:
     labels = data["labels"]
     lang = _language(lang)
     cjk_font, cjk_alternative, charset = _CJK_FONTS[lang]
-    word_lang = _LANGUAGES[lang][2]
+    cjk_lang = _LANGUAGES[lang][2]
 
     with zipfile.ZipFile(io.BytesIO(_default_reference_docx())) as source:
         parts = {info.filename: source.read(info) for info in source.infolist()}
@@ -756,10 +753,19 @@ def _reference_docx(data: dict[str, Any], lang: str) -> bytes:
     # An explicit w:eastAsia font, because the theme's East Asian font is empty
     # and Word would otherwise guess one per machine.
     styles = re.sub(r'w:eastAsiaTheme="\w+"', f'w:eastAsia="{cjk_font}"', styles)
+    # 10.5 pt (五号), the body size of Chinese official documents, not 12 pt.
+    styles = _replace_once(
+        styles,
+        r'<w:sz w:val="24" />\s*<w:szCs w:val="24" />',
+        '<w:sz w:val="21"/><w:szCs w:val="21"/>',
+        "default font size",
+    )
     styles = _replace_once(
         styles,
         r'<w:lang w:val="[^"]*" w:eastAsia="[^"]*"',
-        f'<w:lang w:val="{word_lang}" w:eastAsia="{word_lang if lang != "en" else "zh-CN"}"',
+        # w:val is the language of Latin runs, w:eastAsia that of CJK runs:
+        # English marked as Chinese gets broken mid-word by LibreOffice.
+        f'<w:lang w:val="en-US" w:eastAsia="{cjk_lang}"',
         "default language",
     )
     # Procedures are full of responsibility tables; without a grid they read
@@ -793,6 +799,75 @@ def _reference_docx(data: dict[str, Any], lang: str) -> bytes:
     return buffer.getvalue()
 
 
+def _plain_text(node: Any) -> str:
+    """Return the text under `node`, with spaces and line breaks as spaces."""
+    if isinstance(node, list):
+        return "".join(_plain_text(item) for item in node)
+    if not isinstance(node, dict):
+        return ""
+    if node.get("t") == "Str":
+        return node["c"]
+    if node.get("t") in ("Space", "SoftBreak", "LineBreak"):
+        return " "
+    return _plain_text(node.get("c"))
+
+
+def _width(text: str) -> int:
+    """Measure `text` in columns, a CJK character counting two."""
+    return sum(2 if east_asian_width(char) in "WF" else 1 for char in text)
+
+
+# Roughly how many columns of 10.5 pt body text fit across the A4 text block.
+_LINE_WIDTH = 70
+
+
+def _size_columns(blocks: list[Any]) -> None:
+    """Give tables without column widths widths that fit their content.
+
+    Word fits such a table to its content, but LibreOffice and WPS draw every
+    column equally narrow, so a DOCX states the widths instead: each column
+    first gets room for its longest word (a date, a record code), then the
+    rest of the line is shared out by how much text each column holds.
+    """
+    for table in _tables(blocks):
+        _attr, _caption, specs, head, bodies, foot = table["c"]
+        if any(spec[1]["t"] != "ColWidthDefault" for spec in specs):
+            continue
+        rows = head[1] + foot[1]
+        for body in bodies:
+            rows += body[2] + body[3]
+        least, most = [3] * len(specs), [3] * len(specs)
+        for row in rows:
+            column = 0
+            for cell in row[1]:
+                colspan = cell[3]
+                if colspan == 1 and column < len(specs):
+                    text = _plain_text(cell[4])
+                    # CJK text breaks between any two characters; words do not.
+                    words = re.split(r"\s+|(?<=[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef])", text)
+                    # The 3 extra columns are the cell's margins.
+                    least[column] = max(least[column], *(_width(word) + 3 for word in words))
+                    most[column] = max(most[column], _width(text) + 3)
+                column += colspan
+        most = [max(low, high) for low, high in zip(least, most, strict=True)]
+        spare, wanted = _LINE_WIDTH - sum(least), sum(most) - sum(least)
+        share = min(1.0, spare / wanted) if spare > 0 and wanted > 0 else 0.0
+        widths = [low + (high - low) * share for low, high in zip(least, most, strict=True)]
+        for spec, width in zip(specs, widths, strict=True):
+            spec[1] = {"t": "ColWidth", "c": width / sum(widths)}
+
+
+def _tables(node: Any) -> Iterator[dict[str, Any]]:
+    """Yield every Table element under `node`, nested ones included."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _tables(item)
+    elif isinstance(node, dict):
+        if node.get("t") == "Table":
+            yield node
+        yield from _tables(node.get("c"))
+
+
 def to_docx(body: str, copy: ControlledCopy) -> bytes:
     """Render a controlled copy as DOCX with header, footer and signature block.
 
@@ -802,6 +877,7 @@ def to_docx(body: str, copy: ControlledCopy) -> bytes:
     doc = _parse(body)
     _prepare(doc, image_dir=None)
     doc["blocks"] = _identification_blocks(data) + doc["blocks"]
+    _size_columns(doc["blocks"])
     with tempfile.TemporaryDirectory(prefix="qms-docx-") as tmp:
         reference = Path(tmp) / "reference.docx"
         reference.write_bytes(_reference_docx(data, copy.lang))

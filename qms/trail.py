@@ -84,9 +84,7 @@ def record(
     user=None,
 ) -> AuditEvent:
     """Append an event to the trail inside the caller's transaction."""
-    bump = text(
-        "UPDATE trail_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash"
-    )
+    bump = text("UPDATE trail_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash")
     row = db.session.execute(bump).first()
     if row is None:
         db.session.add(TrailHead(id=1, seq=0, last_hash=GENESIS))
@@ -106,9 +104,7 @@ def record(
     )
     event.hash = event.compute_hash()
     db.session.add(event)
-    db.session.execute(
-        text("UPDATE trail_head SET last_hash = :h WHERE id = 1"), {"h": event.hash}
-    )
+    db.session.execute(text("UPDATE trail_head SET last_hash = :h WHERE id = 1"), {"h": event.hash})
     return event
 
 

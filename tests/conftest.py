@@ -115,7 +115,11 @@ def users(ctx):
     made = {}
     for username, (roles, dept) in USERS.items():
         made[username] = create_user(
-            username, PASSWORD, roles, dept, full_name=username.title(),
+            username,
+            PASSWORD,
+            roles,
+            dept,
+            full_name=username.title(),
             email=f"{username}@example.org",
         )
     db.session.commit()
@@ -137,9 +141,7 @@ class AuthActions:
         self._client = client
 
     def login(self, username: str, password: str = PASSWORD):
-        return self._client.post(
-            "/auth/login", data={"username": username, "password": password}
-        )
+        return self._client.post("/auth/login", data={"username": username, "password": password})
 
     def logout(self):
         return self._client.post("/auth/logout")

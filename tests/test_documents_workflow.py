@@ -176,11 +176,17 @@ def test_stale_edit_from_second_tab_is_refused(users):
     doc = new_document(users)
     rev = services.save_draft(users["author"], doc, content("QP-07"), "First")
     opened_at = rev.head_commit
-    services.save_draft(users["author2"], doc, content("QP-07", body="# Tab one\n"), "Tab 1",
-                        base_commit=opened_at)
+    services.save_draft(
+        users["author2"], doc, content("QP-07", body="# Tab one\n"), "Tab 1", base_commit=opened_at
+    )
     with pytest.raises(Conflict, match="Someone saved"):
-        services.save_draft(users["author"], doc, content("QP-07", body="# Tab two\n"), "Tab 2",
-                            base_commit=opened_at)
+        services.save_draft(
+            users["author"],
+            doc,
+            content("QP-07", body="# Tab two\n"),
+            "Tab 2",
+            base_commit=opened_at,
+        )
     assert "Tab one" in services.revision_content(services.open_revision(doc))
 
 
@@ -227,8 +233,9 @@ def test_new_revision_must_be_acknowledged_again(users):
 
 def test_change_request_flow(users):
     doc = effective(users)
-    cr = services.raise_change_request(users["staff"], "Fix step 3", "Out of date", ["QP-07"],
-                                       "NC-2026-0001")
+    cr = services.raise_change_request(
+        users["staff"], "Fix step 3", "Out of date", ["QP-07"], "NC-2026-0001"
+    )
     assert cr.number == f"CR-{date.today().year}-0001" and cr.status == "open"
     with pytest.raises(ValidationFailed, match="not accepted"):
         services.open_draft(users["author"], doc, change_request=cr.number)
@@ -251,7 +258,9 @@ def test_document_hierarchy_is_enforced(users):
         new_document(users, "WI-01", "Instruction", "work_instruction", parent="QM-01")
     new_document(users, "WI-01", "Instruction", "work_instruction", parent="QP-01")
     assert [(d.code, depth) for d, depth in services.tree()] == [
-        ("QM-01", 0), ("QP-01", 1), ("WI-01", 2)
+        ("QM-01", 0),
+        ("QP-01", 1),
+        ("WI-01", 2),
     ]
 
 

@@ -51,9 +51,7 @@ def register_api(app) -> Api:
     from qms.api.documents import blp as documents_blp
 
     api = Api(app)
-    api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer"}
-    )
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blp in (documents_blp,):
         csrf.exempt(blp)

@@ -11,8 +11,12 @@ from qms.documents.models import DOC_STATUSES, DOC_TYPES, Document, Revision
 from qms.documents.redline import redline
 from qms.extensions import db
 
-blp = Blueprint("api_documents", __name__, url_prefix="/documents",
-                description="Controlled documents and their revisions")
+blp = Blueprint(
+    "api_documents",
+    __name__,
+    url_prefix="/documents",
+    description="Controlled documents and their revisions",
+)
 blp.before_request(authenticate)
 
 
@@ -141,8 +145,11 @@ class Documents(MethodView):
     def get(self, args):
         """List the register, filtered and paged."""
         stmt = services.list_documents(
-            doc_type=args.get("type"), status=args.get("status"), clause=args.get("clause"),
-            q=args.get("q"), due_for_review=args["due_for_review"],
+            doc_type=args.get("type"),
+            status=args.get("status"),
+            clause=args.get("clause"),
+            q=args.get("q"),
+            due_for_review=args["due_for_review"],
         )
         page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
         return paged(page, DocumentSchema().dump)
@@ -152,8 +159,13 @@ class Documents(MethodView):
     def post(self, data):
         """Add a document to the register."""
         doc = services.create_document(
-            g.api_user, data["code"], data["title"], data["type"], parent=data["parent"],
-            department=data["department"], clauses=data["clauses"],
+            g.api_user,
+            data["code"],
+            data["title"],
+            data["type"],
+            parent=data["parent"],
+            department=data["department"],
+            clauses=data["clauses"],
             review_interval_months=data["review_interval_months"],
             distribution=data["distribution"],
         )
@@ -173,8 +185,14 @@ def get_document(code):
 def put_draft(data, code):
     """Save the whole Markdown file as the open draft (opening one when needed)."""
     doc = services.get_document(code)
-    services.save_draft(g.api_user, doc, data["content"], data["summary"],
-                        base_commit=data["base_commit"], change_request=data["change_request"])
+    services.save_draft(
+        g.api_user,
+        doc,
+        data["content"],
+        data["summary"],
+        base_commit=data["base_commit"],
+        change_request=data["change_request"],
+    )
     return detail(doc)
 
 
@@ -223,13 +241,17 @@ def release(data, code):
 def content(args, code):
     """Return a revision as Markdown, sanitised HTML, or a DOCX/PDF controlled copy."""
     doc = services.get_document(code)
-    rev = (services.get_revision(doc, args["revision"]) if args["revision"]
-           else services.effective_revision(doc) or services.open_revision(doc))
+    rev = (
+        services.get_revision(doc, args["revision"])
+        if args["revision"]
+        else services.effective_revision(doc) or services.open_revision(doc)
+    )
     if rev is None:
         abort(404, description=f"{code} has no revision yet.")
     data, mimetype, filename = rendering.download(rev, args["format"])
-    return Response(data, mimetype=mimetype,
-                    headers={"Content-Disposition": f"inline; filename={filename}"})
+    return Response(
+        data, mimetype=mimetype, headers={"Content-Disposition": f"inline; filename={filename}"}
+    )
 
 
 class PieceSchema(Schema):

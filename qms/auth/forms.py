@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Optional
 
+from qms.forms import options
 from qms.i18n import LANGUAGES
 
 
@@ -18,5 +19,8 @@ class LoginForm(FlaskForm):
 class ProfileForm(FlaskForm):
     full_name = StringField(_l("Full name"))
     email = StringField(_l("Email"), validators=[Optional(), Email(check_deliverability=False)])
-    locale = SelectField(_l("Language"), choices=[("", _l("As my browser"))] + list(LANGUAGES.items()))
+    locale = SelectField(
+        _l("Language"),
+        choices=options([("", _l("As my browser")), *LANGUAGES.items()]),
+    )
     submit = SubmitField(_l("Save"))

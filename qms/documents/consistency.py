@@ -57,22 +57,28 @@ def check(repair: bool = False) -> list[Finding]:
         elif rev.status in ("approved", "scheduled") and rev.blob_id == info.trailer(
             "Content-Blob"
         ):
-            finding = Finding(f"{code}/{label} was released in git ({commit[:10]}) "
-                              "but is not effective in the database")
+            finding = Finding(
+                f"{code}/{label} was released in git ({commit[:10]}) "
+                "but is not effective in the database"
+            )
             if repair:
                 if rev.effective_date is None:
-                    rev.effective_date = services.date.fromisoformat(
-                        info.trailer("Effective-Date")
-                    )
+                    rev.effective_date = services.date.fromisoformat(info.trailer("Effective-Date"))
                 services._apply_effective(rev, services.effective_revision(doc), commit)
                 gitstore.delete_ref(f"refs/heads/drafts/{code}/{label}")
-                trail.record("check.repaired", "revision", f"{code}/{label}",
-                             after={"release_commit": commit})
+                trail.record(
+                    "check.repaired",
+                    "revision",
+                    f"{code}/{label}",
+                    after={"release_commit": commit},
+                )
                 finding.repaired = True
             findings.append(finding)
         elif rev.status in ("effective", "superseded", "obsolete") and rev.release_commit != commit:
-            finding = Finding(f"{code}/{label}: the database names release commit "
-                              f"{(rev.release_commit or 'none')[:10]}, the tag {commit[:10]}")
+            finding = Finding(
+                f"{code}/{label}: the database names release commit "
+                f"{(rev.release_commit or 'none')[:10]}, the tag {commit[:10]}"
+            )
             if repair:
                 rev.release_commit = commit
                 finding.repaired = True
@@ -88,11 +94,15 @@ def check(repair: bool = False) -> list[Finding]:
         known.add(ref)
         head = drafts.get(ref)
         if head is None:
-            findings.append(Finding(f"{rev.document.code}/{rev.label}: the draft branch is missing"))
+            findings.append(
+                Finding(f"{rev.document.code}/{rev.label}: the draft branch is missing")
+            )
         elif head != rev.head_commit:
             ancestors = {c.sha for c in gitstore.log(head, first_parent=True)}
-            finding = Finding(f"{rev.document.code}/{rev.label}: the draft branch is at "
-                              f"{head[:10]}, the database at {(rev.head_commit or 'none')[:10]}")
+            finding = Finding(
+                f"{rev.document.code}/{rev.label}: the draft branch is at "
+                f"{head[:10]}, the database at {(rev.head_commit or 'none')[:10]}"
+            )
             if repair and rev.status == "draft" and rev.head_commit in ancestors:
                 rev.head_commit = head
                 finding.repaired = True
@@ -110,10 +120,10 @@ def check(repair: bool = False) -> list[Finding]:
             info = gitstore.commit_info(head)
             author = _user_for(info.author)
             if author is not None:
-                db.session.add(Revision(document=doc, label=label, author_id=author.id,
-                                        head_commit=head))
-                trail.record("check.repaired", "revision", f"{code}/{label}",
-                             after={"head": head})
+                db.session.add(
+                    Revision(document=doc, label=label, author_id=author.id, head_commit=head)
+                )
+                trail.record("check.repaired", "revision", f"{code}/{label}", after={"head": head})
                 finding.repaired = True
         findings.append(finding)
 
@@ -139,8 +149,11 @@ def check(repair: bool = False) -> list[Finding]:
                 finding.repaired = True
             findings.append(finding)
         elif rev is not None and blob != rev.blob_id:
-            findings.append(Finding(f"{doc.code}: main holds other content than the signed "
-                                    f"revision {rev.label}"))
+            findings.append(
+                Finding(
+                    f"{doc.code}: main holds other content than the signed revision {rev.label}"
+                )
+            )
     registered = {d.path for d in docs.values()}
     for path in sorted(set(files) - registered):
         findings.append(Finding(f"{path} is on main but not in the register"))

@@ -16,12 +16,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from qms.forms import options
+
 
 def type_choices():
     from qms.documents.models import DOC_TYPES
     from qms.documents.services import type_label
 
-    return [(t, type_label(t)) for t in DOC_TYPES]
+    return [(t, type_label(t)) for t in DOC_TYPES]  # pairs; views wrap them with options()
 
 
 class DocumentForm(FlaskForm):
@@ -43,7 +45,9 @@ class DocumentForm(FlaskForm):
         description=_l("Their staff must read each new revision. The owner department always is."),
     )
     review_interval_months = IntegerField(
-        _l("Review interval (months)"), default=12, validators=[InputRequired(), NumberRange(1, 120)]
+        _l("Review interval (months)"),
+        default=12,
+        validators=[InputRequired(), NumberRange(1, 120)],
     )
     submit = SubmitField(_l("Create document"))
 
@@ -66,7 +70,9 @@ class DraftForm(FlaskForm):
 class OpenDraftForm(FlaskForm):
     source = RadioField(
         _l("Start from"),
-        choices=[("effective", _l("the effective revision")), ("blank", _l("a blank document"))],
+        choices=options(
+            [("effective", _l("the effective revision")), ("blank", _l("a blank document"))]
+        ),
         default="effective",
     )
     change_request = SelectField(_l("Change request implemented"), validate_choice=False)
@@ -125,7 +131,7 @@ class ChangeRequestForm(FlaskForm):
 class DecideForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),
-        choices=[("accept", _l("Accept")), ("decline", _l("Decline"))],
+        choices=options([("accept", _l("Accept")), ("decline", _l("Decline"))]),
         validators=[DataRequired()],
     )
     note = TextAreaField(_l("Note"), description=_l("Required when declining."))

@@ -33,7 +33,15 @@ PARENT_TYPES = {
 DOC_STATUSES = ("draft", "in_review", "effective", "obsolete")
 # Revision states: draft -> in_review -> approved -> (scheduled) -> effective -> superseded;
 # in_review -> draft on rejection; effective -> obsolete when the document is withdrawn.
-REV_STATUSES = ("draft", "in_review", "approved", "scheduled", "effective", "superseded", "obsolete")
+REV_STATUSES = (
+    "draft",
+    "in_review",
+    "approved",
+    "scheduled",
+    "effective",
+    "superseded",
+    "obsolete",
+)
 SIGNATURE_MEANINGS = ("authored", "reviewed", "approved", "verified", "periodic_review", "imported")
 
 

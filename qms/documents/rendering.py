@@ -65,8 +65,11 @@ def controlled_copy(rev: Revision) -> render.ControlledCopy:
         status=status,
         effective_date=rev.effective_date.isoformat() if rev.effective_date else None,
         signatures=tuple(
-            (services.meaning_label(s.meaning), s.user.display_name,
-             s.signed_at.strftime("%Y-%m-%d %H:%M UTC"))
+            (
+                services.meaning_label(s.meaning),
+                s.user.display_name,
+                s.signed_at.strftime("%Y-%m-%d %H:%M UTC"),
+            )
             for s in rev.signatures
         ),
         labels={
@@ -99,11 +102,14 @@ def download(rev: Revision, fmt: str) -> tuple[bytes, str, str]:
 
 
 def has_acknowledged(rev: Revision, user) -> bool:
-    return db.session.scalar(
-        select(Acknowledgement.id).where(
-            Acknowledgement.revision_id == rev.id, Acknowledgement.user_id == user.id
+    return (
+        db.session.scalar(
+            select(Acknowledgement.id).where(
+                Acknowledgement.revision_id == rev.id, Acknowledgement.user_id == user.id
+            )
         )
-    ) is not None
+        is not None
+    )
 
 
 def apply_due_throttled(interval: float = 60.0) -> None:
@@ -114,7 +120,8 @@ def apply_due_throttled(interval: float = 60.0) -> None:
         return
     _last_due_check = now
     if db.session.scalar(
-        select(Revision.id).where(Revision.status == "scheduled",
-                                  Revision.effective_date <= services.date.today()).limit(1)
+        select(Revision.id)
+        .where(Revision.status == "scheduled", Revision.effective_date <= services.date.today())
+        .limit(1)
     ):
         services.apply_due_releases()

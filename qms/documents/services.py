@@ -21,8 +21,6 @@ from sqlalchemy import func, or_, select
 from qms import render, trail
 from qms.auth.models import Department, User
 from qms.auth.services import verify_password
-from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from qms.extensions import db
 from qms.database import next_number
 from qms.documents.models import (
     DOC_TYPES,
@@ -37,6 +35,8 @@ from qms.documents.models import (
     Revision,
     Signature,
 )
+from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from qms.extensions import db
 from qms.gitstore import MAIN, GitStore, Person, RefConflict, draft_ref, format_message, tag_name
 from qms.models import utcnow
 
@@ -139,9 +139,7 @@ def list_documents(
             )
         )
     if due_for_review:
-        stmt = stmt.where(
-            Document.status == "effective", Document.next_review_due <= date.today()
-        )
+        stmt = stmt.where(Document.status == "effective", Document.next_review_due <= date.today())
     if q:
         pattern = f"%{q.strip().lower()}%"
         stmt = stmt.where(
@@ -182,8 +180,12 @@ def validate_code(code: str) -> str:
     code = (code or "").strip()
     if not code:
         raise ValidationFailed(_("A document code is required."), field="code")
-    if (not CODE_RE.match(code) or ".." in code or code.endswith(".lock")
-            or code.lower() in RESERVED_CODES):
+    if (
+        not CODE_RE.match(code)
+        or ".." in code
+        or code.endswith(".lock")
+        or code.lower() in RESERVED_CODES
+    ):
         raise ValidationFailed(
             _(
                 "The code %(code)s is not valid: use letters, digits, dots and dashes only, "
@@ -247,8 +249,11 @@ def validate_content(doc: Document, content: str) -> ParsedContent:
         )
     if meta.get("type") not in (None, doc.doc_type):
         raise ValidationFailed(
-            _("The front matter names type %(found)s but this document is a %(type)s.",
-              found=meta.get("type"), type=doc.doc_type),
+            _(
+                "The front matter names type %(found)s but this document is a %(type)s.",
+                found=meta.get("type"),
+                type=doc.doc_type,
+            ),
             field="content",
         )
     if "clauses" in meta:
@@ -344,8 +349,11 @@ def create_document(
         parent_doc = get_document(parent)
         if parent_doc.doc_type not in PARENT_TYPES[doc_type]:
             raise ValidationFailed(
-                _("A %(type)s cannot sit under a %(parent)s.", type=doc_type,
-                  parent=parent_doc.doc_type),
+                _(
+                    "A %(type)s cannot sit under a %(parent)s.",
+                    type=doc_type,
+                    parent=parent_doc.doc_type,
+                ),
                 field="parent",
             )
     if not 1 <= int(review_interval_months) <= 120:
@@ -437,9 +445,7 @@ def open_draft(
     if doc.status == "obsolete":
         raise Conflict(_("%(code)s is obsolete; it cannot be revised.", code=doc.code))
     if open_revision(doc) is not None:
-        raise Conflict(
-            _("%(code)s already has an open draft; only one is allowed.", code=doc.code)
-        )
+        raise Conflict(_("%(code)s already has an open draft; only one is allowed.", code=doc.code))
     cr = _accepted_change_request(change_request)
     current = effective_revision(doc)
     content = blank_content(doc) if from_blank or current is None else revision_content(current)
@@ -462,8 +468,11 @@ def open_draft(
         doc.status = "draft"
     db.session.flush()
     trail.record(
-        "revision.opened", "revision", f"{doc.code}/{label}",
-        after={"from": current.label if current and not from_blank else None}, user=actor,
+        "revision.opened",
+        "revision",
+        f"{doc.code}/{label}",
+        after={"from": current.label if current and not from_blank else None},
+        user=actor,
     )
     if commit:
         db.session.commit()
@@ -502,8 +511,11 @@ def save_draft(
         base_commit = None
     if rev.status != "draft":
         raise Conflict(
-            _("Revision %(rev)s is %(status)s; it can no longer be edited.", rev=rev.label,
-              status=status_label(rev.status))
+            _(
+                "Revision %(rev)s is %(status)s; it can no longer be edited.",
+                rev=rev.label,
+                status=status_label(rev.status),
+            )
         )
     if base_commit and base_commit != rev.head_commit:
         raise Conflict(
@@ -533,8 +545,12 @@ def save_draft(
     if summary.strip():
         rev.summary = summary.strip()
     trail.record(
-        "revision.saved", "revision", f"{doc.code}/{rev.label}",
-        before=before, after={"head": head, "title": parsed.meta.get("title")}, user=actor,
+        "revision.saved",
+        "revision",
+        f"{doc.code}/{rev.label}",
+        before=before,
+        after={"head": head, "title": parsed.meta.get("title")},
+        user=actor,
     )
     db.session.commit()
     return rev
@@ -556,8 +572,11 @@ def submit(actor: User, doc: Document) -> Revision:
     if doc.status == "draft":
         doc.status = "in_review"
     trail.record(
-        "revision.submitted", "revision", f"{doc.code}/{rev.label}",
-        after={"blob": rev.blob_id}, user=actor,
+        "revision.submitted",
+        "revision",
+        f"{doc.code}/{rev.label}",
+        after={"blob": rev.blob_id},
+        user=actor,
     )
     db.session.commit()
     return rev
@@ -569,9 +588,12 @@ def _revision_in(doc: Document, *statuses: str) -> Revision:
         raise Conflict(_("%(code)s has no open draft.", code=doc.code))
     if rev.status not in statuses:
         raise Conflict(
-            _("Revision %(rev)s is %(status)s; this step needs it to be %(needed)s.",
-              rev=rev.label, status=status_label(rev.status),
-              needed=" / ".join(status_label(s) for s in statuses))
+            _(
+                "Revision %(rev)s is %(status)s; this step needs it to be %(needed)s.",
+                rev=rev.label,
+                status=status_label(rev.status),
+                needed=" / ".join(status_label(s) for s in statuses),
+            )
         )
     return rev
 
@@ -584,8 +606,13 @@ def add_comment(actor: User, doc: Document, body: str) -> ReviewComment:
     rev = _revision_in(doc, "draft", "in_review")
     comment = ReviewComment(revision_id=rev.id, user_id=actor.id, body=body)
     db.session.add(comment)
-    trail.record("revision.commented", "revision", f"{doc.code}/{rev.label}",
-                 after={"comment": body}, user=actor)
+    trail.record(
+        "revision.commented",
+        "revision",
+        f"{doc.code}/{rev.label}",
+        after={"comment": body},
+        user=actor,
+    )
     db.session.commit()
     return comment
 
@@ -598,12 +625,21 @@ def _check_password(actor: User, password: str) -> None:
 
 
 def _sign(actor: User, rev: Revision, meaning: str, blob: str, comment: str | None) -> Signature:
-    sig = Signature(revision_id=rev.id, user_id=actor.id, meaning=meaning, blob_id=blob,
-                    comment=(comment or "").strip() or None, signed_at=utcnow())
+    sig = Signature(
+        revision_id=rev.id,
+        user_id=actor.id,
+        meaning=meaning,
+        blob_id=blob,
+        comment=(comment or "").strip() or None,
+        signed_at=utcnow(),
+    )
     db.session.add(sig)
     trail.record(
-        f"revision.signed.{meaning}", "revision", f"{rev.document.code}/{rev.label}",
-        after={"meaning": meaning, "blob": blob, "comment": sig.comment}, user=actor,
+        f"revision.signed.{meaning}",
+        "revision",
+        f"{rev.document.code}/{rev.label}",
+        after={"meaning": meaning, "blob": blob, "comment": sig.comment},
+        user=actor,
     )
     return sig
 
@@ -648,10 +684,16 @@ def reject(actor: User, doc: Document, reason: str) -> Revision:
         db.session.delete(sig)
     if doc.status == "in_review":
         doc.status = "draft"
-    db.session.add(ReviewComment(revision_id=rev.id, user_id=actor.id, body=reason,
-                                 kind="rejection"))
-    trail.record("revision.rejected", "revision", f"{doc.code}/{rev.label}",
-                 after={"reason": reason}, user=actor)
+    db.session.add(
+        ReviewComment(revision_id=rev.id, user_id=actor.id, body=reason, kind="rejection")
+    )
+    trail.record(
+        "revision.rejected",
+        "revision",
+        f"{doc.code}/{rev.label}",
+        after={"reason": reason},
+        user=actor,
+    )
     db.session.commit()
     return rev
 
@@ -678,8 +720,13 @@ def release(
     rev.released_by_id = actor.id
     if effective_date > today:
         rev.status = "scheduled"
-        trail.record("revision.scheduled", "revision", f"{doc.code}/{rev.label}",
-                     after={"effective_date": effective_date.isoformat()}, user=actor)
+        trail.record(
+            "revision.scheduled",
+            "revision",
+            f"{doc.code}/{rev.label}",
+            after={"effective_date": effective_date.isoformat()},
+            user=actor,
+        )
         db.session.commit()
         return rev
     make_effective(rev, actor)
@@ -700,9 +747,11 @@ def release_message(rev: Revision, previous: Revision | None, approvers: list[Si
     ]
     for sig in approvers:
         trailers.append(
-            (f"{sig.meaning.replace('_', '-').capitalize()}-by",
-             f"{sig.user.display_name} <{person(sig.user).email}> "
-             f"{sig.signed_at.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+            (
+                f"{sig.meaning.replace('_', '-').capitalize()}-by",
+                f"{sig.user.display_name} <{person(sig.user).email}> "
+                f"{sig.signed_at.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+            )
         )
     trailers.append(("Content-Blob", rev.blob_id))
     return format_message(
@@ -753,7 +802,9 @@ def _apply_effective(rev: Revision, previous: Revision | None, commit: str) -> N
     if rev.change_request and rev.change_request.status == "accepted":
         rev.change_request.status = "implemented"
     trail.record(
-        "revision.effective", "revision", f"{doc.code}/{rev.label}",
+        "revision.effective",
+        "revision",
+        f"{doc.code}/{rev.label}",
         before={"effective": previous.label if previous else None},
         after={"commit": commit, "effective_date": rev.effective_date.isoformat()},
         user=rev.released_by,
@@ -776,8 +827,9 @@ def obsolete(actor: User, doc: Document, reason: str) -> Document:
     require_role(actor, "approver")
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed(_("Give the reason for making the document obsolete."),
-                               field="reason")
+        raise ValidationFailed(
+            _("Give the reason for making the document obsolete."), field="reason"
+        )
     if doc.status != "effective":
         raise Conflict(_("Only an effective document can be made obsolete."))
     if open_revision(doc) is not None:
@@ -788,8 +840,12 @@ def obsolete(actor: User, doc: Document, reason: str) -> Document:
         format_message(
             f"Obsolete {doc.code}: {doc.title}",
             reason,
-            [("Document", doc.code), ("Revision", rev.label), ("Obsolete", "yes"),
-             ("Obsoleted-by", f"{actor.display_name} <{person(actor).email}>")],
+            [
+                ("Document", doc.code),
+                ("Revision", rev.label),
+                ("Obsolete", "yes"),
+                ("Obsoleted-by", f"{actor.display_name} <{person(actor).email}>"),
+            ],
         ),
         person(actor),
     )
@@ -797,8 +853,13 @@ def obsolete(actor: User, doc: Document, reason: str) -> Document:
     doc.status = "obsolete"
     doc.obsolete_reason = reason
     doc.next_review_due = None
-    trail.record("document.obsoleted", "document", doc.code,
-                 after={"reason": reason, "commit": commit}, user=actor)
+    trail.record(
+        "document.obsoleted",
+        "document",
+        doc.code,
+        after={"reason": reason, "commit": commit},
+        user=actor,
+    )
     db.session.commit()
     return doc
 
@@ -828,9 +889,14 @@ def review_no_change(actor: User, doc: Document, password: str, note: str | None
     sig = _sign(actor, rev, "periodic_review", rev.blob_id, note)
     before = doc.next_review_due
     doc.next_review_due = add_months(date.today(), doc.review_interval_months)
-    trail.record("document.reviewed", "document", doc.code,
-                 before={"next_review_due": before}, after={"next_review_due": doc.next_review_due},
-                 user=actor)
+    trail.record(
+        "document.reviewed",
+        "document",
+        doc.code,
+        before={"next_review_due": before},
+        after={"next_review_due": doc.next_review_due},
+        user=actor,
+    )
     db.session.commit()
     return sig
 
@@ -920,13 +986,21 @@ def raise_change_request(
     year = date.today().year
     number = f"CR-{year}-{next_number(f'CR-{year}'):04d}"
     cr = ChangeRequest(
-        number=number, title=title[:300], reason=reason,
-        source_ref=(source_ref or "").strip() or None, raised_by_id=actor.id,
+        number=number,
+        title=title[:300],
+        reason=reason,
+        source_ref=(source_ref or "").strip() or None,
+        raised_by_id=actor.id,
         document_rows=[ChangeRequestDocument(document=d) for d in docs],
     )
     db.session.add(cr)
-    trail.record("change_request.raised", "change_request", number,
-                 after={"documents": [d.code for d in docs], "reason": reason}, user=actor)
+    trail.record(
+        "change_request.raised",
+        "change_request",
+        number,
+        after={"documents": [d.code for d in docs], "reason": reason},
+        user=actor,
+    )
     db.session.commit()
     return cr
 
@@ -942,9 +1016,14 @@ def decide_change_request(actor: User, cr: ChangeRequest, accept: bool, note: st
     cr.decided_by_id = actor.id
     cr.decided_at = utcnow()
     cr.decision_note = (note or "").strip() or None
-    trail.record("change_request.decided", "change_request", cr.number,
-                 before={"status": "open"}, after={"status": cr.status, "note": cr.decision_note},
-                 user=actor)
+    trail.record(
+        "change_request.decided",
+        "change_request",
+        cr.number,
+        before={"status": "open"},
+        after={"status": cr.status, "note": cr.decision_note},
+        user=actor,
+    )
     db.session.commit()
 
 
@@ -1020,15 +1099,20 @@ def work_for(user: User) -> Work:
     if user.has_role("approver"):
         to_approve = [r for r in open_revs if r.status == "in_review" and can_approve(user, r)]
         to_release = [r for r in open_revs if r.status == "approved"]
-        due = list(db.session.scalars(
-            list_documents(status="effective").where(
-                Document.next_review_due <= next_review_window()
+        due = list(
+            db.session.scalars(
+                list_documents(status="effective").where(
+                    Document.next_review_due <= next_review_window()
+                )
             )
-        ))
-        crs = list(db.session.scalars(
-            select(ChangeRequest).where(ChangeRequest.status == "open")
-            .order_by(ChangeRequest.raised_at)
-        ))
+        )
+        crs = list(
+            db.session.scalars(
+                select(ChangeRequest)
+                .where(ChangeRequest.status == "open")
+                .order_by(ChangeRequest.raised_at)
+            )
+        )
     return Work(drafts, to_approve, to_release, due, crs)
 
 

@@ -40,6 +40,7 @@ from qms.documents.models import DOC_STATUSES, ChangeRequest, Document, Revision
 from qms.documents.redline import redline
 from qms.errors import ServiceError
 from qms.extensions import db
+from qms.forms import options
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 bp.teardown_app_request(services.close_store)
@@ -96,14 +97,17 @@ def accepted_change_requests(doc: Document):
 def register():
     """List the documents with filters, sorting and search; export CSV."""
     form = FilterForm(request.args)
-    form.doc_type.choices = [("", _("All types"))] + type_choices()
-    form.department.choices = [("", _("All departments"))] + [
-        (str(d.id), d.name)
-        for d in db.session.scalars(select(Department).order_by(Department.name))
-    ]
-    form.status.choices = [("", _("All statuses"))] + [
-        (s, services.status_label(s)) for s in DOC_STATUSES
-    ]
+    form.doc_type.choices = options([("", _("All types"))] + type_choices())
+    form.department.choices = options(
+        [("", _("All departments"))]
+        + [
+            (str(d.id), d.name)
+            for d in db.session.scalars(select(Department).order_by(Department.name))
+        ]
+    )
+    form.status.choices = options(
+        [("", _("All statuses"))] + [(s, services.status_label(s)) for s in DOC_STATUSES]
+    )
     sort = request.args.get("sort", "code")
     due = request.args.get("due") == "1"
     stmt = services.list_documents(
@@ -119,7 +123,11 @@ def register():
         return register_csv(db.session.scalars(stmt).all())
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render_template(
-        "documents/register.html", form=form, page=page, sort=sort, due=due,
+        "documents/register.html",
+        form=form,
+        page=page,
+        sort=sort,
+        due=due,
         args={k: v for k, v in request.args.items() if k not in ("page", "sort")},
     )
 
@@ -127,15 +135,37 @@ def register():
 def register_csv(docs: list[Document]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["code", "title", "type", "parent", "department", "clauses", "status",
-                     "revision", "effective_date", "review_interval_months", "next_review_due"])
+    writer.writerow(
+        [
+            "code",
+            "title",
+            "type",
+            "parent",
+            "department",
+            "clauses",
+            "status",
+            "revision",
+            "effective_date",
+            "review_interval_months",
+            "next_review_due",
+        ]
+    )
     for d in docs:
-        writer.writerow([
-            d.code, d.title, d.doc_type, d.parent.code if d.parent else "",
-            d.department.name if d.department else "", " ".join(d.clauses), d.status,
-            d.current_revision or "", d.effective_date or "", d.review_interval_months,
-            d.next_review_due or "",
-        ])
+        writer.writerow(
+            [
+                d.code,
+                d.title,
+                d.doc_type,
+                d.parent.code if d.parent else "",
+                d.department.name if d.department else "",
+                " ".join(d.clauses),
+                d.status,
+                d.current_revision or "",
+                d.effective_date or "",
+                d.review_interval_months,
+                d.next_review_due or "",
+            ]
+        )
     # A BOM so that spreadsheet programs read the Chinese titles as UTF-8.
     return Response(
         "\ufeff" + out.getvalue(),
@@ -167,22 +197,29 @@ def create():
     if not current_user.has_role(*services.AUTHORING_ROLES):
         abort(403)
     form = DocumentForm()
-    form.doc_type.choices = type_choices()
-    form.parent.choices = [("", _("None"))] + [
-        (d.code, f"{d.code} {d.title}")
-        for d in db.session.scalars(
-            select(Document).where(Document.doc_type != "record_form").order_by(Document.code)
-        )
-    ]
-    form.department.choices = department_choices()
-    form.distribution.choices = [("all", _("All departments"))] + department_choices()
+    form.doc_type.choices = options(type_choices())
+    form.parent.choices = options(
+        [("", _("None"))]
+        + [
+            (d.code, f"{d.code} {d.title}")
+            for d in db.session.scalars(
+                select(Document).where(Document.doc_type != "record_form").order_by(Document.code)
+            )
+        ]
+    )
+    form.department.choices = options(department_choices())
+    form.distribution.choices = options([("all", _("All departments"))] + department_choices())
     if request.method == "GET":
         form.department.data = current_user.department.name
     if form.validate_on_submit():
         try:
             doc = services.create_document(
-                current_user, form.code.data, form.title.data, form.doc_type.data,
-                parent=form.parent.data or None, department=form.department.data or None,
+                current_user,
+                form.code.data,
+                form.title.data,
+                form.doc_type.data,
+                parent=form.parent.data or None,
+                department=form.department.data or None,
                 clauses=form.clauses.data or "",
                 review_interval_months=form.review_interval_months.data,
                 distribution=form.distribution.data,
@@ -191,8 +228,10 @@ def create():
             db.session.rollback()
             show_error(form, exc)
         else:
-            flash(_("%(code)s is in the register. Write its first revision.", code=doc.code),
-                  "success")
+            flash(
+                _("%(code)s is in the register. Write its first revision.", code=doc.code),
+                "success",
+            )
             return redirect(url_for("documents.edit", code=doc.code))
     return render_template("documents/new.html", form=form)
 
@@ -241,7 +280,7 @@ def _action_forms(doc: Document) -> dict:
 
 def _open_form(doc: Document) -> OpenDraftForm:
     form = OpenDraftForm(prefix="open")
-    form.change_request.choices = accepted_change_requests(doc)
+    form.change_request.choices = options(accepted_change_requests(doc))
     return form
 
 
@@ -272,8 +311,12 @@ def content(code: str):
     if fmt not in rendering.FORMATS:
         abort(400)
     data, mimetype, filename = rendering.download(rev, fmt)
-    return send_file(io.BytesIO(data), mimetype=mimetype, download_name=filename,
-                     as_attachment=fmt in ("docx", "pdf", "md"))
+    return send_file(
+        io.BytesIO(data),
+        mimetype=mimetype,
+        download_name=filename,
+        as_attachment=fmt in ("docx", "pdf", "md"),
+    )
 
 
 @bp.get("/<code>/diff")
@@ -303,8 +346,12 @@ def open_draft(code: str):
     form = _open_form(doc)
     if form.validate_on_submit():
         try:
-            services.open_draft(current_user, doc, from_blank=form.source.data == "blank",
-                                change_request=form.change_request.data or None)
+            services.open_draft(
+                current_user,
+                doc,
+                from_blank=form.source.data == "blank",
+                change_request=form.change_request.data or None,
+            )
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -322,11 +369,17 @@ def edit(code: str):
         abort(403)
     rev = services.open_revision(doc)
     if rev is not None and rev.status != "draft":
-        flash(_("Revision %(rev)s is %(status)s; it can no longer be edited.", rev=rev.label,
-                status=services.status_label(rev.status)), "warning")
+        flash(
+            _(
+                "Revision %(rev)s is %(status)s; it can no longer be edited.",
+                rev=rev.label,
+                status=services.status_label(rev.status),
+            ),
+            "warning",
+        )
         return redirect(url_for("documents.detail", code=code))
     form = DraftForm()
-    form.change_request.choices = accepted_change_requests(doc)
+    form.change_request.choices = options(accepted_change_requests(doc))
     preview = None
     if request.method == "GET":
         if rev is not None:
@@ -336,15 +389,19 @@ def edit(code: str):
             form.change_request.data = rev.change_request.number if rev.change_request else ""
         else:
             current = services.effective_revision(doc)
-            form.content.data = (services.revision_content(current) if current
-                                 else services.blank_content(doc))
+            form.content.data = (
+                services.revision_content(current) if current else services.blank_content(doc)
+            )
     elif form.validate_on_submit():
         if form.preview.data:
             preview = rendering.preview(form.content.data)
         else:
             try:
                 rev = services.save_draft(
-                    current_user, doc, form.content.data, form.summary.data or "",
+                    current_user,
+                    doc,
+                    form.content.data,
+                    form.summary.data or "",
                     base_commit=form.base_commit.data or None,
                     change_request=form.change_request.data or None,
                 )
@@ -354,8 +411,9 @@ def edit(code: str):
             else:
                 flash(_("Draft saved as revision %(rev)s.", rev=rev.label), "success")
                 return redirect(url_for("documents.edit", code=code))
-    return render_template("documents/edit.html", doc=doc, rev=rev, form=form, preview=preview,
-                           action=ActionForm())
+    return render_template(
+        "documents/edit.html", doc=doc, rev=rev, form=form, preview=preview, action=ActionForm()
+    )
 
 
 @bp.post("/preview")
@@ -386,73 +444,109 @@ def _act(code: str, form_class, prefix: str | None, action, success: str):
 @bp.post("/<code>/submit")
 def submit(code: str):
     """Send the draft for review."""
-    return _act(code, ActionForm, None, lambda d, f: services.submit(current_user, d),
-                _("Submitted for review."))
+    return _act(
+        code,
+        ActionForm,
+        None,
+        lambda d, f: services.submit(current_user, d),
+        _("Submitted for review."),
+    )
 
 
 @bp.post("/<code>/comment")
 def comment(code: str):
     """Comment on the open revision."""
-    return _act(code, CommentForm, "comment",
-                lambda d, f: services.add_comment(current_user, d, f.body.data),
-                _("Comment added."))
+    return _act(
+        code,
+        CommentForm,
+        "comment",
+        lambda d, f: services.add_comment(current_user, d, f.body.data),
+        _("Comment added."),
+    )
 
 
 @bp.post("/<code>/sign-review")
 def sign_review(code: str):
     """Sign the revision in review as reviewed."""
-    return _act(code, SignForm, "review",
-                lambda d, f: services.sign_review(current_user, d, f.password.data,
-                                                  f.comment.data),
-                _("Signed as reviewed."))
+    return _act(
+        code,
+        SignForm,
+        "review",
+        lambda d, f: services.sign_review(current_user, d, f.password.data, f.comment.data),
+        _("Signed as reviewed."),
+    )
 
 
 @bp.post("/<code>/approve")
 def approve(code: str):
     """Approve the revision in review with a signature."""
-    return _act(code, SignForm, "sign",
-                lambda d, f: services.approve(current_user, d, f.password.data, f.comment.data),
-                _("Approved and signed. It can now be released."))
+    return _act(
+        code,
+        SignForm,
+        "sign",
+        lambda d, f: services.approve(current_user, d, f.password.data, f.comment.data),
+        _("Approved and signed. It can now be released."),
+    )
 
 
 @bp.post("/<code>/reject")
 def reject(code: str):
     """Send the revision back to its author with a reason."""
-    return _act(code, ReasonForm, "reject",
-                lambda d, f: services.reject(current_user, d, f.reason.data),
-                _("Sent back to draft; the author sees your reason."))
+    return _act(
+        code,
+        ReasonForm,
+        "reject",
+        lambda d, f: services.reject(current_user, d, f.reason.data),
+        _("Sent back to draft; the author sees your reason."),
+    )
 
 
 @bp.post("/<code>/release")
 def release(code: str):
     """Release the approved revision on an effective date."""
-    return _act(code, ReleaseForm, "release",
-                lambda d, f: services.release(current_user, d, f.effective_date.data),
-                _("Released."))
+    return _act(
+        code,
+        ReleaseForm,
+        "release",
+        lambda d, f: services.release(current_user, d, f.effective_date.data),
+        _("Released."),
+    )
 
 
 @bp.post("/<code>/obsolete")
 def obsolete(code: str):
     """Withdraw the document."""
-    return _act(code, ReasonForm, "obsolete",
-                lambda d, f: services.obsolete(current_user, d, f.reason.data),
-                _("The document is obsolete. It stays retrievable, marked as such."))
+    return _act(
+        code,
+        ReasonForm,
+        "obsolete",
+        lambda d, f: services.obsolete(current_user, d, f.reason.data),
+        _("The document is obsolete. It stays retrievable, marked as such."),
+    )
 
 
 @bp.post("/<code>/periodic-review")
 def periodic_review(code: str):
     """Record the periodic review: reviewed, no change."""
-    return _act(code, SignForm, "periodic",
-                lambda d, f: services.review_no_change(current_user, d, f.password.data,
-                                                       f.comment.data),
-                _("Periodic review recorded; the next review date is reset."))
+    return _act(
+        code,
+        SignForm,
+        "periodic",
+        lambda d, f: services.review_no_change(current_user, d, f.password.data, f.comment.data),
+        _("Periodic review recorded; the next review date is reset."),
+    )
 
 
 @bp.post("/<code>/acknowledge")
 def acknowledge(code: str):
     """Confirm having read the effective revision."""
-    return _act(code, ActionForm, None, lambda d, f: services.acknowledge(current_user, d),
-                _("Thank you: your acknowledgement is recorded."))
+    return _act(
+        code,
+        ActionForm,
+        None,
+        lambda d, f: services.acknowledge(current_user, d),
+        _("Thank you: your acknowledgement is recorded."),
+    )
 
 
 # -- change requests -------------------------------------------------------------------
@@ -473,16 +567,23 @@ def change_requests():
 def new_change_request():
     """Raise a document change request."""
     form = ChangeRequestForm()
-    form.documents.choices = [
-        (d.code, f"{d.code} {d.title}")
-        for d in db.session.scalars(select(Document).order_by(Document.code))
-    ]
+    form.documents.choices = options(
+        [
+            (d.code, f"{d.code} {d.title}")
+            for d in db.session.scalars(select(Document).order_by(Document.code))
+        ]
+    )
     if request.method == "GET" and request.args.get("document"):
         form.documents.data = [request.args["document"]]
     if form.validate_on_submit():
         try:
-            cr = services.raise_change_request(current_user, form.title.data, form.reason.data,
-                                               form.documents.data, form.source_ref.data)
+            cr = services.raise_change_request(
+                current_user,
+                form.title.data,
+                form.reason.data,
+                form.documents.data,
+                form.source_ref.data,
+            )
         except ServiceError as exc:
             db.session.rollback()
             show_error(form, exc)
@@ -499,8 +600,9 @@ def change_request(number: str):
     form = DecideForm()
     if form.validate_on_submit():
         try:
-            services.decide_change_request(current_user, cr, form.decision.data == "accept",
-                                           form.note.data or "")
+            services.decide_change_request(
+                current_user, cr, form.decision.data == "accept", form.note.data or ""
+            )
         except ServiceError as exc:
             db.session.rollback()
             show_error(form, exc)
@@ -511,6 +613,9 @@ def change_request(number: str):
         select(Revision).where(Revision.change_request_id == cr.id)
     ).all()
     return render_template(
-        "documents/change_request.html", cr=cr, form=form, revisions=revisions,
+        "documents/change_request.html",
+        cr=cr,
+        form=form,
+        revisions=revisions,
         events=trail.events_for("change_request", cr.number),
     )

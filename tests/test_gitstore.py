@@ -1,0 +1,162 @@
+"""The bare document repository: plumbing writes, compare-and-swap refs, real processes."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from qms.documents import services
+from qms.gitstore import (
+    MAIN,
+    GitStore,
+    GitStoreError,
+    Person,
+    RefConflict,
+    format_message,
+    parse_trailers,
+)
+from tests.builders import approved
+
+ALICE = Person("Alice", "alice@example.org")
+
+
+@pytest.fixture
+def store(tmp_path):
+    return GitStore.init(tmp_path / "docs.git")
+
+
+def test_init_makes_a_bare_repository_with_main(store):
+    assert store.repo.bare
+    assert store.head(MAIN) is not None
+    assert store.files(store.head(MAIN)) == {}
+    # Idempotent: a second init keeps the history.
+    assert GitStore.init(store.path).head(MAIN) == store.head(MAIN)
+
+
+def test_commit_on_main_writes_without_a_work_tree(store):
+    blob = store.write_blob(b"# Hello\n")
+    commit = store.commit_on_main({"procedures/QP-01.md": blob}, "Add", ALICE)
+    assert store.read(commit, "procedures/QP-01.md") == b"# Hello\n"
+    assert store.commit_info(commit).author == "Alice <alice@example.org>"
+    removed = store.commit_on_main({"procedures/QP-01.md": None}, "Remove", ALICE)
+    assert store.read(removed, "procedures/QP-01.md") is None
+    assert store.read(commit, "procedures/QP-01.md") == b"# Hello\n"
+
+
+def test_ref_moves_only_from_the_expected_value(store):
+    old = store.head(MAIN)
+    blob = store.write_blob(b"one")
+    store.commit_on(MAIN, {"a.md": blob}, "one", ALICE, expected=old)
+    with pytest.raises(RefConflict):
+        store.commit_on(MAIN, {"b.md": blob}, "stale", ALICE, expected=old)
+
+
+def test_new_branch_must_not_exist(store):
+    blob = store.write_blob(b"x")
+    start = store.head(MAIN)
+    store.commit_on("refs/heads/drafts/QP-01/A", {"a.md": blob}, "x", ALICE, None, start=start)
+    with pytest.raises(RefConflict):
+        store.commit_on("refs/heads/drafts/QP-01/A", {"a.md": blob}, "x", ALICE, None, start=start)
+
+
+def test_tags_are_immutable(store):
+    first = store.head(MAIN)
+    second = store.commit_on_main({"a.md": store.write_blob(b"a")}, "a", ALICE)
+    store.create_tag("QP-01/A", first, "A", ALICE)
+    store.create_tag("QP-01/A", first, "A", ALICE)  # the same tag again is a no-op
+    with pytest.raises(GitStoreError):
+        store.create_tag("QP-01/A", second, "A moved", ALICE)
+    assert store.refs("refs/tags/") == {"refs/tags/QP-01/A": first}
+
+
+def test_trailers_round_trip():
+    message = format_message(
+        "Release QP-01 revision B",
+        "Why it changed.",
+        [
+            ("Document", "QP-01"),
+            ("Revision", "B"),
+            ("Change-Request", None),
+            ("Approved-by", "Mei Rep <m@example.org>\nforged: line"),
+        ],
+    )
+    trailers = parse_trailers(message)
+    assert trailers["Document"] == ["QP-01"]
+    assert "Change-Request" not in trailers
+    # A value cannot smuggle in another trailer line.
+    assert trailers["Approved-by"] == ["Mei Rep <m@example.org> forged: line"]
+    assert "forged" not in trailers
+
+
+def test_plain_git_clone_tells_the_story(users, tmp_path):
+    """A clone: main holds the effective documents, tags mark releases, trailers tell who."""
+    approved(users)
+    doc = services.get_document("QP-07")
+    services.release(users["approver"], doc)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(services.store().path), str(clone)], check=True)
+    assert (clone / "procedures" / "QP-07.md").read_text().startswith("---\ncode: QP-07")
+    tags = subprocess.run(["git", "tag"], cwd=clone, capture_output=True, text=True).stdout
+    assert tags.split() == ["QP-07/A"]
+    log = subprocess.run(
+        ["git", "log", "-1", "--format=%(trailers:key=Document,key=Revision,key=Approved-by)"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Document: QP-07" in log and "Revision: A" in log and "Approved-by: Approver" in log
+
+
+WORKER = textwrap.dedent(
+    """
+    import sys
+    from qms import create_app
+    from qms.auth.models import User
+    from qms.documents import services
+    from qms.extensions import db
+
+    instance, url, code = sys.argv[1:4]
+    app = create_app({
+        "QMS_INSTANCE": instance, "SQLALCHEMY_DATABASE_URI": url,
+        "QMS_DOCUMENTS_REPO": instance + "/documents.git", "SECRET_KEY": "x",
+    })
+    with app.test_request_context():
+        approver = db.session.scalar(db.select(User).where(User.username == "approver"))
+        services.release(approver, services.get_document(code))
+    print("released", code)
+    """
+)
+
+
+def test_processes_releasing_at_once_lose_no_update(app, users):
+    """Several real processes release different documents at once on one repository."""
+    codes = [f"QP-{n:02d}" for n in range(1, 7)]
+    for code in codes:
+        approved(users, code)
+    instance = app.config["QMS_INSTANCE"]
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, instance, url, code],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for code in codes
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    for proc, (_out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err
+    store = services.store()
+    files = store.files(store.head(MAIN))
+    assert sorted(files) == [f"procedures/{c}.md" for c in codes]
+    assert sorted(store.refs("refs/tags/")) == [f"refs/tags/{c}/A" for c in codes]
+    # Every release commit is on main's first-parent line: none was overwritten.
+    released = {c.trailer("Document") for c in store.log(MAIN)}
+    assert released >= set(codes)
+    store.fsck()
+    from qms.documents.consistency import check
+
+    assert check() == []
