@@ -563,7 +563,6 @@ def _write_image(path: Path, encoded: str) -> bool:
 
 _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_REL_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml"
 
 # Word shows CJK in the w:eastAsia font; the alternative name and charset let
@@ -733,8 +732,8 @@ def _reference_docx(data: dict[str, Any], lang: str) -> bytes:
     parts["word/_rels/document.xml.rels"] = _replace_once(
         rels,
         r"</Relationships>",
-        f'<Relationship Id="rIdQmsHeader" Type="{_REL_TYPE}/header" Target="header1.xml"/>'
-        f'<Relationship Id="rIdQmsFooter" Type="{_REL_TYPE}/footer" Target="footer1.xml"/>'
+        f'<Relationship Id="rIdQmsHeader" Type="{_R_NS}/header" Target="header1.xml"/>'
+        f'<Relationship Id="rIdQmsFooter" Type="{_R_NS}/footer" Target="footer1.xml"/>'
         "</Relationships>",
         "relationships part",
     ).encode()

@@ -318,6 +318,34 @@ def test_docx_names_a_cjk_font_and_keeps_chinese():
     assert "本程序规定了文件控制的要求。" in xml_text(parts["word/document.xml"])
 
 
+@pytest.mark.parametrize(
+    ("lang", "font"), [("zh_Hans", "Noto Sans CJK SC"), ("zh_Hant", "Noto Sans CJK TC")]
+)
+def test_docx_east_asian_font_follows_the_language(lang, font):
+    copy = dataclasses.replace(CHINESE_COPY, lang=lang)
+
+    styles = docx_parts(to_docx("文件", copy))["word/styles.xml"]
+
+    assert f'w:eastAsia="{font}"' in styles
+    assert 'w:eastAsiaTheme="' not in styles
+
+
+def test_docx_table_columns_fit_their_content():
+    markdown = (
+        "| Rev | Date | Description of change |\n|:--:|:--:|:--|\n"
+        "| A | 2021-01-10 | First issue, with a description long enough to need wrapping. |\n"
+    )
+
+    document = ElementTree.fromstring(
+        docx_parts(to_docx(markdown, ENGLISH_COPY))["word/document.xml"]
+    )
+
+    table = list(document.iter(f"{W}tbl"))[-1]
+    columns = [int(column.get(f"{W}w")) for column in table.iter(f"{W}gridCol")]
+    assert columns[1] / sum(columns) >= len("2021-01-10") / render._LINE_WIDTH
+    assert columns[2] == max(columns)
+
+
 def test_docx_escapes_hostile_fields():
     copy = ControlledCopy(
         code="QP-<&>", title='</w:t></w:r>"\x01', revision="A", status="Draft", effective_date=None

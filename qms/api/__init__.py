@@ -22,10 +22,10 @@ class PagingQuery(Schema):
     per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
 
 
-def paged(page_obj, dump) -> dict:
+def paged(page_obj) -> dict:
     """Return a Flask-SQLAlchemy page as ``{items, page, per_page, total, pages}``."""
     return {
-        "items": [dump(item) for item in page_obj.items],
+        "items": page_obj.items,
         "page": page_obj.page,
         "per_page": page_obj.per_page,
         "total": page_obj.total,

@@ -133,9 +133,10 @@ class DiffQuery(Schema):
     to = fields.String(required=True)
 
 
-def detail(doc: Document) -> dict:
+def detail(doc: Document) -> Document:
+    """Return the document reloaded, so the response shows what was committed."""
     db.session.refresh(doc)
-    return DocumentDetailSchema().dump(doc)
+    return doc
 
 
 @blp.route("")
@@ -152,7 +153,7 @@ class Documents(MethodView):
             due_for_review=args["due_for_review"],
         )
         page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
-        return paged(page, DocumentSchema().dump)
+        return paged(page)
 
     @blp.arguments(DocumentCreateSchema)
     @blp.response(201, DocumentDetailSchema)

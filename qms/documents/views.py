@@ -302,14 +302,14 @@ def revision(code: str, label: str):
 @bp.get("/<code>/content")
 def content(code: str):
     """Download a revision as Markdown, HTML, DOCX or PDF (a controlled copy)."""
+    fmt = request.args.get("format", "pdf")
+    if fmt not in rendering.FORMATS:
+        abort(400)
     doc = services.get_document(code)
     label = request.args.get("revision")
     rev = services.get_revision(doc, label) if label else services.effective_revision(doc)
     if rev is None:
         abort(404)
-    fmt = request.args.get("format", "pdf")
-    if fmt not in rendering.FORMATS:
-        abort(400)
     data, mimetype, filename = rendering.download(rev, fmt)
     return send_file(
         io.BytesIO(data),
