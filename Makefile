@@ -6,7 +6,7 @@ PORT ?= 5000
 export QMS_INSTANCE ?= $(CURDIR)/instance
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test setup translations lint format clean bench
+.PHONY: run test setup translations messages lint format clean bench
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,13 @@ $(BIN)/activate: requirements.txt
 setup: $(BIN)/activate translations
 
 translations: $(BIN)/activate
-	$(BIN)/pybabel compile --use-fuzzy -d qms/translations -f -q
+	$(BIN)/pybabel -q compile -d qms/translations -f
+
+# Re-extract the messages after changing user-visible text, then translate the new ones.
+messages: $(BIN)/activate
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project "QMS tracker" -o qms/translations/messages.pot .
+	$(BIN)/pybabel -q update -i qms/translations/messages.pot -d qms/translations --no-fuzzy-matching
 
 run: setup
 	$(FLASK) qms init --demo --lang $${QMS_LANG:-en}
