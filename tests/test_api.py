@@ -47,13 +47,24 @@ def test_openapi_document_is_generated(client):
 
 
 def test_whole_workflow_through_the_api(api):
-    response = api("POST", "/documents", json={"code": "QP-07", "title": "Document control",
-                                                "type": "procedure", "clauses": ["7.5"]})
+    response = api(
+        "POST",
+        "/documents",
+        json={
+            "code": "QP-07",
+            "title": "Document control",
+            "type": "procedure",
+            "clauses": ["7.5"],
+        },
+    )
     assert response.status_code == 201, response.json
     assert response.json["status"] == "draft" and response.json["revisions"] == []
 
-    response = api("PUT", "/documents/QP-07/draft",
-                   json={"content": content("QP-07"), "summary": "First issue"})
+    response = api(
+        "PUT",
+        "/documents/QP-07/draft",
+        json={"content": content("QP-07"), "summary": "First issue"},
+    )
     assert response.status_code == 200, response.json
     assert response.json["revisions"][0]["status"] == "draft"
 
@@ -61,8 +72,12 @@ def test_whole_workflow_through_the_api(api):
 
     response = api("POST", "/documents/QP-07/draft/approve", json={"password": PASSWORD})
     assert response.status_code == 403  # the author cannot approve
-    response = api("POST", "/documents/QP-07/draft/approve", "approver",
-                   json={"password": PASSWORD, "comment": "OK"})
+    response = api(
+        "POST",
+        "/documents/QP-07/draft/approve",
+        "approver",
+        json={"password": PASSWORD, "comment": "OK"},
+    )
     assert response.status_code == 200, response.json
     (signature,) = response.json["revisions"][0]["signatures"]
     assert signature["meaning"] == "approved" and signature["signer"] == "approver"
@@ -136,8 +151,9 @@ def test_errors_are_json_with_status(users, api):
     assert api("GET", "/documents/NOPE").json["error"]
     effective(users)
     api("PUT", "/documents/QP-07/draft", json={"content": content("QP-07"), "summary": "B"})
-    response = api("PUT", "/documents/QP-07/draft", json={"content": content("QP-07"),
-                                                          "base_commit": "0" * 40})
+    response = api(
+        "PUT", "/documents/QP-07/draft", json={"content": content("QP-07"), "base_commit": "0" * 40}
+    )
     assert response.status_code == 409
     response = api("POST", "/documents/QP-07/draft/release", "approver", json={})
     assert response.status_code == 409

@@ -18,13 +18,20 @@ def save(client, text, **extra):
     return client.post("/documents/QP-07/edit", data=data)
 
 
-@pytest.mark.parametrize("code", ["QP/07", "../QP", "QP 07", "", "-QP", "QP..07", "a" * 41,
-                                  "QP-07.lock", "new"])
+@pytest.mark.parametrize(
+    "code", ["QP/07", "../QP", "QP 07", "", "-QP", "QP..07", "a" * 41, "QP-07.lock", "new"]
+)
 def test_bad_codes_are_refused_on_the_form(client, author, code):
-    response = client.post("/documents/new", data={
-        "code": code, "title": "My title", "doc_type": "procedure", "department": "Service Hall",
-        "review_interval_months": "12",
-    })
+    response = client.post(
+        "/documents/new",
+        data={
+            "code": code,
+            "title": "My title",
+            "doc_type": "procedure",
+            "department": "Service Hall",
+            "review_interval_months": "12",
+        },
+    )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "field-error" in page
@@ -80,11 +87,17 @@ def test_content_over_the_size_limit_is_refused_and_kept(app, users, client, aut
 
 def test_stale_edit_from_a_second_tab_keeps_the_typed_text(users, client, author):
     new_document(users)
-    rev = services.save_draft(users["author"], services.get_document("QP-07"),
-                              content("QP-07"), "One")
+    rev = services.save_draft(
+        users["author"], services.get_document("QP-07"), content("QP-07"), "One"
+    )
     opened = rev.head_commit
-    services.save_draft(users["author2"], services.get_document("QP-07"),
-                        content("QP-07", body="# Other tab\n"), "Two", base_commit=opened)
+    services.save_draft(
+        users["author2"],
+        services.get_document("QP-07"),
+        content("QP-07", body="# Other tab\n"),
+        "Two",
+        base_commit=opened,
+    )
     mine = content("QP-07", body="# Mine\n\nMy careful words.\n")
     response = save(client, mine, base_commit=opened)
     page = html.unescape(response.get_data(as_text=True))
@@ -115,10 +128,14 @@ def test_release_form_with_a_bad_date_explains(users, client, auth):
 
     approved(users)
     auth.login("approver")
-    response = client.post("/documents/QP-07/release", data={"release-effective_date": "32/13"},
-                           follow_redirects=True)
+    response = client.post(
+        "/documents/QP-07/release", data={"release-effective_date": "32/13"}, follow_redirects=True
+    )
     assert response.status_code == 200
     assert services.open_revision(services.get_document("QP-07")).status == "approved"
-    response = client.post("/documents/QP-07/release",
-                           data={"release-effective_date": "2001-01-01"}, follow_redirects=True)
+    response = client.post(
+        "/documents/QP-07/release",
+        data={"release-effective_date": "2001-01-01"},
+        follow_redirects=True,
+    )
     assert "cannot be in the past" in response.get_data(as_text=True)
