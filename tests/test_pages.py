@@ -187,3 +187,13 @@ def test_csrf_is_enforced_on_forms(app, users):
     client = app.test_client()
     response = client.post("/auth/login", data={"username": "staff", "password": PASSWORD})
     assert response.status_code == 400
+
+
+def test_redline_lists_front_matter_changes_as_properties(users, client, auth):
+    effective(users)
+    changed = content("QP-07", body="# Title\n").replace("clauses: ['7.5']", "clauses: ['7.5', '8.5.1']")
+    effective(users, text=changed)
+    auth.login("staff")
+    page = client.get("/documents/QP-07/diff?from=A&to=B").get_data(as_text=True)
+    assert "Properties changed" in page
+    assert "<ins>7.5, 8.5.1</ins>" in page

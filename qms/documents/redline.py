@@ -28,10 +28,12 @@ class Redline:
     blocks: tuple[Block, ...]
     words_added: int
     words_removed: int
+    # Front matter fields that differ: (key, old value, new value), shown as a table.
+    properties: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def unchanged(self) -> bool:
-        return self.words_added == 0 and self.words_removed == 0
+        return self.words_added == 0 and self.words_removed == 0 and not self.properties
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -42,7 +44,37 @@ def _words(pieces) -> int:
     return sum(len(TOKEN.findall(p)) - len(re.findall(r"\s+", p)) for p in pieces)
 
 
+def _split(text: str) -> tuple[dict, str]:
+    from qms.render import FrontMatterError, split_front_matter
+
+    try:
+        return split_front_matter(text)
+    except FrontMatterError:
+        return {}, text
+
+
+def _show(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(_show(v) for v in value)
+    return str(value)
+
+
 def redline(old: str, new: str) -> Redline:
+    """Compare two documents: front matter field by field, then the body word by word."""
+    old_meta, old_body = _split(old)
+    new_meta, new_body = _split(new)
+    properties = tuple(
+        (key, _show(old_meta.get(key)), _show(new_meta.get(key)))
+        for key in dict.fromkeys([*old_meta, *new_meta])
+        if old_meta.get(key) != new_meta.get(key)
+    )
+    body = _redline_body(old_body, new_body)
+    return Redline(body.blocks, body.words_added, body.words_removed, properties)
+
+
+def _redline_body(old: str, new: str) -> Redline:
     """Compare two Markdown texts paragraph by paragraph, then word by word within."""
     a, b = _paragraphs(old), _paragraphs(new)
     blocks: list[Block] = []
