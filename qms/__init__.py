@@ -26,7 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions in :mod:`qms.extensions` to the app."""
-    from qms import i18n
+    from qms import i18n, navigation
     from qms.auth import access
     from qms.extensions import csrf, db, migrate
 
@@ -35,6 +35,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     i18n.init_app(app)
+    navigation.init_app(app)
     access.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from qms.database import configure_sqlite
@@ -43,16 +44,23 @@ def register_extensions(app: Flask) -> None:
             configure_sqlite(db.engine)
 
 
+# The browser blueprints, one per domain; each module registers its menu entry and
+# home-page panels when imported.
+BLUEPRINTS = (
+    "qms.main",
+    "qms.auth.views",
+    "qms.documents.views",
+)
+
+
 def register_blueprints(app: Flask) -> None:
     """Register the browser blueprints and the API."""
-    from qms.api import register_api
-    from qms.auth.views import bp as auth_bp
-    from qms.documents.views import bp as documents_bp
-    from qms.main import bp as main_bp
+    from importlib import import_module
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(documents_bp)
+    from qms.api import register_api
+
+    for module in BLUEPRINTS:
+        app.register_blueprint(import_module(module).bp)
     register_api(app)
 
 

@@ -34,7 +34,8 @@ def init(demo: bool, lang: str):
     from qms.extensions import db
     from qms.gitstore import GitStore
 
-    upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
+    # "heads": each domain's migrations form a branch from the first one.
+    upgrade(directory=str(Path(current_app.root_path).parent / "migrations"), revision="heads")
     GitStore.init(current_app.config["QMS_DOCUMENTS_REPO"])
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
     click.echo(f"Document repository: {current_app.config['QMS_DOCUMENTS_REPO']}")

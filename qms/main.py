@@ -1,24 +1,22 @@
 """The home page (each person's work) and the language switch."""
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from qms.documents import services as documents
 from qms.extensions import db
 from qms.i18n import LANGUAGES
+from qms.navigation import NavItem, register_nav, work_panels
 from qms.urls import safe_next
 
 bp = Blueprint("main", __name__)
+register_nav(NavItem("main.index", _l("My work"), ("main.index",), order=0))
 
 
 @bp.get("/")
 def index():
-    """Show the signed-in user their work: reading list, reviews, drafts, due reviews."""
-    return render_template(
-        "main/index.html",
-        reading=documents.reading_list(current_user),
-        work=documents.work_for(current_user),
-    )
+    """Show the signed-in user their work, gathered from every domain."""
+    return render_template("main/index.html", panels=work_panels(current_user))
 
 
 @bp.get("/language/<lang>")

@@ -56,7 +56,7 @@ def database(tmp_path_factory):
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
-            upgrade(directory=MIGRATIONS)
+            upgrade(directory=MIGRATIONS, revision="heads")
         yield PG_URL
         with app.app_context():
             downgrade(directory=MIGRATIONS, revision="base")
@@ -67,7 +67,7 @@ def database(tmp_path_factory):
     template = tmp_path_factory.mktemp("template") / "qms.sqlite"
     app = create_app(_config(template.parent, f"sqlite:///{template}"))
     with app.app_context():
-        upgrade(directory=MIGRATIONS)
+        upgrade(directory=MIGRATIONS, revision="heads")
         db.engine.dispose()
     yield template
 

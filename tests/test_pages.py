@@ -191,7 +191,9 @@ def test_csrf_is_enforced_on_forms(app, users):
 
 def test_redline_lists_front_matter_changes_as_properties(users, client, auth):
     effective(users)
-    changed = content("QP-07", body="# Title\n").replace("clauses: ['7.5']", "clauses: ['7.5', '8.5.1']")
+    changed = content("QP-07", body="# Title\n").replace(
+        "clauses: ['7.5']", "clauses: ['7.5', '8.5.1']"
+    )
     effective(users, text=changed)
     auth.login("staff")
     page = client.get("/documents/QP-07/diff?from=A&to=B").get_data(as_text=True)

@@ -43,17 +43,22 @@ def authenticate() -> None:
     g.api_user = user
 
 
+# One module per domain, each with a flask-smorest Blueprint named ``blp``.
+API_BLUEPRINTS = ("qms.api.documents",)
+
+
 def register_api(app) -> Api:
     """Register every API blueprint; each authenticates by bearer token.
 
     The Api object holds the app's OpenAPI spec, so each app gets its own.
     """
-    from qms.api.documents import blp as documents_blp
+    from importlib import import_module
 
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
-    for blp in (documents_blp,):
+    for module in API_BLUEPRINTS:
+        blp = import_module(module).blp
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     return api

@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -41,9 +42,25 @@ from qms.documents.redline import redline
 from qms.errors import ServiceError
 from qms.extensions import db
 from qms.forms import options
+from qms.navigation import NavItem, register_nav, register_work
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 bp.teardown_app_request(services.close_store)
+register_nav(NavItem("documents.register", _l("Documents"), ("documents.",), order=10))
+
+
+def work_panels(user) -> list[dict]:
+    """Home-page panels: what to read, drafts, and what waits on an approver."""
+    return [
+        {
+            "template": "documents/_work.html",
+            "reading": services.reading_list(user),
+            "work": services.work_for(user),
+        }
+    ]
+
+
+register_work(10, work_panels)
 
 
 @bp.app_context_processor

@@ -1,0 +1,60 @@
+"""The main menu and the home page's work panels, to which each domain adds its own.
+
+A domain registers its entries when its views module is imported, so ``base.html``
+and ``main/index.html`` never need editing when a domain is added.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import request, url_for
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object  # a lazy_gettext string
+    # Endpoints starting with any of these mark the item as the current section.
+    prefixes: tuple[str, ...]
+    order: int = 50
+    roles: tuple[str, ...] = ()
+
+
+NAV: list[NavItem] = []
+# Each provider returns the panels a user's home page shows: dicts with a "template" key
+# and whatever that template needs; an empty list when the domain has nothing for them.
+WORK: list[tuple[int, Callable[[object], list[dict]]]] = []
+
+
+def register_nav(item: NavItem) -> None:
+    if all(existing.endpoint != item.endpoint for existing in NAV):
+        NAV.append(item)
+        NAV.sort(key=lambda i: i.order)
+
+
+def register_work(order: int, provider: Callable[[object], list[dict]]) -> None:
+    if all(existing is not provider for _o, existing in WORK):
+        WORK.append((order, provider))
+        WORK.sort(key=lambda pair: pair[0])
+
+
+def work_panels(user) -> list[dict]:
+    """Return every domain's panels for the user's home page, in order."""
+    return [panel for _order, provider in WORK for panel in provider(user)]
+
+
+def menu() -> list[tuple[str, str, bool]]:
+    """Return (url, label, current) for each menu entry the user may see."""
+    endpoint = request.endpoint or ""
+    return [
+        (url_for(item.endpoint), str(item.label), endpoint.startswith(item.prefixes))
+        for item in NAV
+        if not item.roles or current_user.has_role(*item.roles)
+    ]
+
+
+def init_app(app) -> None:
+    @app.context_processor
+    def inject_menu():
+        return {"menu": menu if current_user.is_authenticated else list}
