@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -65,6 +66,31 @@ def close_store(_exc=None) -> None:
 
 def person(user: User) -> Person:
     return Person(user.display_name, user.email or f"{user.username}@users.qms.invalid")
+
+
+# -- extension points ------------------------------------------------------------------
+
+# Other domains hook in here (search indexes revisions, adoption adds provenance trailers)
+# so that document control never imports them. Hooks run inside the caller's transaction.
+REVISION_HOOKS: list[Callable[[str, Revision], None]] = []
+RELEASE_TRAILERS: list[Callable[[Revision], list[tuple[str, str]]]] = []
+
+
+def on_revision(hook: Callable[[str, Revision], None]) -> None:
+    """Call ``hook(event, rev)`` when a revision becomes "effective" or goes "obsolete"."""
+    if hook not in REVISION_HOOKS:
+        REVISION_HOOKS.append(hook)
+
+
+def add_release_trailers(provider: Callable[[Revision], list[tuple[str, str]]]) -> None:
+    """Have ``provider(rev)`` add ``(key, value)`` trailers to each release commit."""
+    if provider not in RELEASE_TRAILERS:
+        RELEASE_TRAILERS.append(provider)
+
+
+def _notify(event: str, rev: Revision) -> None:
+    for hook in REVISION_HOOKS:
+        hook(event, rev)
 
 
 # -- lookups ---------------------------------------------------------------------------
@@ -479,13 +505,16 @@ def open_draft(
     return rev
 
 
-def _draft_message(doc: Document, label: str, subject: str, cr: ChangeRequest | None) -> str:
+def _draft_message(
+    doc: Document, label: str, subject: str, cr: ChangeRequest | None, extra=()
+) -> str:
     return format_message(
         f"{doc.code} revision {label}: {subject}",
         trailers=[
             ("Document", doc.code),
             ("Revision", label),
             ("Change-Request", cr.number if cr else None),
+            *extra,
         ],
     )
 
@@ -497,11 +526,13 @@ def save_draft(
     summary: str = "",
     base_commit: str | None = None,
     change_request: str | None = None,
+    trailers: list[tuple[str, str]] | None = None,
 ) -> Revision:
     """Save the whole Markdown file as the next commit on the draft branch.
 
     ``base_commit`` is the draft head the editor started from; when someone saved in
-    between, :class:`Conflict` is raised and nothing is overwritten.
+    between, :class:`Conflict` is raised and nothing is overwritten. ``trailers`` are
+    extra ``(key, value)`` lines for the commit message (e.g. where the text came from).
     """
     require_role(actor, *AUTHORING_ROLES)
     content = content.replace("\r\n", "\n")
@@ -533,7 +564,7 @@ def save_draft(
         head = gitstore.commit_on(
             draft_ref(doc.code, rev.label),
             {doc.path: blob},
-            _draft_message(doc, rev.label, summary.strip() or "Save draft", cr),
+            _draft_message(doc, rev.label, summary.strip() or "Save draft", cr, trailers or ()),
             person(actor),
             expected=rev.head_commit,
         )
@@ -753,6 +784,8 @@ def release_message(rev: Revision, previous: Revision | None, approvers: list[Si
                 f"{sig.signed_at.strftime('%Y-%m-%dT%H:%M:%SZ')}",
             )
         )
+    for provider in RELEASE_TRAILERS:
+        trailers.extend(provider(rev))
     trailers.append(("Content-Blob", rev.blob_id))
     return format_message(
         f"Release {doc.code} revision {rev.label}: {doc.title}", rev.summary, trailers
@@ -809,6 +842,7 @@ def _apply_effective(rev: Revision, previous: Revision | None, commit: str) -> N
         after={"commit": commit, "effective_date": rev.effective_date.isoformat()},
         user=rev.released_by,
     )
+    _notify("effective", rev)
 
 
 def apply_due_releases(today: date | None = None) -> list[Revision]:
@@ -853,6 +887,7 @@ def obsolete(actor: User, doc: Document, reason: str) -> Document:
     doc.status = "obsolete"
     doc.obsolete_reason = reason
     doc.next_review_due = None
+    _notify("obsolete", rev)
     trail.record(
         "document.obsoleted",
         "document",
