@@ -42,7 +42,7 @@ format: $(BIN)/activate
 	$(BIN)/ruff check --fix qms tests bench
 
 bench: setup
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/documents.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

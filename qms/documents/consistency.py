@@ -130,6 +130,7 @@ def check(repair: bool = False) -> list[Finding]:
     # Main holds exactly the effective documents, at their signed content.
     main = gitstore.head(MAIN)
     files = gitstore.files(main)
+    last_on_main: dict[str, object] = {}  # code -> newest main commit naming it, read once
     for doc in docs.values():
         if doc.status != "effective":
             if doc.path in files and doc.status == "obsolete":
@@ -139,7 +140,10 @@ def check(repair: bool = False) -> list[Finding]:
         blob = files.get(doc.path)
         if blob is None:
             finding = Finding(f"{doc.code} is effective in the database but not on main")
-            last = next((c for c in gitstore.log(MAIN) if c.trailer("Document") == doc.code), None)
+            if not last_on_main:
+                for commit in reversed(gitstore.log(MAIN)):
+                    last_on_main[commit.trailer("Document")] = commit
+            last = last_on_main.get(doc.code)
             if repair and last is not None and last.trailer("Obsolete") == "yes":
                 body = last.message.split("\n\n")
                 doc.status = "obsolete"

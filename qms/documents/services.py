@@ -131,6 +131,11 @@ def effective_revision(doc: Document) -> Revision | None:
     )
 
 
+def released_commit(rev: Revision) -> str | None:
+    """Return the commit on main that released ``rev`` (None before release)."""
+    return rev.release_commit
+
+
 def revision_content(rev: Revision) -> str:
     """Return the Markdown file of a revision: released content, or the draft's latest save."""
     commit = rev.release_commit or rev.head_commit
@@ -184,8 +189,20 @@ def list_documents(
 
 def tree() -> list[tuple[Document, int]]:
     """Return every document with its depth, in hierarchy order (the standard system table)."""
-    docs = db.session.scalars(select(Document).order_by(Document.code)).all()
-    children: dict[int | None, list[Document]] = {}
+    # Only the columns the table shows: at thousands of documents, loading parents,
+    # departments and clauses with each row would dominate the page.
+    docs = db.session.execute(
+        select(
+            Document.id,
+            Document.code,
+            Document.title,
+            Document.doc_type,
+            Document.parent_id,
+            Document.status,
+            Document.current_revision,
+        ).order_by(Document.code)
+    ).all()
+    children: dict[int | None, list] = {}
     for doc in docs:
         children.setdefault(doc.parent_id, []).append(doc)
     out: list[tuple[Document, int]] = []
@@ -245,6 +262,18 @@ class ParsedContent:
     body: str
 
 
+# Extra checks a domain adds for one document type, e.g. records checks a record form's
+# field definitions; each raises ValidationFailed. Documents never imports those domains.
+CONTENT_VALIDATORS: dict[str, list] = {}
+
+
+def register_content_validator(doc_type: str, check) -> None:
+    """Run ``check(meta, body)`` on every saved or submitted draft of ``doc_type``."""
+    checks = CONTENT_VALIDATORS.setdefault(doc_type, [])
+    if check not in checks:
+        checks.append(check)
+
+
 def validate_content(doc: Document, content: str) -> ParsedContent:
     """Check a draft's whole Markdown file; raise :class:`ValidationFailed` naming the problem."""
     limit = current_app.config["QMS_MAX_CONTENT_BYTES"]
@@ -296,6 +325,8 @@ def validate_content(doc: Document, content: str) -> ParsedContent:
             messages.get(kind, "%(detail)s") % {"detail": detail} for kind, detail in problems
         )
         raise ValidationFailed(text, field="content", detail=[d for _k, d in problems])
+    for check in CONTENT_VALIDATORS.get(doc.doc_type, ()):
+        check(meta, body)
     return ParsedContent(meta, body)
 
 

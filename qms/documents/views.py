@@ -37,7 +37,7 @@ from qms.documents.forms import (
     SignForm,
     type_choices,
 )
-from qms.documents.models import DOC_STATUSES, ChangeRequest, Document, Revision
+from qms.documents.models import DOC_STATUSES, DOC_TYPES, ChangeRequest, Document, Revision
 from qms.documents.redline import redline
 from qms.errors import ServiceError
 from qms.extensions import db
@@ -194,7 +194,13 @@ def register_csv(docs: list[Document]) -> Response:
 @bp.get("/tree")
 def tree():
     """Show the hierarchy: manual, procedures, work specifications, record forms."""
-    return render_template("documents/tree.html", rows=services.tree())
+    # Labels looked up once, not once per row: the table may have thousands of rows.
+    return render_template(
+        "documents/tree.html",
+        rows=services.tree(),
+        types={t: services.type_label(t) for t in DOC_TYPES},
+        statuses={s: services.status_label(s) for s in DOC_STATUSES},
+    )
 
 
 @bp.get("/review-due")
@@ -411,7 +417,7 @@ def edit(code: str):
             )
     elif form.validate_on_submit():
         if form.preview.data:
-            preview = rendering.preview(form.content.data)
+            preview = rendering.preview(form.content.data, doc.doc_type)
         else:
             try:
                 rev = services.save_draft(
@@ -428,6 +434,9 @@ def edit(code: str):
             else:
                 flash(_("Draft saved as revision %(rev)s.", rev=rev.label), "success")
                 return redirect(url_for("documents.edit", code=code))
+    if preview is None and doc.doc_type in rendering.PREVIEW_PROVIDERS:
+        # Drawn by the server too, so the form preview shows without JavaScript.
+        preview = rendering.preview(form.content.data or "", doc.doc_type)
     return render_template(
         "documents/edit.html", doc=doc, rev=rev, form=form, preview=preview, action=ActionForm()
     )
