@@ -148,9 +148,8 @@ def main() -> None:
                 assert client.get("/documents/BP-0000/diff?from=A&to=B").status_code == 200
             with timed("register CSV export", results):
                 assert client.get("/documents/?format=csv").status_code == 200
-        with app.test_request_context():
-            with timed("qms check", results):
-                check()
+        with app.test_request_context(), timed("qms check", results):
+            check()
     print(f"documents in register: {args.documents + args.releases}")
     for label, values in results.items():
         print(
