@@ -25,6 +25,17 @@ DEPARTMENTS = (
     "General Affairs Office",
     "Information Technology Department",
 )
+# The starter documents name departments in English; a Chinese installation gets them in
+# Chinese (Traditional by character conversion, like the documents).
+DEPARTMENTS_ZH = {
+    "Quality Office": "质量管理办公室",
+    "Service Hall": "政务服务大厅",
+    "Business Approval Department": "业务审批科",
+    "Certificate Issuance Department": "证照发放科",
+    "Complaints and Supervision Office": "投诉监督室",
+    "General Affairs Office": "综合办公室",
+    "Information Technology Department": "信息技术科",
+}
 # (username, full name, roles, department, password): one user per role.
 DEMO_USERS = (
     ("admin", "Ada Admin", ("admin",), "Information Technology Department", "admin-demo"),
@@ -71,14 +82,31 @@ def starter_set(lang: str) -> list[tuple[dict, list[str]]]:
     return docs
 
 
+def department_name(name: str, lang: str) -> str:
+    """Return a starter department's name in the installation's language."""
+    if lang == "en" or name not in DEPARTMENTS_ZH:
+        return name
+    if lang == "zh_Hant":
+        import opencc
+
+        return opencc.OpenCC("s2t").convert(DEPARTMENTS_ZH[name])
+    return DEPARTMENTS_ZH[name]
+
+
 def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = None) -> None:
     """Create departments, one user per role, and the starter documents with their history."""
     for name in DEPARTMENTS:
-        get_or_create_department(name)
+        get_or_create_department(department_name(name, lang))
     for username, full_name, roles, dept, password in DEMO_USERS:
         locale = lang if lang != "en" else None
         create_user(
-            username, password, list(roles), dept, full_name, f"{username}@demo.qms.invalid", locale
+            username,
+            password,
+            list(roles),
+            department_name(dept, lang),
+            full_name,
+            f"{username}@demo.qms.invalid",
+            locale,
         )
     db.session.commit()
     author = db.session.scalar(select(User).where(User.username == "author"))
@@ -95,10 +123,12 @@ def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = No
             meta["title"],
             meta["type"],
             parent=meta.get("parent"),
-            department=meta.get("department"),
+            department=department_name(meta["department"], lang)
+            if meta.get("department")
+            else None,
             clauses=meta.get("clauses") or [],
             review_interval_months=int(meta.get("review_interval_months") or 12),
-            distribution=meta.get("distribution") or [],
+            distribution=[department_name(d, lang) for d in meta.get("distribution") or []],
         )
         # Older revisions became effective a year apart, the newest at the start of this year.
         for index, text in enumerate(texts):

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -149,3 +150,4 @@ class FilterForm(FlaskForm):
     department = SelectField(_l("Department"), validate_choice=False)
     status = SelectField(_l("Status"), validate_choice=False)
     clause = StringField(_l("Clause"))
+    due = BooleanField(_l("Due for review"))

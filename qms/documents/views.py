@@ -126,7 +126,7 @@ def register():
         [("", _("All statuses"))] + [(s, services.status_label(s)) for s in DOC_STATUSES]
     )
     sort = request.args.get("sort", "code")
-    due = request.args.get("due") == "1"
+    due = bool(form.due.data)
     stmt = services.list_documents(
         doc_type=form.doc_type.data or None,
         department_id=int(form.department.data) if (form.department.data or "").isdigit() else None,

@@ -159,6 +159,12 @@
     initMenu();
     Array.prototype.forEach.call(document.querySelectorAll("textarea[data-preview-url][data-preview-target]"), initPreview);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-dirty-guard]"), initDirtyGuard);
+    // Filters fold away on phones only; wider screens always show them.
+    if (window.matchMedia("(min-width: 760px)").matches) {
+      Array.prototype.forEach.call(document.querySelectorAll("details.filter-box"), function (d) {
+        d.open = true;
+      });
+    }
     // Move focus to an error summary so that screen readers announce it first.
     var summary = document.querySelector(".error-summary");
     if (summary) summary.focus();
