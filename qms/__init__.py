@@ -51,6 +51,7 @@ BLUEPRINTS = (
     "qms.auth.views",
     "qms.documents.views",
     "qms.search.views",
+    "qms.adoption.views",
 )
 
 

@@ -331,3 +331,40 @@ class GitStore:
         old = self.head(ref)
         if old is not None:
             self.update_ref(ref, None, old)
+
+
+# -- upstream repositories (adopting another installation's documents) ---------------------
+
+
+def upstream_ref(name: str, ref: str) -> str:
+    """Return where an upstream's ``heads/main`` or ``tags/<tag>`` is kept locally."""
+    return f"refs/upstream/{name}/{ref}"
+
+
+def fetch_upstream(store: GitStore, name: str, url: str, timeout: int = 300) -> str | None:
+    """Fetch an upstream repository's main and tags under ``refs/upstream/<name>/``.
+
+    Returns the upstream main's commit. Tags are fetched as refs, not into
+    ``refs/tags``, so an upstream ``QP-07/B`` never collides with a local one.
+    Raises :class:`GitStoreError` with git's message when the fetch fails.
+    """
+    refspecs = [
+        f"+refs/heads/main:{upstream_ref(name, 'heads/main')}",
+        f"+refs/tags/*:{upstream_ref(name, 'tags/*')}",
+    ]
+    # Never wait for a password prompt: a subscription is fetched from a page or cron.
+    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}
+    try:
+        # "--" ends the options, so a URL can never be read as one.
+        store.git.fetch(
+            "--no-tags", "--quiet", "--", url, *refspecs, env=env, kill_after_timeout=timeout
+        )
+    except GitCommandError as exc:
+        raise GitStoreError((exc.stderr or str(exc)).strip()) from exc
+    return store.head(upstream_ref(name, "heads/main"))
+
+
+def upstream_tags(store: GitStore, name: str) -> dict[str, str]:
+    """Return an upstream's tags (``QP-07/B``) with the commits they point at."""
+    prefix = upstream_ref(name, "tags/")
+    return {ref[len(prefix) :]: commit for ref, commit in store.refs(prefix).items()}
