@@ -1100,6 +1100,18 @@ def get_change_request(number: str) -> ChangeRequest:
     return cr
 
 
+def revisions_for_change_request(number: str) -> list[Revision]:
+    """Return the revisions citing change request ``number``, oldest first (none if unknown)."""
+    return list(
+        db.session.scalars(
+            select(Revision)
+            .join(ChangeRequest, Revision.change_request_id == ChangeRequest.id)
+            .where(ChangeRequest.number == number)
+            .order_by(Revision.id)
+        )
+    )
+
+
 # -- labels ----------------------------------------------------------------------------
 
 

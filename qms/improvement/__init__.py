@@ -1,0 +1,1 @@
+"""Nonconformities and corrective / preventive actions, traced to a verified closure."""
