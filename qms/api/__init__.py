@@ -44,7 +44,7 @@ def authenticate() -> None:
 
 
 # One module per domain, each with a flask-smorest Blueprint named ``blp``.
-API_BLUEPRINTS = ("qms.api.documents", "qms.api.search")
+API_BLUEPRINTS = ("qms.api.documents", "qms.api.records", "qms.api.search")
 
 
 def register_api(app) -> Api:

@@ -40,16 +40,34 @@ def html_for(rev: Revision) -> Markup:
     return Markup(html.decode("utf-8"))
 
 
-def preview(content: str) -> Markup:
-    """Render unsaved Markdown for the editor; unsafe parts are already stripped."""
+# Extra previews a domain adds for one document type, e.g. records shows a record form
+# as staff will fill it. Each provider takes the front matter and returns safe HTML.
+PREVIEW_PROVIDERS: dict[str, object] = {}
+
+
+def register_preview(doc_type: str, provider) -> None:
+    """Append ``provider(meta)``'s HTML to the editor preview of ``doc_type`` drafts."""
+    PREVIEW_PROVIDERS[doc_type] = provider
+
+
+def preview(content: str, doc_type: str | None = None) -> Markup:
+    """Render unsaved Markdown for the editor; unsafe parts are already stripped.
+
+    ``doc_type`` defaults to the type named in the front matter; a registered provider
+    for it adds its own preview (a record form's fields) after the body.
+    """
     try:
-        body = render.split_front_matter(content)[1]
+        meta, body = render.split_front_matter(content)
     except render.FrontMatterError as exc:
         return Markup("<p class='field-error'>%s</p>") % str(exc)
     try:
-        return Markup(render.render(body, "html", None, cache_dir()).decode("utf-8"))
+        html = Markup(render.render(body, "html", None, cache_dir()).decode("utf-8"))
     except render.RenderError as exc:
         return Markup("<p class='field-error'>%s</p>") % str(exc)
+    provider = PREVIEW_PROVIDERS.get(doc_type or str(meta.get("type") or ""))
+    if provider is not None:
+        html += provider(meta)
+    return html
 
 
 def controlled_copy(rev: Revision) -> render.ControlledCopy:

@@ -1,0 +1,1 @@
+"""Controlled record forms and the records staff fill in."""

@@ -1,0 +1,444 @@
+"""Pages for filling record forms, keeping drafts, and reading, amending and exporting records."""
+
+import io
+from datetime import date
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import TextAreaField
+
+from qms import render, trail
+from qms.auth.models import Department, User
+from qms.documents import rendering as doc_rendering
+from qms.errors import ServiceError, ValidationFailed
+from qms.extensions import db
+from qms.forms import options
+from qms.navigation import NavItem, register_nav, register_work
+from qms.records import exports, services
+from qms.records.fields import DefinitionError, build_form, form_data, raw_values
+from qms.records.forms import ActionForm, FilterForm, ReasonForm
+from qms.records.models import RECORD_STATUSES
+
+bp = Blueprint("records", __name__, url_prefix="/records")
+register_nav(NavItem("records.index", _l("Records"), ("records.",), order=20))
+
+
+def work_panels(user) -> list[dict]:
+    """Home-page panel: the forms the user's department fills, and their record drafts."""
+    return [
+        {
+            "template": "records/_work.html",
+            "forms": services.forms(user),
+            "drafts": services.drafts_of(user),
+        }
+    ]
+
+
+register_work(20, work_panels)
+
+
+def form_preview(meta: dict) -> Markup:
+    """Show a record form draft's fields as staff will see them (the documents editor hook)."""
+    try:
+        fields, _retention = services.parse_definition(meta)
+    except DefinitionError as exc:
+        return Markup(render_template("records/_form_preview.html", error=exc.message))
+    form = build_form(fields, services.choices(), {}, posted=False, data=form_data(fields, {}))
+    return Markup(render_template("records/_form_preview.html", form=form, fields=fields))
+
+
+doc_rendering.register_preview(services.FORM_TYPE, form_preview)
+
+
+@bp.app_context_processor
+def labels():
+    """Give templates the localised names of record states and link types."""
+    return {
+        "record_status_label": services.status_label,
+        "record_link_label": services.link_label,
+    }
+
+
+def _instructions(defn: services.FormDefinition) -> Markup:
+    try:
+        html = render.render(defn.instructions, "html", None, doc_rendering.cache_dir())
+    except render.RenderError:
+        return Markup("")
+    return Markup(html.decode("utf-8"))
+
+
+# -- forms and drafts ----------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    """List the record forms in force, the user's drafts and the latest records."""
+    mine = {d.code for d in services.forms(current_user)}
+    return render_template(
+        "records/index.html",
+        forms=services.forms(),
+        mine=mine,
+        drafts=services.drafts_of(current_user),
+        recent=db.session.scalars(services.list_records().limit(10)).all(),
+    )
+
+
+@bp.route("/fill/<code>", methods=["GET", "POST"])
+def fill(code: str):
+    """Fill the effective revision of a record form; save it as a draft or submit it."""
+    return _fill(services.fillable(code), None)
+
+
+@bp.route("/drafts/<int:draft_id>", methods=["GET", "POST"])
+def draft(draft_id: int):
+    """Go on filling a saved draft, against the form revision in force now."""
+    saved = services.get_draft(current_user, draft_id)
+    return _fill(services.fillable(saved.form_code), saved)
+
+
+@bp.post("/drafts/<int:draft_id>/delete")
+def delete_draft(draft_id: int):
+    """Discard one of your drafts."""
+    if ActionForm().validate_on_submit():
+        services.delete_draft(current_user, draft_id)
+        flash(_("The draft was discarded."), "success")
+    return redirect(url_for("records.index"))
+
+
+def _put_errors(form, errors: dict[str, list[str]], defn) -> dict[str, list[str]]:
+    """Put each problem beside its field; return those shown above the form instead."""
+    elsewhere: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        fd = defn.field(key)
+        if fd is not None and fd.type != "table" and key in form:
+            form[key].errors = list(form[key].errors) + list(messages)
+        else:
+            elsewhere[key] = list(messages)
+    return elsewhere
+
+
+def _take_uploads(defn, form, raw: dict) -> dict[str, list[str]]:
+    """Store files chosen in attachment fields; put each file's id in the raw values."""
+    errors: dict[str, list[str]] = {}
+    for fd in defn.fields:
+        if fd.type != "attachment":
+            continue
+        kept = form[f"{fd.key}__kept"]
+        upload = form[fd.key].data
+        if upload and getattr(upload, "filename", ""):
+            try:
+                attachment = services.store_attachment(
+                    current_user, upload.stream, upload.filename, upload.mimetype
+                )
+            except ValidationFailed as exc:
+                errors[fd.key] = [exc.message]
+            else:
+                kept.data = str(attachment.id)
+        raw[fd.key] = int(kept.data) if (kept.data or "").isdigit() else ""
+    return errors
+
+
+def _fill(defn: services.FormDefinition, saved):
+    posted = request.method == "POST"
+    values = saved.values if saved is not None else {}
+    form = build_form(
+        defn.fields, services.choices(), {}, posted, data=form_data(defn.fields, values)
+    )
+    table_errors: dict[str, list[str]] = {}
+    if posted:
+        action = request.form.get("action", "submit")
+        if not form.validate_on_submit():
+            flash(_("The form expired; your values are kept. Please send it again."), "error")
+        elif action.startswith("add_row:"):
+            key = action.partition(":")[2]
+            fd = defn.field(key)
+            if fd is not None and fd.type == "table" and len(form[key].entries) < fd.max_rows:
+                form[key].append_entry()
+            _take_uploads(defn, form, {})
+        else:
+            raw = raw_values(defn.fields, form)
+            upload_errors = _take_uploads(defn, form, raw)
+            try:
+                if upload_errors:
+                    raise ValidationFailed(
+                        _("Some values are not valid; see the message beside each field."),
+                        detail=upload_errors,
+                    )
+                if action == "draft":
+                    kept = services.save_draft(
+                        current_user, defn.code, raw, saved.id if saved else None
+                    )
+                else:
+                    record = services.submit_record(
+                        current_user, defn.code, raw, saved.id if saved else None
+                    )
+            except ServiceError as exc:
+                db.session.rollback()
+                if isinstance(exc.detail, dict):
+                    table_errors = _put_errors(form, exc.detail, defn)
+                flash(exc.message, "error")
+            else:
+                if action == "draft":
+                    flash(_("Draft saved. Only you can see it."), "success")
+                    return redirect(url_for("records.draft", draft_id=kept.id))
+                flash(_("Record %(number)s submitted.", number=record.number), "success")
+                return redirect(url_for("records.detail", number=record.number))
+    return render_template(
+        "records/fill.html",
+        defn=defn,
+        form=form,
+        saved=saved,
+        table_errors=table_errors,
+        instructions=_instructions(defn),
+        action=ActionForm(),
+        attachments=_attachment_names(defn, form),
+    )
+
+
+def _attachment_names(defn, form) -> dict:
+    """Return {field key: (id, name)} for files already attached to a form being filled."""
+    out = {}
+    for fd in defn.fields:
+        if fd.type == "attachment":
+            kept = form[f"{fd.key}__kept"].data
+            if kept and str(kept).isdigit():
+                try:
+                    attachment = services.get_attachment(int(kept))
+                except ServiceError:
+                    continue
+                out[fd.key] = (attachment.id, attachment.name)
+    return out
+
+
+# -- lists -----------------------------------------------------------------------------------
+
+
+def _filters():
+    form = FilterForm(request.args)
+    code = request.args.get("form") or None
+    form.form.choices = options(
+        [("", _("All forms"))] + [(d.code, f"{d.code} {d.title}") for d in _all_forms()]
+    )
+    form.department.choices = options(
+        [("", _("All departments"))]
+        + [
+            (str(d.id), d.name)
+            for d in db.session.scalars(select(Department).order_by(Department.name))
+        ]
+    )
+    form.submitter.choices = options(
+        [("", _("Anyone"))]
+        + [
+            (u.username, u.display_name)
+            for u in db.session.scalars(select(User).order_by(User.full_name, User.username))
+        ]
+    )
+    form.status.choices = options(
+        [("", _("All statuses"))] + [(s, services.status_label(s)) for s in RECORD_STATUSES]
+    )
+    form.field.choices = options([("", _("Any field"))] + services.search_filters(code))
+    form.validate()  # only to turn bad dates into errors instead of filters
+    department = form.department.data or ""
+    stmt = services.list_records(
+        form=code,
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+        department_id=int(department) if department.isdigit() else None,
+        submitter=form.submitter.data or None,
+        status=form.status.data or None,
+        revision=request.args.get("revision") or None,
+        field=form.field.data or None,
+        value=(form.value.data or "").strip() or None,
+        sort=request.args.get("sort", "-submitted_at"),
+    )
+    return form, code, stmt
+
+
+def _all_forms():
+    from qms.documents import services as documents
+
+    return db.session.scalars(documents.list_documents(doc_type=services.FORM_TYPE)).all()
+
+
+@bp.get("/all")
+def records():
+    """List records across forms or of one form: filter, sort, page, export CSV or XLSX."""
+    form, code, stmt = _filters()
+    fmt = request.args.get("format")
+    if fmt in ("csv", "xlsx"):
+        found = db.session.scalars(stmt).all()
+        header, rows = exports.table(found, code)
+        name = f"records-{code or 'all'}-{date.today().isoformat()}.{fmt}"
+        data = (
+            exports.to_csv(header, rows)
+            if fmt == "csv"
+            else exports.to_xlsx(header, rows, code or _("Records"))
+        )
+        return send_file(
+            io.BytesIO(data),
+            mimetype=exports.MIMETYPES[fmt],
+            download_name=name,
+            as_attachment=True,
+        )
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    args = {k: v for k, v in request.args.items() if k not in ("page", "sort", "format") and v}
+    return render_template(
+        "records/list.html",
+        form=form,
+        code=code,
+        page=page,
+        sort=request.args.get("sort", "-submitted_at"),
+        args=args,
+    )
+
+
+@bp.get("/retention")
+def retention():
+    """List records kept longer than their form's retention period, for a disposal decision."""
+    if not current_user.has_role("approver", "admin"):
+        abort(403)
+    return render_template("records/retention.html", groups=services.past_retention())
+
+
+# -- one record ------------------------------------------------------------------------------
+
+
+@bp.get("/attachments/<int:ident>")
+def attachment(ident: int):
+    """Download an attached file (never shown inline, so it cannot run in the page)."""
+    found = services.get_attachment(ident)
+    return send_file(
+        services.attachment_path(found),
+        mimetype="application/octet-stream",
+        download_name=found.name,
+        as_attachment=True,
+    )
+
+
+@bp.get("/<path:number>")
+def detail(number: str):
+    """Show a record with its form revision's labels, every version, links and trail."""
+    record = services.get_record(number)
+    defn = services.record_definition(record)
+    versions = [(v, services.shown(defn, v.values)) for v in reversed(record.versions)]
+    raise_nc = "improvement.new" in current_app.view_functions and record.status != "void"
+    return render_template(
+        "records/detail.html",
+        record=record,
+        defn=defn,
+        shown=services.shown(defn, record.values),
+        versions=versions,
+        can_amend=services.can_amend(current_user, record),
+        can_void=services.can_void(current_user, record),
+        void_form=ReasonForm(),
+        raise_nc=raise_nc,
+        retention_ends=services.retention_ends(record, defn),
+        events=trail.events_for("record", record.number),
+    )
+
+
+@bp.route("/<path:number>/amend", methods=["GET", "POST"])
+def amend(number: str):
+    """Amend a record: a new version with a reason; the earlier one stays as it was."""
+    record = services.get_record(number)
+    if not services.can_amend(current_user, record):
+        abort(403)
+    defn = services.record_definition(record)
+    posted = request.method == "POST"
+    reason = TextAreaField(
+        _l("Reason for the amendment"),
+        description=_l("Shown with the new version, next to the earlier one."),
+        render_kw={"required": False, "rows": 3},
+    )
+    form = build_form(
+        defn.fields,
+        services.choices(),
+        {},
+        posted,
+        data=form_data(defn.fields, record.values),
+        extra={"amend_reason": reason},
+    )
+    table_errors: dict[str, list[str]] = {}
+    if posted:
+        action = request.form.get("action", "submit")
+        if not form.validate_on_submit():
+            flash(_("The form expired; your values are kept. Please send it again."), "error")
+        elif action.startswith("add_row:"):
+            key = action.partition(":")[2]
+            fd = defn.field(key)
+            if fd is not None and fd.type == "table" and len(form[key].entries) < fd.max_rows:
+                form[key].append_entry()
+            _take_uploads(defn, form, {})
+        else:
+            raw = raw_values(defn.fields, form)
+            upload_errors = _take_uploads(defn, form, raw)
+            try:
+                if upload_errors:
+                    raise ValidationFailed(
+                        _("Some values are not valid; see the message beside each field."),
+                        detail=upload_errors,
+                    )
+                services.amend_record(current_user, number, raw, form.amend_reason.data or "")
+            except ServiceError as exc:
+                db.session.rollback()
+                if isinstance(exc.detail, dict):
+                    table_errors = _put_errors(form, exc.detail, defn)
+                elif exc.field == "reason":
+                    form.amend_reason.errors = list(form.amend_reason.errors) + [exc.message]
+                flash(exc.message, "error")
+            else:
+                flash(_("Record %(number)s amended.", number=number), "success")
+                return redirect(url_for("records.detail", number=number))
+    return render_template(
+        "records/fill.html",
+        defn=defn,
+        form=form,
+        record=record,
+        saved=None,
+        table_errors=table_errors,
+        instructions=_instructions(defn),
+        action=ActionForm(),
+        attachments=_attachment_names(defn, form),
+    )
+
+
+@bp.post("/<path:number>/void")
+def void(number: str):
+    """Void a record with a reason; it stays readable, marked void."""
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Give the reason for voiding the record."), "error")
+        return redirect(url_for("records.detail", number=number))
+    try:
+        services.void_record(current_user, number, form.reason.data)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Record %(number)s is void. It stays readable.", number=number), "success")
+    return redirect(url_for("records.detail", number=number))
+
+
+@bp.get("/<path:number>/copy")
+def copy(number: str):
+    """Download one record as a PDF or DOCX copy with its form's header."""
+    fmt = request.args.get("format", "pdf")
+    if fmt not in ("pdf", "docx"):
+        abort(400)
+    record = services.get_record(number)
+    data, mimetype, name = exports.record_copy(record, fmt)
+    return send_file(io.BytesIO(data), mimetype=mimetype, download_name=name, as_attachment=True)
