@@ -332,6 +332,103 @@ class GitStore:
         if old is not None:
             self.update_ref(ref, None, old)
 
+    # -- batches, backups and mirrors ----------------------------------------------------
+
+    def build_commit(
+        self,
+        base: str | None,
+        changes: dict[str, str | None],
+        message: str,
+        author: Person,
+        when: datetime | None = None,
+    ) -> str:
+        """Write a commit of ``changes`` on top of ``base`` without moving any ref.
+
+        The caller moves refs later with :meth:`update_refs`, so a batch can be prepared
+        in full and published in one step, or dropped with nothing to undo.
+        """
+        tree = self._write_tree(base, changes)
+        return self._commit_tree(tree, [base] if base else [], message, author, when)
+
+    def build_tag(self, name: str, commit: str, message: str, tagger: Person) -> str:
+        """Write an annotated tag object for ``commit`` and return its id; no ref is made."""
+        from io import BytesIO
+
+        from gitdb.base import IStream
+
+        stamp = int(time.time())
+        content = (
+            f"object {commit}\ntype commit\ntag {name}\n"
+            f"tagger {tagger.name} <{tagger.email}> {stamp} +0000\n\n{message.strip()}\n"
+        ).encode()
+        istream = self.repo.odb.store(IStream(b"tag", len(content), BytesIO(content)))
+        return istream.hexsha.decode() if isinstance(istream.hexsha, bytes) else istream.hexsha
+
+    def update_refs(self, updates: list[tuple[str, str | None, str | None]]) -> None:
+        """Move several refs in one all-or-nothing transaction: ``(ref, new, old)`` each.
+
+        ``old`` None means the ref must not exist yet; ``new`` None deletes it. Raises
+        :class:`RefConflict` when any ref is not where the caller expects, and then no
+        ref has moved.
+        """
+        lines = "".join(
+            f"delete {ref} {old or ''}\n" if new is None else f"update {ref} {new} {old or ZERO}\n"
+            for ref, new, old in updates
+        )
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write(lines.encode("utf-8"))
+            stdin.seek(0)
+            try:
+                self.git.update_ref("--stdin", istream=stdin)
+            except GitCommandError as exc:
+                raise RefConflict(exc.stderr or str(exc)) from exc
+
+    def create_bundle(self, path: str | os.PathLike) -> None:
+        """Write every ref and everything they reach into the git bundle ``path``."""
+        try:
+            self.git.bundle("create", str(path), "--all")
+        except GitCommandError as exc:
+            raise GitStoreError(exc.stderr or str(exc)) from exc
+
+    @classmethod
+    def from_bundle(cls, bundle: str | os.PathLike, path: str | os.PathLike) -> GitStore:
+        """Create a new bare repository at ``path`` holding every ref of ``bundle``.
+
+        Refuses when ``path`` exists and is not empty: a restore never merges into a
+        repository that already has history.
+        """
+        path = Path(path)
+        if path.exists() and any(path.iterdir()):
+            raise GitStoreError(f"{path} is not empty; a bundle is restored into a new place.")
+        path.mkdir(parents=True, exist_ok=True)
+        git.Repo.init(path, bare=True, initial_branch="main")
+        store = cls(path)
+        try:
+            store.git.bundle("verify", str(bundle))
+            store.git.fetch(str(bundle), "+refs/*:refs/*")
+        except GitCommandError as exc:
+            raise GitStoreError(exc.stderr or str(exc)) from exc
+        return store
+
+    def push(self, url: str, timeout: int = 120) -> None:
+        """Push main and every tag to the remote ``url`` (a URL or a path).
+
+        Main is pushed without force: a mirror that went its own way is reported, never
+        overwritten. Raises :class:`GitStoreError` with git's message when the push fails.
+        """
+        env = {"GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}
+        try:
+            self.git.push(
+                "--porcelain",
+                url,
+                f"{MAIN}:{MAIN}",
+                "refs/tags/*:refs/tags/*",
+                env=env,
+                kill_after_timeout=timeout,
+            )
+        except GitCommandError as exc:
+            raise GitStoreError((exc.stderr or str(exc)).strip()) from exc
+
 
 # -- upstream repositories (adopting another installation's documents) ---------------------
 

@@ -1016,3 +1016,108 @@ def render(body: str, fmt: str, copy: ControlledCopy | None, cache_dir: Path | N
         except OSError:
             logger.warning("Could not cache render %s", path, exc_info=True)
     return data
+
+
+# -- importing ----------------------------------------------------------------
+
+#: What :func:`convert_to_markdown` reads, by file extension.
+IMPORT_FORMATS = {
+    ".docx": "docx",
+    ".odt": "odt",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+}
+# The Markdown the application stores: what _READ_MARKDOWN reads back. Paragraphs stay
+# on one line so that a later edit changes one line in git, not a reflowed paragraph.
+_WRITE_MARKDOWN = ["--to", _MARKDOWN, "--wrap=none", "--columns=100"]
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A document read from a word processor's file, as the application stores it."""
+
+    #: The Markdown body, its images referenced as ``<media_prefix>/<name>``.
+    body: str
+    #: Each image's bytes by the relative path the body references it by.
+    images: dict[str, bytes]
+    #: The title in the file's own properties, when it has one.
+    title: str | None = None
+    #: A Markdown file's own front matter (clauses, a record form's fields…).
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def convert_to_markdown(data: bytes, filename: str, media_prefix: str = "media") -> Converted:
+    """Convert a DOCX, ODT, HTML or Markdown file to a Markdown body and its images.
+
+    Pandoc extracts the images into a temporary folder (``--extract-media``); they come
+    back as bytes, referenced in the body by ``media_prefix/<name>`` so the caller can
+    store them beside the document. Images the file only links to (a URL, a path on the
+    author's disk) become their alt text: an import must not fetch anything. Markdown is
+    kept as written, without its front matter.
+
+    :raises RenderError: the format is not supported, or pandoc could not read the file.
+    """
+    fmt = IMPORT_FORMATS.get(Path(filename).suffix.lower())
+    if fmt is None:
+        raise RenderError(
+            f"{filename}: only {', '.join(sorted(IMPORT_FORMATS))} files can be imported."
+        )
+    if fmt == "markdown":
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise RenderError(f"{filename} is not UTF-8 text.") from exc
+        try:
+            meta, body = split_front_matter(text.replace("\r\n", "\n"))
+        except FrontMatterError as exc:
+            raise RenderError(str(exc)) from exc
+        title = meta.get("title")
+        return Converted(body.lstrip("\n"), {}, str(title) if title else None, meta)
+    prefix = media_prefix.strip("/")
+    with tempfile.TemporaryDirectory(prefix="qms-import-") as tmp:
+        root = Path(tmp)
+        source = root / f"source.{fmt}"
+        source.write_bytes(data)
+        media = root / "extracted"
+        # The sandbox still lets pandoc read the file named on its command line and write
+        # the extracted media; it cannot read anything else or fetch a URL.
+        doc = json.loads(
+            _pandoc(["--from", fmt, "--to", "json", f"--extract-media={media}", str(source)], b"")
+        )
+        images: dict[str, bytes] = {}
+
+        def rule(element: dict[str, Any]) -> list[Any] | None:
+            if element["t"] == "RawInline" or element["t"] == "RawBlock":
+                return []  # Word's fields and HTML's scripts alike: not content
+            if element["t"] != "Image":
+                return None
+            attr, alt, (url, title) = element["c"]
+            embedded = _DATA_IMAGE.match(url.strip())
+            if embedded is not None:
+                # HTML carries its pictures inline; pandoc leaves those where they are.
+                try:
+                    data = base64.b64decode(re.sub(r"\s+", "", embedded["data"]), validate=True)
+                except binascii.Error:
+                    return [_placeholder(alt, url)]
+                kind = embedded["type"].lower().replace("jpg", "jpeg")
+                name = f"{hashlib.sha1(data).hexdigest()[:16]}.{kind}"
+                images[f"{prefix}/{name}"] = data
+                return [{"t": "Image", "c": [attr, alt, [f"{prefix}/{name}", title]]}]
+            path = Path(unquote(url))
+            try:
+                relative = path.resolve().relative_to(media.resolve())
+            except (ValueError, OSError):
+                return [_placeholder(alt, url)]
+            if not path.is_file():
+                return [_placeholder(alt, url)]
+            parts = relative.parts[1:] if relative.parts[:1] == ("media",) else relative.parts
+            name = "/".join(parts)
+            images[f"{prefix}/{name}"] = path.read_bytes()
+            return [{"t": "Image", "c": [attr, alt, [f"{prefix}/{name}", title]]}]
+
+        doc["blocks"] = _rewrite(doc["blocks"], rule)
+        body = _pandoc(["--from", "json", *_WRITE_MARKDOWN], json.dumps(doc).encode()).decode()
+    title = _plain_text(doc.get("meta", {}).get("title", {}).get("c")).strip() or None
+    return Converted(body, images, title)

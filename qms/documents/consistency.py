@@ -44,7 +44,9 @@ def check(repair: bool = False) -> list[Finding]:
     # Released revisions: a tag is git's proof of a release.
     for ref, commit in sorted(tags.items()):
         info = gitstore.commit_info(commit)
-        code, label = info.trailer("Document"), info.trailer("Revision")
+        # The tag's name says which revision it is: an import batch is one commit that
+        # releases many documents, so its trailers name them all.
+        code, label = ref.removeprefix("refs/tags/").rsplit("/", 1)
         doc = docs.get(code)
         if doc is None:
             findings.append(Finding(f"{ref}: document {code} is not in the register"))
@@ -160,6 +162,9 @@ def check(repair: bool = False) -> list[Finding]:
             )
     registered = {d.path for d in docs.values()}
     for path in sorted(set(files) - registered):
+        # procedures/QP-07.md owns the folder procedures/QP-07/ (its images, its original).
+        if path.count("/") > 1 and "/".join(path.split("/")[:2]) + ".md" in registered:
+            continue
         findings.append(Finding(f"{path} is on main but not in the register"))
 
     for problem in trail.verify():

@@ -8,10 +8,11 @@ then commits. A crash between the two leaves git ahead of the database, which
 
 from __future__ import annotations
 
+import os
 import re
 import string
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import yaml
@@ -26,6 +27,7 @@ from qms.database import next_number
 from qms.documents.models import (
     DOC_TYPES,
     PARENT_TYPES,
+    TYPE_FOLDERS,
     Acknowledgement,
     ChangeRequest,
     ChangeRequestDocument,
@@ -38,7 +40,15 @@ from qms.documents.models import (
 )
 from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
-from qms.gitstore import MAIN, GitStore, Person, RefConflict, draft_ref, format_message, tag_name
+from qms.gitstore import (
+    MAIN,
+    GitStore,
+    Person,
+    RefConflict,
+    draft_ref,
+    format_message,
+    tag_name,
+)
 from qms.models import utcnow
 
 CODE_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,38}[A-Za-z0-9])?$")
@@ -1201,3 +1211,319 @@ def cr_status_label(status: str) -> str:
         "declined": _("declined"),
         "implemented": _("implemented"),
     }.get(status, status)
+
+
+# -- importing an existing system --------------------------------------------------------
+
+
+@dataclass
+class ImportItem:
+    """One document of an import batch, already converted to Markdown."""
+
+    code: str
+    title: str
+    doc_type: str
+    body: str
+    #: Files stored in the document's own folder beside its Markdown, by path relative to
+    #: that folder: ``media/image1.png``, ``original/QP-07 Document control.docx``.
+    files: dict[str, bytes] = field(default_factory=dict)
+    parent: str | None = None
+    department: str | None = None
+    #: Front matter the source file carried (clauses, a record form's fields…).
+    meta: dict = field(default_factory=dict)
+    #: Where it came from, for messages and the trail: the file name.
+    source: str = ""
+
+
+def attachment_dir(doc_type: str, code: str) -> str:
+    """Return the repository folder a document's images and attachments live in.
+
+    ``procedures/QP-07.md`` owns ``procedures/QP-07/``, so the Markdown references its
+    images by a relative path (``QP-07/media/image1.png``) that a plain clone shows too.
+    """
+    return f"{TYPE_FOLDERS[doc_type]}/{code}"
+
+
+def import_content(item: ImportItem, department: str | None = None) -> str:
+    """Return the Markdown file an imported document is stored as: front matter + body."""
+    meta = {k: v for k, v in item.meta.items() if k not in ("code", "title", "type", "parent")}
+    head = {"code": item.code, "title": item.title, "type": item.doc_type}
+    if item.parent:
+        head["parent"] = item.parent
+    if department:
+        head["department"] = department
+    meta = {**head, **{k: v for k, v in meta.items() if k not in head}}
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None)
+    return f"---\n{front}---\n\n{item.body.strip()}\n"
+
+
+def check_import(items: list[ImportItem], progress: Callable | None = None) -> list[list[str]]:
+    """Return, for each item, the problems that stop it being imported (empty lists: none).
+
+    The same rules as creating and releasing a document by hand: a valid and new code
+    (also within the batch), a title, a known type, a parent of the right type (in the
+    register or the batch), a known department, safe content within the size limit, and
+    the checks other domains add for the type. ``progress(done, total)`` is called as the
+    content is checked, the slow part.
+    """
+    problems: list[list[str]] = [[] for _ in items]
+    existing = {c.lower() for c in db.session.scalars(select(Document.code)) if c is not None}
+    batch: dict[str, int] = {}
+    for index, item in enumerate(items):
+        found = problems[index]
+        try:
+            code = validate_code(item.code)
+        except ValidationFailed as exc:
+            found.append(exc.message)
+            continue
+        if code.lower() in existing:
+            found.append(_("Document %(code)s already exists.", code=code))
+        elif code.lower() in batch:
+            other = items[batch[code.lower()]].source
+            found.append(_("The code %(code)s is also given to %(other)s.", code=code, other=other))
+        else:
+            batch[code.lower()] = index
+        if not (item.title or "").strip() or len(item.title) > 300:
+            found.append(_("A title of up to 300 characters is required."))
+        if item.doc_type not in DOC_TYPES:
+            found.append(
+                _(
+                    "The type %(type)s is unknown; it must be one of: %(types)s.",
+                    type=item.doc_type,
+                    types=", ".join(DOC_TYPES),
+                )
+            )
+        if item.department:
+            try:
+                _department(item.department)
+            except ValidationFailed as exc:
+                found.append(exc.message)
+    for index, item in enumerate(items):
+        if not item.parent or item.doc_type not in DOC_TYPES:
+            continue
+        if item.parent.lower() in batch:
+            parent_type = items[batch[item.parent.lower()]].doc_type
+        else:
+            parent_type = db.session.scalar(
+                select(Document.doc_type).where(func.lower(Document.code) == item.parent.lower())
+            )
+            if parent_type is None:
+                problems[index].append(_("There is no document %(code)s.", code=item.parent))
+                continue
+        if parent_type not in PARENT_TYPES[item.doc_type]:
+            problems[index].append(
+                _(
+                    "A %(type)s cannot sit under a %(parent)s.",
+                    type=item.doc_type,
+                    parent=parent_type,
+                )
+            )
+
+    limit = current_app.config["QMS_MAX_CONTENT_BYTES"]
+
+    def content_problems(item: ImportItem) -> list[str]:
+        # Run in worker threads: pandoc does the work, so the checks overlap.
+        text = import_content(item)
+        if len(text.encode("utf-8")) > limit:
+            return [
+                _(
+                    "The document is %(size)s KB; the limit is %(limit)s KB.",
+                    size=len(text.encode("utf-8")) // 1024,
+                    limit=limit // 1024,
+                )
+            ]
+        try:
+            return [detail for _kind, detail in render.check_markdown(item.body)]
+        except render.RenderError as exc:
+            return [str(exc)]
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2)) as pool:
+        for done, (index, found) in enumerate(
+            zip(range(len(items)), pool.map(content_problems, items), strict=True), start=1
+        ):
+            if found:
+                problems[index].append(
+                    _("The content is not safe to publish: %(detail)s", detail="; ".join(found))
+                )
+            if progress is not None:
+                progress(done, len(items))
+    for index, item in enumerate(items):
+        for check in CONTENT_VALIDATORS.get(item.doc_type, ()):
+            try:
+                check({**item.meta, "title": item.title, "type": item.doc_type}, item.body)
+            except ValidationFailed as exc:
+                problems[index].append(exc.message)
+    return problems
+
+
+def import_documents(
+    actor: User,
+    items: list[ImportItem],
+    progress: Callable[[str, int, int], None] | None = None,
+    summary: str = "",
+) -> str:
+    """Release a whole batch of existing documents as their first revisions; return the commit.
+
+    All or nothing: one commit on main for the batch and one tag per document, published
+    together by a single compare-and-swap of the refs once every register row is ready;
+    each revision is effective at once with an "imported" signature by ``actor``. If
+    anything fails before the database commits, nothing is left in the database and the
+    refs are put back where they were (again by compare-and-swap), so no half batch shows.
+
+    ``progress(stage, done, total)`` reports "checking" and "writing"; it is never called
+    once the database transaction has started writing.
+
+    :raises ValidationFailed: with ``detail`` = {source file: [problems]} when any item
+        breaks a rule; nothing is written then.
+    """
+    require_role(actor, "admin")
+    if not items:
+        raise ValidationFailed(_("There is nothing to import."), field="files")
+    report = progress or (lambda stage, done, total: None)
+    problems = check_import(items, lambda done, total: report("checking", done, total))
+    failed = {
+        item.source or item.code: found
+        for item, found in zip(items, problems, strict=True)
+        if found
+    }
+    if failed:
+        raise ValidationFailed(
+            _("Nothing was imported: %(count)s files have problems.", count=len(failed)),
+            field="files",
+            detail=failed,
+        )
+
+    gitstore = store()
+    changes: dict[str, str] = {}
+    contents: dict[str, str] = {}
+    departments = {}
+    for done, item in enumerate(items, start=1):
+        dept = _department(item.department) if item.department else actor.department
+        departments[item.code] = dept
+        text = import_content(item, dept.name if dept else None)
+        path = f"{TYPE_FOLDERS[item.doc_type]}/{item.code}.md"
+        contents[item.code] = changes[path] = gitstore.write_blob(text.encode("utf-8"))
+        folder = attachment_dir(item.doc_type, item.code)
+        for name, data in item.files.items():
+            changes[f"{folder}/{name}"] = gitstore.write_blob(data)
+        report("writing", done, len(items))
+
+    me = person(actor)
+    message = format_message(
+        f"Import {len(items)} documents",
+        summary,
+        [("Imported-by", f"{actor.display_name} <{me.email}>")]
+        + [("Document", item.code) for item in items],
+    )
+    # The commit and tags exist only as objects until the refs move below: a failure
+    # up to then leaves main and the tags exactly as they were.
+    base = gitstore.head(MAIN)
+    commit = gitstore.build_commit(base, changes, message, me)
+
+    docs: dict[str, Document] = {}
+    revs: list[Revision] = []
+    today = date.today()
+    try:
+        for item in items:
+            docs[item.code.lower()] = Document(
+                code=item.code,
+                title=item.title.strip(),
+                doc_type=item.doc_type,
+                department=departments[item.code],
+                clause_rows=[
+                    DocumentClause(clause=c)
+                    for c in validate_clauses(item.meta.get("clauses") or [])
+                ],
+            )
+        for item in items:
+            doc = docs[item.code.lower()]
+            if item.parent:
+                doc.parent = docs.get(item.parent.lower()) or db.session.scalar(
+                    select(Document).where(func.lower(Document.code) == item.parent.lower())
+                )
+            db.session.add(doc)
+            rev = Revision(
+                document=doc,
+                label=revision_label(0),
+                status="approved",
+                summary=(f"Imported from {item.source}" if item.source else "Imported"),
+                author_id=actor.id,
+                blob_id=contents[item.code],
+                effective_date=today,
+                released_at=utcnow(),
+                released_by_id=actor.id,
+            )
+            db.session.add(rev)
+            revs.append(rev)
+        db.session.flush()
+
+        # Publish: main and every tag in one transaction, rebuilt on a newer main if a
+        # release landed meanwhile (the batch only adds files, so it applies on any main).
+        for _attempt in range(50):
+            tags = [
+                (
+                    f"refs/tags/{tag_name(rev.document.code, rev.label)}",
+                    gitstore.build_tag(
+                        tag_name(rev.document.code, rev.label),
+                        commit,
+                        f"{rev.document.code} revision {rev.label} (imported)",
+                        me,
+                    ),
+                    None,
+                )
+                for rev in revs
+            ]
+            try:
+                gitstore.update_refs([(MAIN, commit, base), *tags])
+                break
+            except RefConflict:
+                if gitstore.head(MAIN) == base:
+                    raise  # a tag exists already: another import of the same code won
+                base = gitstore.head(MAIN)
+                commit = gitstore.build_commit(base, changes, message, me)
+        else:
+            raise Conflict(_("Main kept moving; the import was not written."))
+    except BaseException:
+        db.session.rollback()
+        raise
+
+    try:
+        for item, rev in zip(items, revs, strict=True):
+            doc = rev.document
+            trail.record(
+                "document.created",
+                "document",
+                doc.code,
+                after={
+                    "title": doc.title,
+                    "type": doc.doc_type,
+                    "parent": item.parent,
+                    "department": departments[item.code].name if departments[item.code] else None,
+                    "imported_from": item.source,
+                },
+                user=actor,
+            )
+            _sign(actor, rev, "imported", rev.blob_id, item.source or None)
+            _apply_effective(rev, None, commit)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        _unpublish(gitstore, base, commit, revs)
+        raise
+    return commit
+
+
+def _unpublish(gitstore: GitStore, base: str, commit: str, revs: list[Revision]) -> None:
+    """Put main and the batch's tags back after the database refused the import."""
+    updates: list[tuple[str, str | None, str | None]] = [(MAIN, base, commit)]
+    for ref, sha in gitstore.refs("refs/tags/").items():
+        if sha == commit:
+            updates.append((ref, None, gitstore.git.rev_parse(ref)))
+    try:
+        gitstore.update_refs(updates)
+    except RefConflict:
+        # Someone released on top of the batch in the instant between: main cannot go back
+        # without losing their release. `flask qms check` reports the batch's tags.
+        current_app.logger.error("An import commit %s could not be taken back off main.", commit)
