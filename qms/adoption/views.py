@@ -207,7 +207,7 @@ def adopt(name: str, code: str, label: str):
         sub=sub,
         rev=rev,
         form=form,
-        html=rendering.preview(text, rev.doc_type or None),
+        html=rendering.preview(text),
     )
 
 
