@@ -1,0 +1,719 @@
+"""Pages for nonconformities and actions: raise, work, check, close; lists and to-do."""
+
+import csv
+import io
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from qms.auth.models import Department, User
+from qms.errors import ServiceError
+from qms.extensions import db
+from qms.forms import options
+from qms.improvement import services
+from qms.improvement.forms import (
+    ActionFilterForm,
+    ActionForm,
+    ActionPlanForm,
+    ActionStepForm,
+    AnalysisForm,
+    AssignForm,
+    ChangeRequestForm,
+    EvidenceForm,
+    FilterForm,
+    NcForm,
+    TransitionForm,
+)
+from qms.improvement.models import (
+    ACTION_ORIGINS,
+    ACTION_STATES,
+    ACTION_TYPES,
+    CAUSE_CATEGORIES,
+    NC_STATES,
+    SEVERITIES,
+    SOURCES,
+    Evidence,
+)
+from qms.navigation import NavItem, register_nav, register_work
+
+bp = Blueprint("improvement", __name__, url_prefix="/improvement")
+register_nav(NavItem("improvement.index", _l("Nonconformities"), ("improvement.",), order=30))
+
+
+def work_panels(user) -> list[dict]:
+    """Home-page panel: my NCs and actions, due soon or overdue, and what waits on me."""
+    todo = services.todo(user)
+    return [{"template": "improvement/_work.html", "todo": todo, "soon": services.due_soon()}]
+
+
+register_work(30, work_panels)
+
+
+@bp.app_context_processor
+def labels():
+    """Give templates the localised names of sources, states, types and categories."""
+    return {
+        "nc_state_label": services.nc_state_label,
+        "source_label": services.source_label,
+        "severity_label": services.severity_label,
+        "category_label": services.category_label,
+        "action_type_label": services.action_type_label,
+        "action_state_label": services.action_state_label,
+        "origin_label": services.origin_label,
+    }
+
+
+def show_error(form, exc: ServiceError) -> None:
+    """Put a service's refusal beside the field it concerns, or on top of the form."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None and not isinstance(field.errors, tuple):
+        field.errors.append(exc.message)
+    else:
+        flash(exc.message, "error")
+
+
+def user_choices(blank: str | None = None):
+    users = db.session.scalars(
+        select(User).where(User.active.is_(True)).order_by(User.full_name, User.username)
+    ).all()
+    pairs = [(u.username, f"{u.display_name} ({u.department.name})") for u in users]
+    return options(([("", blank)] if blank is not None else []) + pairs)
+
+
+def department_choices(blank: str | None = None, key: str = "name"):
+    depts = db.session.scalars(select(Department).order_by(Department.name)).all()
+    pairs = [(str(getattr(d, key)), d.name) for d in depts]
+    return options(([("", blank)] if blank is not None else []) + pairs)
+
+
+def document_choices():
+    from qms.documents.services import list_documents
+
+    docs = db.session.scalars(list_documents()).all()
+    return options([(d.code, f"{d.code} {d.title}") for d in docs])
+
+
+def _split(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").replace("，", ",").split(",") if p.strip()]
+
+
+# -- lists -----------------------------------------------------------------------------
+
+
+def _filters(form: FilterForm) -> services.NcFilters:
+    dept = form.department.data or ""
+    return services.NcFilters(
+        state=form.state.data if form.state.data in NC_STATES else None,
+        source=form.source.data if form.source.data in SOURCES else None,
+        department_id=int(dept) if dept.isdigit() else None,
+        severity=form.severity.data if form.severity.data in SEVERITIES else None,
+        clause=(form.clause.data or "").strip() or None,
+        overdue=request.args.get("overdue") == "1",
+        open_only=request.args.get("open") == "1",
+        q=(form.q.data or "").strip() or None,
+    )
+
+
+@bp.get("/")
+def index():
+    """List nonconformities with filters, aging and a CSV export."""
+    form = FilterForm(request.args)
+    form.state.choices = options(
+        [("", _("All states"))] + [(s, services.nc_state_label(s)) for s in NC_STATES]
+    )
+    form.source.choices = options(
+        [("", _("All sources"))] + [(s, services.source_label(s)) for s in SOURCES]
+    )
+    form.department.choices = department_choices(_("All departments"), key="id")
+    form.severity.choices = options(
+        [("", _("All severities"))] + [(s, services.severity_label(s)) for s in SEVERITIES]
+    )
+    filters = _filters(form)
+    sort = request.args.get("sort", "-raised_at")
+    stmt = services.list_ncs(filters, sort)
+    if request.args.get("format") == "csv":
+        return nc_csv(db.session.scalars(stmt).all())
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template(
+        "improvement/index.html",
+        form=form,
+        page=page,
+        sort=sort,
+        filters=filters,
+        aging=services.aging(db.session.scalars(stmt)),
+        days_open=services.days_open,
+        args={k: v for k, v in request.args.items() if k not in ("page", "sort")},
+    )
+
+
+def nc_csv(ncs) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "number",
+            "title",
+            "state",
+            "source",
+            "severity",
+            "department",
+            "clause",
+            "documents",
+            "raised_by",
+            "raised_at",
+            "responsible",
+            "due_date",
+            "days_open",
+            "actions",
+            "closed_at",
+        ]
+    )
+    for nc in ncs:
+        writer.writerow(
+            [
+                nc.number,
+                nc.title,
+                nc.state,
+                nc.source,
+                nc.severity,
+                nc.department.name,
+                nc.clause or "",
+                " ".join(f"{d.code}/{d.revision or '-'}" for d in nc.documents),
+                nc.raised_by.username,
+                nc.raised_at.strftime("%Y-%m-%d"),
+                nc.responsible.username if nc.responsible else "",
+                nc.due_date or "",
+                services.days_open(nc),
+                " ".join(a.number for a in nc.actions),
+                nc.closed_at.strftime("%Y-%m-%d") if nc.closed_at else "",
+            ]
+        )
+    # A BOM so that spreadsheet programs read the Chinese titles as UTF-8.
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=nonconformities-{date.today()}.csv"},
+    )
+
+
+@bp.get("/mine")
+def mine():
+    """Show my to-do list: NCs and actions assigned to me, and what waits on my decision."""
+    return render_template(
+        "improvement/mine.html", todo=services.todo(current_user), soon=services.due_soon()
+    )
+
+
+@bp.get("/actions/")
+def actions():
+    """List actions, soonest due first, with filters and a CSV export."""
+    form = ActionFilterForm(request.args)
+    form.state.choices = options(
+        [("", _("All states"))] + [(s, services.action_state_label(s)) for s in ACTION_STATES]
+    )
+    form.action_type.choices = options(
+        [("", _("All types"))] + [(t, services.action_type_label(t)) for t in ACTION_TYPES]
+    )
+    filters = services.ActionFilters(
+        state=form.state.data if form.state.data in ACTION_STATES else None,
+        action_type=form.action_type.data if form.action_type.data in ACTION_TYPES else None,
+        owner_id=current_user.id if request.args.get("mine") == "1" else None,
+        overdue=request.args.get("overdue") == "1",
+        without_nc=request.args.get("standalone") == "1",
+    )
+    stmt = services.list_actions(filters)
+    if request.args.get("format") == "csv":
+        return action_csv(db.session.scalars(stmt).all())
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template(
+        "improvement/actions.html",
+        form=form,
+        page=page,
+        filters=filters,
+        args={k: v for k, v in request.args.items() if k != "page"},
+    )
+
+
+def action_csv(items) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "number",
+            "type",
+            "title",
+            "state",
+            "nonconformity",
+            "origin",
+            "owner",
+            "due_date",
+            "change_request",
+            "released",
+            "checked_by",
+            "result",
+        ]
+    )
+    for a in items:
+        writer.writerow(
+            [
+                a.number,
+                a.action_type,
+                a.title,
+                a.state,
+                a.nonconformity.number if a.nonconformity else "",
+                a.origin,
+                a.owner.username,
+                a.due_date,
+                a.change_request or "",
+                f"{a.released_document}/{a.released_revision}" if a.released_revision else "",
+                a.checked_by.username if a.checked_by else "",
+                a.check_result or "",
+            ]
+        )
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=actions-{date.today()}.csv"},
+    )
+
+
+# -- raising ---------------------------------------------------------------------------
+
+
+def _nc_form() -> NcForm:
+    form = NcForm()
+    form.source.choices = options([(s, services.source_label(s)) for s in SOURCES])
+    form.severity.choices = options([(s, services.severity_label(s)) for s in SEVERITIES])
+    form.department.choices = department_choices()
+    form.documents.choices = document_choices()
+    form.responsible.choices = user_choices(_("Decided by the quality office"))
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """Raise a nonconformity; ``?record=`` and ``?source=`` prefill the evidence and source."""
+    form = _nc_form()
+    similar = None
+    if request.method == "GET":
+        form.department.data = current_user.department.name
+        form.severity.data = "minor"
+        source = request.args.get("source")
+        form.source.data = source if source in SOURCES else "staff_report"
+        if request.args.get("record"):
+            form.records.data = request.args["record"].strip()[:40]
+        if request.args.get("document"):
+            form.documents.data = [request.args["document"]]
+        if request.args.get("clause"):
+            form.clause.data = request.args["clause"].strip()[:20]
+    elif form.validate_on_submit():
+        if form.similar.data:
+            similar = _similar_for_form(form)
+        else:
+            try:
+                nc = services.raise_nc(
+                    current_user,
+                    form.title.data,
+                    form.description.data,
+                    form.source.data,
+                    department=form.department.data or None,
+                    clause=form.clause.data or None,
+                    severity=form.severity.data or None,
+                    responsible=form.responsible.data or None,
+                    due_date=form.due_date.data,
+                    documents=form.documents.data or [],
+                    records=_split(form.records.data),
+                )
+            except ServiceError as exc:
+                db.session.rollback()
+                show_error(form, exc)
+            else:
+                count = len(services.similar_to(nc))
+                flash(_("Nonconformity %(number)s raised.", number=nc.number), "success")
+                if count:
+                    flash(
+                        ngettext_similar(count),
+                        "warning",
+                    )
+                return redirect(url_for("improvement.detail", number=nc.number))
+    return render_template("improvement/new.html", form=form, similar=similar)
+
+
+def ngettext_similar(count: int) -> str:
+    from flask_babel import ngettext
+
+    return ngettext(
+        "%(num)d similar earlier nonconformity: see Recurrence below.",
+        "%(num)d similar earlier nonconformities: see Recurrence below.",
+        count,
+    )
+
+
+def _similar_for_form(form: NcForm) -> list:
+    dept = db.session.scalar(select(Department).where(Department.name == form.department.data))
+    clause = (form.clause.data or "").strip() or None
+    return services.similar(clause, dept.id if dept else None, form.documents.data or [])
+
+
+# -- one nonconformity -----------------------------------------------------------------
+
+
+def _step_forms(nc) -> dict:
+    forms = {}
+    for to in services.allowed_transitions(current_user, nc):
+        form = TransitionForm(prefix=f"t-{to}")
+        form.to.data = to
+        form.containment_by.choices = user_choices(_("Me"))
+        if to == "analysis" and nc.state == "containment":
+            form.containment.data = form.containment.data or nc.containment
+        forms[to] = form
+    return forms
+
+
+def _analysis_form(nc) -> AnalysisForm:
+    form = AnalysisForm(prefix="analysis")
+    form.cause_category.choices = options(
+        [("", _("Choose…"))] + [(c, services.category_label(c)) for c in CAUSE_CATEGORIES]
+    )
+    if request.method == "GET":
+        for i, why in enumerate((nc.whys or [])[:5], start=1):
+            getattr(form, f"why{i}").data = why
+        form.cause_category.data = nc.cause_category or ""
+        form.root_cause.data = nc.root_cause
+    return form
+
+
+def _assign_form(nc) -> AssignForm:
+    form = AssignForm(prefix="assign")
+    form.responsible.choices = user_choices(_("Choose…"))
+    if request.method == "GET":
+        form.responsible.data = nc.responsible.username if nc.responsible else ""
+        form.due_date.data = nc.due_date
+    return form
+
+
+def _evidence_form() -> EvidenceForm:
+    form = EvidenceForm(prefix="evidence")
+    form.document.choices = options([("", _("None"))]) + document_choices()
+    return form
+
+
+def _render_detail(nc, **forms):
+    releases = {a.id: services.action_release(a, with_redline=True) for a in nc.actions}
+    context = {
+        "nc": nc,
+        "steps": forms.get("steps") or _step_forms(nc),
+        "analysis_form": forms.get("analysis_form") or _analysis_form(nc),
+        "assign_form": forms.get("assign_form") or _assign_form(nc),
+        "evidence_form": forms.get("evidence_form") or _evidence_form(),
+        "releases": releases,
+        "similar": services.similar_to(nc),
+        "events": services.timeline(nc),
+        "days_open": services.days_open(nc),
+        "gaps": services.analysis_gaps(nc),
+        "is_responsible": current_user.id == nc.responsible_id,
+        "may_plan": nc.state in services.PLANNING_STATES
+        and (current_user.id == nc.responsible_id or current_user.has_role("approver")),
+    }
+    return render_template("improvement/detail.html", **context)
+
+
+@bp.get("/<number>")
+def detail(number: str):
+    """Show an NC: facts, evidence, containment, root cause, actions and their releases."""
+    return _render_detail(services.get_nc(number))
+
+
+@bp.post("/<number>/transition")
+def transition(number: str):
+    """Move the NC to its next state with what that step needs."""
+    nc = services.get_nc(number)
+    # Each step's form has its own prefix, "t-<state>-", so one page can hold several.
+    to = next((k[2:-3] for k in request.form if k.startswith("t-") and k.endswith("-to")), None)
+    steps = _step_forms(nc)
+    form = steps.get(to)
+    if form is None:
+        # A step the user may not take: let the service say why, in their language.
+        form = TransitionForm(prefix=f"t-{to}")
+        form.containment_by.choices = user_choices(_("Me"))
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return redirect(url_for("improvement.detail", number=number))
+    try:
+        services.transition(
+            current_user,
+            nc,
+            form.to.data,
+            containment=form.containment.data,
+            containment_by=form.containment_by.data or None,
+            containment_on=form.containment_on.data,
+            comment=form.comment.data,
+            result=form.result.data,
+            reason=form.reason.data,
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        nc = services.get_nc(number)
+        steps = _step_forms(nc)
+        if to in steps:
+            steps[to] = form
+            show_error(form, exc)
+        else:
+            flash(exc.message, "error")
+        return _render_detail(nc, steps=steps), exc.status
+    flash(
+        _("%(number)s is now: %(state)s.", number=nc.number, state=services.nc_state_label(to)),
+        "success",
+    )
+    return redirect(url_for("improvement.detail", number=number))
+
+
+@bp.post("/<number>/analysis")
+def analysis(number: str):
+    """Save the root-cause analysis."""
+    nc = services.get_nc(number)
+    form = _analysis_form(nc)
+    if form.validate_on_submit():
+        try:
+            services.record_analysis(
+                current_user, nc, form.whys(), form.cause_category.data, form.root_cause.data
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+            return _render_detail(services.get_nc(number), analysis_form=form), exc.status
+        flash(_("Analysis saved."), "success")
+    return redirect(url_for("improvement.detail", number=number) + "#analysis")
+
+
+@bp.post("/<number>/assign")
+def assign(number: str):
+    """Name the responsible person and due date (quality office)."""
+    nc = services.get_nc(number)
+    form = _assign_form(nc)
+    if form.validate_on_submit():
+        try:
+            services.assign(current_user, nc, form.responsible.data, form.due_date.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+            return _render_detail(services.get_nc(number), assign_form=form), exc.status
+        flash(_("Assigned."), "success")
+    return redirect(url_for("improvement.detail", number=number))
+
+
+@bp.post("/<number>/evidence")
+def evidence(number: str):
+    """Add evidence: a record, a link, a file, or a document concerned."""
+    nc = services.get_nc(number)
+    form = _evidence_form()
+    if form.validate_on_submit():
+        try:
+            upload = form.file.data
+            if form.record.data:
+                services.add_record_evidence(current_user, nc, form.record.data)
+            elif form.url.data:
+                services.add_link_evidence(current_user, nc, form.url.data, form.note.data)
+            elif upload and upload.filename:
+                services.add_attachment(
+                    current_user, nc, upload.filename, upload.read(), upload.mimetype
+                )
+            elif form.document.data:
+                services.add_document(current_user, nc, form.document.data)
+            else:
+                form.record.errors.append(_("Give a record, a link, a file or a document."))
+                return _render_detail(nc, evidence_form=form), 422
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+            if exc.field in ("records", "documents"):
+                (form.record if exc.field == "records" else form.document).errors.append(
+                    exc.message
+                )
+            return _render_detail(services.get_nc(number), evidence_form=form), exc.status
+        flash(_("Evidence added."), "success")
+    return redirect(url_for("improvement.detail", number=number) + "#evidence")
+
+
+@bp.get("/<number>/evidence/<int:evidence_id>")
+def attachment(number: str, evidence_id: int):
+    """Download an uploaded evidence file."""
+    nc = services.get_nc(number)
+    item = db.session.get(Evidence, evidence_id)
+    if item is None or item.nonconformity_id != nc.id or item.kind != "attachment":
+        abort(404)
+    path = services.attachment_path(item)
+    if not path.exists():
+        abort(404)
+    return send_file(
+        path, mimetype=item.content_type, download_name=item.filename, as_attachment=True
+    )
+
+
+# -- actions ---------------------------------------------------------------------------
+
+
+def _action_form() -> ActionForm:
+    form = ActionForm()
+    form.action_type.choices = options([(t, services.action_type_label(t)) for t in ACTION_TYPES])
+    form.owner.choices = user_choices(_("Choose…"))
+    form.origin.choices = options(
+        [(o, services.origin_label(o)) for o in ACTION_ORIGINS if o != "nonconformity"]
+    )
+    return form
+
+
+@bp.route("/actions/new", methods=["GET", "POST"])
+def new_action():
+    """Plan an action for an NC (``?nc=``) or on its own (a risk, a trend, a suggestion)."""
+    form = _action_form()
+    number = request.values.get("nc") or form.nonconformity.data or None
+    nc = services.get_nc(number) if number else None
+    if request.method == "GET":
+        form.nonconformity.data = nc.number if nc else ""
+        form.action_type.data = "corrective" if nc else "preventive"
+        form.owner.data = nc.responsible.username if nc and nc.responsible else ""
+    elif form.validate_on_submit():
+        try:
+            action = services.create_action(
+                current_user,
+                form.action_type.data,
+                form.title.data,
+                form.owner.data,
+                form.due_date.data,
+                nonconformity=nc.number if nc else None,
+                description=form.description.data or "",
+                effectiveness_criteria=form.effectiveness_criteria.data,
+                check_date=form.check_date.data,
+                origin=form.origin.data,
+                origin_ref=form.origin_ref.data,
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            flash(_("Action %(number)s planned.", number=action.number), "success")
+            if nc:
+                return redirect(url_for("improvement.detail", number=nc.number) + "#actions")
+            return redirect(url_for("improvement.action", action_id=action.id))
+    return render_template("improvement/action_new.html", form=form, nc=nc)
+
+
+def _render_action(action, **forms):
+    steps = forms.get("steps") or {}
+    for to in services.allowed_action_transitions(current_user, action):
+        if to not in steps:
+            form = ActionStepForm(prefix=f"s-{to}")
+            form.to.data = to
+            steps[to] = form
+    plan_form = forms.get("plan_form") or ActionPlanForm(prefix="plan")
+    if request.method == "GET":
+        plan_form.effectiveness_criteria.data = action.effectiveness_criteria
+        plan_form.check_date.data = action.check_date
+    cr_form = forms.get("cr_form") or ChangeRequestForm(prefix="cr")
+    cr_form.documents.choices = document_choices()
+    if request.method == "GET" and action.nonconformity:
+        cr_form.documents.data = action.nonconformity.document_codes
+    nc = action.nonconformity
+    may_plan = current_user.id == action.owner_id or current_user.has_role("approver")
+    may_plan = may_plan or (nc is not None and current_user.id == nc.responsible_id)
+    return render_template(
+        "improvement/action.html",
+        action=action,
+        steps=steps,
+        plan_form=plan_form,
+        cr_form=cr_form,
+        may_plan=may_plan and action.state in ("planned", "in_progress"),
+        release=services.action_release(action, with_redline=True),
+        events=services.trail.events_for("action", action.number),
+    )
+
+
+@bp.get("/actions/<action_id>")
+def action(action_id: str):
+    """Show an action, its document change and release, and its check."""
+    return _render_action(services.get_action(action_id))
+
+
+@bp.post("/actions/<action_id>/transition")
+def action_transition(action_id: str):
+    """Move an action on: start, finish, or record its effectiveness check."""
+    item = services.get_action(action_id)
+    to = next((k[2:-3] for k in request.form if k.startswith("s-") and k.endswith("-to")), None)
+    form = ActionStepForm(prefix=f"s-{to}")
+    if not form.validate_on_submit():
+        flash(_("The request was not valid; please try again."), "error")
+        return redirect(url_for("improvement.action", action_id=item.id))
+    try:
+        services.action_transition(
+            current_user, item, form.to.data, note=form.note.data, result=form.result.data
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        show_error(form, exc)
+        if exc.field not in ("note", "result"):
+            flash(exc.message, "error")
+        return _render_action(services.get_action(action_id), steps={to: form}), exc.status
+    flash(
+        _(
+            "%(number)s is now: %(state)s.",
+            number=item.number,
+            state=services.action_state_label(form.to.data),
+        ),
+        "success",
+    )
+    return redirect(url_for("improvement.action", action_id=item.id))
+
+
+@bp.post("/actions/<action_id>/plan")
+def action_plan(action_id: str):
+    """Set the effectiveness criteria and check date."""
+    item = services.get_action(action_id)
+    form = ActionPlanForm(prefix="plan")
+    if form.validate_on_submit():
+        try:
+            services.update_action_plan(
+                current_user, item, form.effectiveness_criteria.data, form.check_date.data
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+            return _render_action(services.get_action(action_id), plan_form=form), exc.status
+        flash(_("Saved."), "success")
+    return redirect(url_for("improvement.action", action_id=item.id))
+
+
+@bp.post("/actions/<action_id>/change-request")
+def action_change_request(action_id: str):
+    """Raise the document change request this action needs."""
+    item = services.get_action(action_id)
+    form = ChangeRequestForm(prefix="cr")
+    form.documents.choices = document_choices()
+    if form.validate_on_submit():
+        try:
+            number = services.request_document_change(
+                current_user, item, form.documents.data, form.reason.data
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+            return _render_action(services.get_action(action_id), cr_form=form), exc.status
+        flash(_("Change request %(number)s raised.", number=number), "success")
+        return redirect(url_for("improvement.action", action_id=item.id))
+    return _render_action(item, cr_form=form), 422
