@@ -44,7 +44,13 @@ def authenticate() -> None:
 
 
 # One module per domain, each with a flask-smorest Blueprint named ``blp``.
-API_BLUEPRINTS = ("qms.api.documents", "qms.api.records", "qms.api.search")
+API_BLUEPRINTS = (
+    "qms.api.documents",
+    "qms.api.records",
+    "qms.api.search",
+    "qms.api.nonconformities",
+    "qms.api.actions",
+)
 
 
 def register_api(app) -> Api:
