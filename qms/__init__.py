@@ -54,6 +54,7 @@ BLUEPRINTS = (
     "qms.records.views",
     "qms.search.views",
     "qms.adoption.views",
+    "qms.reviews.views",
 )
 
 

@@ -50,6 +50,7 @@ API_BLUEPRINTS = (
     "qms.api.search",
     "qms.api.nonconformities",
     "qms.api.actions",
+    "qms.api.objectives",
 )
 
 

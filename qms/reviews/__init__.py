@@ -1,0 +1,1 @@
+"""Quality objectives and measurements, customer feedback, management reviews, the trail."""

@@ -1,0 +1,208 @@
+"""Figures the system already knows, computed through the owning domains' services.
+
+Each function returns a :class:`Figure` whose ``value`` is None when the domain it
+depends on is not installed: the page then says "not available", never a guess.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import distinct, func, select
+
+from qms.extensions import db
+from qms.reviews.sources import function, service
+
+
+@dataclass
+class Figure:
+    key: str
+    label: str
+    value: float | None
+    unit: str = ""
+    # Human-readable basis of the figure, e.g. "12 of 15".
+    detail: str = ""
+    # Structured numbers behind it, kept in a review's frozen inputs.
+    data: dict = field(default_factory=dict)
+
+    @property
+    def available(self) -> bool:
+        return self.value is not None
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "value": self.value,
+            "unit": self.unit,
+            "detail": self.detail,
+            "data": self.data,
+        }
+
+
+def _count(stmt) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def _day(value) -> date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def overdue_actions(today: date | None = None) -> Figure:
+    """Open actions whose due date has passed."""
+    label = _("Overdue actions")
+    list_actions = function("improvement", "list_actions")
+    filters = function("improvement", "ActionFilters")
+    if list_actions is None or filters is None:
+        return Figure("overdue_actions", label, None)
+    today = today or date.today()
+    actions = db.session.scalars(list_actions(filters(open_only=True))).all()
+    overdue = [a for a in actions if a.due_date < today]
+    return Figure(
+        "overdue_actions",
+        label,
+        float(len(overdue)),
+        detail=_("%(n)d of %(total)d open", n=len(overdue), total=len(actions)),
+        data={
+            "overdue": [a.number for a in overdue],
+            "open": len(actions),
+        },
+    )
+
+
+def nc_closure_days(start: date, end: date) -> Figure:
+    """Average days from raising to closing, over the NCs closed in [start, end]."""
+    label = _("Average NC closure time")
+    list_ncs = function("improvement", "list_ncs")
+    filters = function("improvement", "NcFilters")
+    days_open = function("improvement", "days_open")
+    if list_ncs is None or filters is None or days_open is None:
+        return Figure("nc_closure_days", label, None, _("days"))
+    closed = [
+        nc
+        for nc in db.session.scalars(list_ncs(filters(state="closed")))
+        if nc.closed_at is not None and start <= _day(nc.closed_at) <= end
+    ]
+    if not closed:
+        return Figure(
+            "nc_closure_days", label, None, _("days"), detail=_("no NC closed in the period")
+        )
+    days = [days_open(nc) for nc in closed]
+    return Figure(
+        "nc_closure_days",
+        label,
+        round(sum(days) / len(days), 1),
+        _("days"),
+        detail=_("over %(n)d closed NCs", n=len(closed)),
+        data={"closed": [nc.number for nc in closed], "days": days},
+    )
+
+
+DONE_AUDIT_STATES = ("reported", "closed")
+
+
+def audit_completion(year: int) -> Figure:
+    """Share of the year's programmed audits carried out (reported or closed).
+
+    Each department or process of the programme counts for as many audits as its planned
+    frequency; audits beyond that frequency do not make up for another unit's shortfall.
+    """
+    label = _("Audit programme completion")
+    coverage = function("audits", "coverage")
+    list_audits = function("audits", "list_audits")
+    if coverage is None or list_audits is None:
+        return Figure("audit_completion", label, None, "%")
+    states = {a.ref: a.state for a in db.session.scalars(list_audits(year=year))}
+    done = planned = 0
+    for row in coverage(year).rows:
+        if row.unit is None:
+            continue
+        planned += row.unit.frequency
+        carried_out = sum(1 for ref in row.audits if states.get(ref) in DONE_AUDIT_STATES)
+        done += min(carried_out, row.unit.frequency)
+    if not planned:
+        return Figure(
+            "audit_completion",
+            label,
+            None,
+            "%",
+            detail=_("no audit programme for %(year)d", year=year),
+        )
+    return Figure(
+        "audit_completion",
+        label,
+        _percent(done, planned),
+        "%",
+        detail=_("%(done)d of %(planned)d audits", done=done, planned=planned),
+        data={"done": done, "planned": planned, "year": year},
+    )
+
+
+def ack_coverage() -> Figure:
+    """Share of the staff concerned who have acknowledged the current effective revisions."""
+    from qms.documents import services as documents
+
+    done = expected = 0
+    for doc in db.session.scalars(documents.list_documents(status="effective")):
+        rev = documents.effective_revision(doc)
+        if rev is None:
+            continue
+        acked, should = documents.acknowledgement_counts(rev)
+        done += acked
+        expected += should
+    return Figure(
+        "ack_coverage",
+        _("Acknowledgement coverage of effective documents"),
+        _percent(done, expected),
+        "%",
+        detail=_("%(done)d of %(expected)d readings", done=done, expected=expected),
+        data={"acknowledged": done, "expected": expected},
+    )
+
+
+def forms_used(start: date, end: date) -> Figure:
+    """Share of the effective record forms with at least one record in [start, end]."""
+    label = _("Record forms used in the period")
+    forms = function("records", "forms")
+    list_records = function("records", "list_records")
+    if forms is None or list_records is None:
+        return Figure("forms_used", label, None, "%")
+    codes = {doc.code for doc in forms()}
+    records = list_records(date_from=start, date_to=end).subquery()
+    used = set(
+        db.session.scalars(select(distinct(records.c.form_code)).where(records.c.status != "void"))
+    )
+    used &= codes
+    return Figure(
+        "forms_used",
+        label,
+        _percent(len(used), len(codes)),
+        "%",
+        detail=_("%(used)d of %(total)d forms", used=len(used), total=len(codes)),
+        data={"used": sorted(used), "forms": len(codes)},
+    )
+
+
+def compute(key: str, start: date, end: date) -> Figure:
+    """Return the figure ``key`` (one of the computed objective sources) over [start, end]."""
+    if key == "overdue_actions":
+        return overdue_actions(min(end, date.today()))
+    if key == "nc_closure_days":
+        return nc_closure_days(start, end)
+    if key == "audit_completion":
+        return audit_completion(end.year)
+    if key == "ack_coverage":
+        return ack_coverage()
+    if key == "forms_used":
+        return forms_used(start, end)
+    raise KeyError(key)
+
+
+def installed(domain: str) -> bool:
+    return service(domain) is not None

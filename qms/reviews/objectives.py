@@ -1,0 +1,418 @@
+"""Quality objectives and their measurements: entered, imported, sent by API or computed."""
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from qms import trail
+from qms.auth.models import User
+from qms.errors import NotFound, PermissionDenied, ValidationFailed
+from qms.extensions import db
+from qms.reviews import periods
+from qms.reviews.models import (
+    DIRECTIONS,
+    FREQUENCIES,
+    MEASUREMENT_ORIGINS,
+    OBJECTIVE_SOURCES,
+    Measurement,
+    Objective,
+)
+from qms.reviews.sources import service
+
+MANAGER_ROLES = ("approver", "admin")
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+
+
+def is_manager(user: User) -> bool:
+    return user.has_role(*MANAGER_ROLES)
+
+
+def _require_manager(actor: User) -> None:
+    if not is_manager(actor):
+        raise PermissionDenied(_("Only the quality office (approver) or an administrator may."))
+
+
+def can_measure(user: User, objective: Objective) -> bool:
+    """The objective's owner and the quality office enter its measurements."""
+    return is_manager(user) or (objective.owner_id is not None and objective.owner_id == user.id)
+
+
+def get_objective(ident: int | str) -> Objective:
+    """Return the objective by id or raise :class:`NotFound`."""
+    objective = db.session.get(Objective, int(ident)) if str(ident).isdigit() else None
+    if objective is None:
+        raise NotFound(_("There is no objective %(id)s.", id=ident))
+    return objective
+
+
+def list_objectives(active_only: bool = True) -> list[Objective]:
+    stmt = select(Objective).order_by(Objective.name)
+    if active_only:
+        stmt = stmt.where(Objective.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def _number(value, field: str, label: str) -> float:
+    try:
+        number = float(str(value).strip().replace(",", "")) if value is not None else None
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number):
+        raise ValidationFailed(_("%(label)s must be a number.", label=label), field=field)
+    return number
+
+
+def _choice(value: str | None, allowed, field: str) -> str:
+    value = (value or "").strip()
+    if value not in allowed:
+        raise ValidationFailed(
+            _("Choose one of: %(allowed)s.", allowed=", ".join(allowed)), field=field
+        )
+    return value
+
+
+def _owner(username: str | None) -> User | None:
+    username = (username or "").strip()
+    if not username:
+        return None
+    user = db.session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None:
+        raise ValidationFailed(_("There is no user %(name)s.", name=username), field="owner")
+    return user
+
+
+def _fields(name, unit, target, direction, frequency, source, method, owner) -> dict:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(_("Name the objective."), field="name")
+    if len(name) > 200:
+        raise ValidationFailed(_("At most 200 characters."), field="name")
+    unit = (unit or "").strip()
+    if len(unit) > 20:
+        raise ValidationFailed(_("At most 20 characters."), field="unit")
+    return {
+        "name": name,
+        "unit": unit,
+        "target": _number(target, "target", _("The target")),
+        "direction": _choice(direction, DIRECTIONS, "direction"),
+        "frequency": _choice(frequency, FREQUENCIES, "frequency"),
+        "source": _choice(source or "manual", OBJECTIVE_SOURCES, "source"),
+        "method": (method or "").strip(),
+        "owner": _owner(owner),
+    }
+
+
+def _unique_name(name: str, objective: Objective | None = None) -> None:
+    other = db.session.scalar(select(Objective).where(Objective.name == name))
+    if other is not None and other is not objective:
+        raise ValidationFailed(
+            _("An objective named %(name)s already exists.", name=name), field="name"
+        )
+
+
+def create_objective(
+    actor: User,
+    name: str,
+    unit: str,
+    target,
+    direction: str,
+    frequency: str,
+    source: str = "manual",
+    method: str = "",
+    owner: str | None = None,
+) -> Objective:
+    """Set a quality objective; the quality office and administrators may."""
+    _require_manager(actor)
+    values = _fields(name, unit, target, direction, frequency, source, method, owner)
+    _unique_name(values["name"])
+    objective = Objective(**values, created_by_id=actor.id)
+    db.session.add(objective)
+    db.session.flush()
+    trail.record(
+        "objective.created",
+        "objective",
+        str(objective.id),
+        after=_snapshot(objective),
+        user=actor,
+    )
+    db.session.commit()
+    return objective
+
+
+def update_objective(actor: User, objective: Objective, **changes) -> Objective:
+    """Change an objective's definition; earlier measurements are judged by the new target."""
+    _require_manager(actor)
+    before = _snapshot(objective)
+    owner = changes.pop("owner", objective.owner.username if objective.owner else None)
+    active = changes.pop("active", objective.active)
+    values = _fields(
+        changes.get("name", objective.name),
+        changes.get("unit", objective.unit),
+        changes.get("target", objective.target),
+        changes.get("direction", objective.direction),
+        changes.get("frequency", objective.frequency),
+        changes.get("source", objective.source),
+        changes.get("method", objective.method),
+        owner,
+    )
+    _unique_name(values["name"], objective)
+    if values["frequency"] != objective.frequency and objective.measurements:
+        raise ValidationFailed(
+            _("The frequency cannot change once measurements exist."), field="frequency"
+        )
+    for key, value in values.items():
+        setattr(objective, key, value)
+    objective.active = bool(active)
+    trail.record(
+        "objective.updated",
+        "objective",
+        str(objective.id),
+        before=before,
+        after=_snapshot(objective),
+        user=actor,
+    )
+    db.session.commit()
+    return objective
+
+
+def _snapshot(objective: Objective) -> dict:
+    return {
+        "name": objective.name,
+        "unit": objective.unit,
+        "target": objective.target,
+        "direction": objective.direction,
+        "frequency": objective.frequency,
+        "source": objective.source,
+        "owner": objective.owner.username if objective.owner else None,
+        "active": objective.active,
+    }
+
+
+def _measurement(objective: Objective, period: str) -> Measurement | None:
+    return db.session.scalar(
+        select(Measurement).where(
+            Measurement.objective_id == objective.id, Measurement.period == period
+        )
+    )
+
+
+def _put(
+    actor: User | None,
+    objective: Objective,
+    period: str,
+    value: float,
+    note: str,
+    origin: str,
+) -> Measurement:
+    """Write one measurement (replacing the period's earlier value) inside the transaction."""
+    existing = _measurement(objective, period)
+    before = {"value": existing.value, "note": existing.note} if existing else None
+    if existing is None:
+        existing = Measurement(objective=objective, period=period)
+        db.session.add(existing)
+    existing.value = value
+    existing.note = note
+    existing.origin = origin
+    existing.entered_by_id = actor.id if actor else None
+    from qms.models import utcnow
+
+    existing.entered_at = utcnow()
+    trail.record(
+        "objective.measured",
+        "objective",
+        str(objective.id),
+        before={"period": period, **before} if before else None,
+        after={"period": period, "value": value, "note": note, "origin": origin},
+        user=actor,
+    )
+    return existing
+
+
+def record_measurement(
+    actor: User, objective: Objective, period: str, value, note: str = "", origin: str = "browser"
+) -> Measurement:
+    """Record an objective's value for a period, replacing an earlier value of that period.
+
+    :raises ValidationFailed: bad period for the frequency, a value that is no number, or an
+        objective whose values are computed.
+    :raises PermissionDenied: neither the owner nor the quality office.
+    """
+    if not can_measure(actor, objective):
+        raise PermissionDenied(
+            _("Only the objective's owner or the quality office enters its measurements.")
+        )
+    if objective.source != "manual":
+        raise ValidationFailed(
+            _("This objective's values are computed by the system, not entered."), field="value"
+        )
+    period = periods.check(period, objective.frequency)
+    number = _number(value, "value", _("The value"))
+    origin = origin if origin in MEASUREMENT_ORIGINS else "browser"
+    measurement = _put(actor, objective, period, number, (note or "").strip(), origin)
+    db.session.commit()
+    return measurement
+
+
+@dataclass
+class ImportResult:
+    created: int
+    replaced: int
+
+
+def import_csv(actor: User, objective: Objective, data: bytes | str) -> ImportResult:
+    """Import ``period,value[,note]`` rows for one objective: all rows or none.
+
+    :raises ValidationFailed: naming every bad line (the header is line 1) and its problem;
+        nothing is written then.
+    """
+    if not can_measure(actor, objective):
+        raise PermissionDenied(
+            _("Only the objective's owner or the quality office enters its measurements.")
+        )
+    if objective.source != "manual":
+        raise ValidationFailed(
+            _("This objective's values are computed by the system, not entered."), field="file"
+        )
+    if isinstance(data, bytes):
+        if len(data) > MAX_IMPORT_BYTES:
+            raise ValidationFailed(_("The file is larger than 2 MB."), field="file")
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationFailed(_("The file is not UTF-8 text."), field="file") from None
+    reader = csv.reader(io.StringIO(data.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if header[:2] != ["period", "value"]:
+        raise ValidationFailed(
+            _("The first line must be the header: period,value,note (note is optional)."),
+            field="file",
+        )
+    rows, problems, seen = [], [], {}
+    for line, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = row + [""] * (3 - len(row))
+        try:
+            period = periods.check(cells[0], objective.frequency)
+            if period in seen:
+                raise ValidationFailed(
+                    _(
+                        "period %(period)s is already on line %(line)d",
+                        period=period,
+                        line=seen[period],
+                    )
+                )
+            value = _number(cells[1], "value", _("The value"))
+        except ValidationFailed as exc:
+            problems.append(_("Line %(line)d: %(problem)s", line=line, problem=exc.message))
+            continue
+        seen[period] = line
+        rows.append((period, value, cells[2].strip()))
+    if problems:
+        raise ValidationFailed(
+            _("Nothing was imported. %(problems)s", problems=" ".join(problems)),
+            field="file",
+            detail={"lines": problems},
+        )
+    if not rows:
+        raise ValidationFailed(_("The file has no rows to import."), field="file")
+    replaced = 0
+    for period, value, note in rows:
+        replaced += _measurement(objective, period) is not None
+        _put(actor, objective, period, value, note, "csv")
+    db.session.commit()
+    return ImportResult(created=len(rows) - replaced, replaced=replaced)
+
+
+def refresh(objective: Objective, period: str, actor: User | None = None) -> Measurement | None:
+    """Compute a survey-fed or system-computed objective's value for a period and store it.
+
+    Returns None (and stores nothing) when there is nothing to compute it from.
+    """
+    from qms.reviews import feedback, figures
+
+    if objective.source == "manual":
+        return None
+    period = periods.check(period, objective.frequency)
+    start, end = periods.bounds(period)
+    if objective.source == "surveys":
+        value = feedback.satisfaction(start, end)
+        origin, note = "surveys", _("computed from the satisfaction surveys")
+    else:
+        figure = figures.compute(objective.source, start, end)
+        value, origin, note = figure.value, "computed", figure.detail
+    if value is None:
+        return None
+    existing = _measurement(objective, period)
+    if existing is not None and existing.value == value:
+        return existing
+    measurement = _put(actor, objective, period, value, note, origin)
+    db.session.commit()
+    return measurement
+
+
+def refresh_all(periods_wanted: list[str] | None = None) -> None:
+    """Recompute the current period of every computed objective."""
+    from datetime import date
+
+    for objective in list_objectives():
+        if objective.source == "manual":
+            continue
+        wanted = periods_wanted or [periods.period_of(date.today(), objective.frequency)]
+        for period in wanted:
+            if periods.frequency_of(period) == objective.frequency:
+                refresh(objective, period)
+
+
+@dataclass
+class Status:
+    objective: Objective
+    latest: Measurement | None
+
+    @property
+    def meets(self) -> bool | None:
+        return self.latest.meets_target if self.latest else None
+
+
+def statuses(objectives: list[Objective] | None = None) -> list[Status]:
+    """Return each objective with its latest measurement."""
+    result = []
+    for objective in objectives if objectives is not None else list_objectives():
+        latest = objective.measurements[-1] if objective.measurements else None
+        result.append(Status(objective, latest))
+    return result
+
+
+def in_period(objective: Objective, start, end) -> list[Measurement]:
+    """Return the measurements whose period lies within [start, end]."""
+    return [
+        m
+        for m in objective.measurements
+        if start <= periods.bounds(m.period)[0] and periods.bounds(m.period)[1] <= end
+    ]
+
+
+def direction_label(direction: str) -> str:
+    return {"higher": _("higher is better"), "lower": _("lower is better")}.get(
+        direction, direction
+    )
+
+
+def source_label(source: str) -> str:
+    return {
+        "manual": _("entered (browser, CSV or API)"),
+        "surveys": _("computed from satisfaction surveys"),
+        "overdue_actions": _("computed: overdue actions"),
+        "nc_closure_days": _("computed: average NC closure time (days)"),
+        "audit_completion": _("computed: audit programme completion (%)"),
+        "ack_coverage": _("computed: acknowledgement coverage (%)"),
+        "forms_used": _("computed: share of record forms used (%)"),
+    }.get(source, source)
+
+
+def improvement_installed() -> bool:
+    return service("improvement") is not None

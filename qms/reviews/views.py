@@ -1,0 +1,688 @@
+"""Pages for quality objectives, customer feedback, management reviews and the trail."""
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from qms.auth.access import role_required
+from qms.auth.models import Department, User
+from qms.errors import ServiceError
+from qms.extensions import db
+from qms.forms import options
+from qms.navigation import NavItem, register_nav, register_work
+from qms.reviews import (
+    chain,
+    charts,
+    dashboard,
+    feedback,
+    minutes,
+    objectives,
+    periods,
+    services,
+    sources,
+)
+from qms.reviews import inputs as review_inputs
+from qms.reviews.forms import (
+    ActionForm,
+    ApproveForm,
+    ComplaintForm,
+    DecisionForm,
+    HoldForm,
+    ImportForm,
+    MeasurementForm,
+    ObjectiveForm,
+    ResponseForm,
+    ReviewForm,
+    SurveyForm,
+    notes_form_class,
+)
+from qms.reviews.models import (
+    CHANNELS,
+    DECISION_KINDS,
+    DIRECTIONS,
+    FREQUENCIES,
+    OBJECTIVE_SOURCES,
+)
+
+bp = Blueprint("reviews", __name__)
+MANAGERS = objectives.MANAGER_ROLES
+register_nav(
+    NavItem(
+        "reviews.objectives",
+        _l("Objectives & reviews"),
+        ("reviews.objective", "reviews.review", "reviews.trail"),
+        order=60,
+    )
+)
+register_nav(
+    NavItem("reviews.complaints", _l("Feedback"), ("reviews.complaint", "reviews.survey"), order=65)
+)
+register_work(60, dashboard.panels)
+
+
+@bp.app_context_processor
+def labels():
+    """Give this domain's templates the localised names of its states and choices."""
+    return {
+        "review_state_label": services.state_label,
+        "decision_label": services.decision_label,
+        "channel_label": feedback.channel_label,
+        "section_title": review_inputs.section_title,
+        "trail_url": chain.trail_url,
+        "objective_source_label": objectives.source_label,
+    }
+
+
+def show_error(form, exc: ServiceError) -> None:
+    """Put a service's refusal beside the field it concerns, or on top of the form."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None and not isinstance(field.errors, tuple):
+        field.errors.append(exc.message)
+    else:
+        flash(exc.message, "error")
+
+
+def user_choices(blank: str | None = None, role: str | None = None):
+    users = db.session.scalars(
+        select(User).where(User.active.is_(True)).order_by(User.username)
+    ).all()
+    if role:
+        users = [u for u in users if u.has_role(role)]
+    pairs = [(u.username, f"{u.display_name} ({u.username})") for u in users]
+    return options([("", blank)] + pairs if blank is not None else pairs)
+
+
+def department_choices():
+    return options(
+        [(d.name, d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
+    )
+
+
+# -- objectives ------------------------------------------------------------------------
+
+
+@bp.get("/objectives/", endpoint="objectives")
+def objectives_list():
+    """List the quality objectives against their targets."""
+    return render_template(
+        "reviews/objectives.html",
+        statuses=objectives.statuses(),
+        sparkline=charts.sparkline,
+    )
+
+
+def _objective_form(obj=None) -> ObjectiveForm:
+    form = ObjectiveForm(obj=obj)
+    form.direction.choices = options([(d, objectives.direction_label(d)) for d in DIRECTIONS])
+    form.frequency.choices = options(
+        [(f, f"{periods.frequency_label(f)} ({periods.EXAMPLES[f]})") for f in FREQUENCIES]
+    )
+    form.source.choices = options([(s, objectives.source_label(s)) for s in OBJECTIVE_SOURCES])
+    form.owner.choices = user_choices(_("Nobody yet"))
+    return form
+
+
+@bp.route("/objectives/new", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def objective_new():
+    """Set a new quality objective."""
+    form = _objective_form()
+    if form.validate_on_submit():
+        try:
+            objective = objectives.create_objective(
+                current_user,
+                form.name.data,
+                form.unit.data,
+                form.target.data,
+                form.direction.data,
+                form.frequency.data,
+                form.source.data,
+                form.method.data,
+                form.owner.data or None,
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            flash(_("Objective %(name)s set.", name=objective.name), "success")
+            return redirect(url_for("reviews.objective", ident=objective.id))
+    return render_template("reviews/objective_form.html", form=form, objective=None)
+
+
+@bp.route("/objectives/<int:ident>/edit", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def objective_edit(ident: int):
+    """Change an objective's definition."""
+    objective = objectives.get_objective(ident)
+    form = _objective_form(objective)
+    if request.method == "GET":
+        form.target.data = f"{objective.target:g}"
+        form.owner.data = objective.owner.username if objective.owner else ""
+    if form.validate_on_submit():
+        try:
+            objectives.update_objective(
+                current_user,
+                objective,
+                name=form.name.data,
+                unit=form.unit.data,
+                target=form.target.data,
+                direction=form.direction.data,
+                frequency=form.frequency.data,
+                source=form.source.data,
+                method=form.method.data,
+                owner=form.owner.data or None,
+                active=form.active.data,
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            flash(_("Objective saved."), "success")
+            return redirect(url_for("reviews.objective", ident=objective.id))
+    return render_template("reviews/objective_form.html", form=form, objective=objective)
+
+
+def _render_objective(objective, measure_form=None, import_form=None, status=200):
+    measure_form = measure_form or MeasurementForm(
+        formdata=None, period=periods.period_of(date.today(), objective.frequency)
+    )
+    import_form = import_form or ImportForm(formdata=None)
+    off_target = [m for m in objective.measurements if m.meets_target is False]
+    return (
+        render_template(
+            "reviews/objective.html",
+            objective=objective,
+            chart=charts.objective_chart(objective),
+            measure_form=measure_form,
+            import_form=import_form,
+            can_measure=objectives.can_measure(current_user, objective),
+            off_target=off_target,
+            raise_nc_url=sources.new_nc_url("process_monitoring"),
+            preventive_url=sources.new_action_url(),
+            example=periods.EXAMPLES[objective.frequency],
+        ),
+        status,
+    )
+
+
+@bp.get("/objectives/<int:ident>")
+def objective(ident: int):
+    """Show an objective: its chart with the target line, its measurements, entry and import."""
+    return _render_objective(objectives.get_objective(ident))
+
+
+@bp.post("/objectives/<int:ident>/measurements")
+def objective_measure(ident: int):
+    """Record one period's value."""
+    objective = objectives.get_objective(ident)
+    form = MeasurementForm()
+    if form.validate_on_submit():
+        try:
+            m = objectives.record_measurement(
+                current_user, objective, form.period.data, form.value.data, form.note.data
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            if m.meets_target is False:
+                flash(
+                    _(
+                        "%(period)s is on the wrong side of the target: consider raising an NC "
+                        "or a preventive action.",
+                        period=m.period,
+                    ),
+                    "warning",
+                )
+            else:
+                flash(_("Measurement for %(period)s recorded.", period=m.period), "success")
+            return redirect(url_for("reviews.objective", ident=objective.id))
+    return _render_objective(objective, measure_form=form, status=422)
+
+
+@bp.post("/objectives/<int:ident>/import")
+def objective_import(ident: int):
+    """Import measurements from a CSV file: every row, or none."""
+    objective = objectives.get_objective(ident)
+    form = ImportForm()
+    upload = request.files.get("file")
+    if not form.validate_on_submit() or upload is None or not upload.filename:
+        form.file.errors = [_("Choose a CSV file.")]
+        return _render_objective(objective, import_form=form, status=422)
+    try:
+        result = objectives.import_csv(current_user, objective, upload.read())
+    except ServiceError as exc:
+        db.session.rollback()
+        lines = (exc.detail or {}).get("lines") if isinstance(exc.detail, dict) else None
+        form.file.errors = [_("Nothing was imported.")] + lines if lines else [exc.message]
+        return _render_objective(objective, import_form=form, status=422)
+    flash(
+        _(
+            "Imported %(created)d new and %(replaced)d corrected measurements.",
+            created=result.created,
+            replaced=result.replaced,
+        ),
+        "success",
+    )
+    return redirect(url_for("reviews.objective", ident=objective.id))
+
+
+@bp.post("/objectives/<int:ident>/refresh")
+def objective_refresh(ident: int):
+    """Compute a computed objective's value for the current period."""
+    objective = objectives.get_objective(ident)
+    if not objectives.can_measure(current_user, objective):
+        abort(403)
+    period = request.form.get("period") or periods.period_of(date.today(), objective.frequency)
+    try:
+        m = objectives.refresh(objective, period, current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        if m is None:
+            flash(_("There is nothing yet to compute %(period)s from.", period=period), "warning")
+        else:
+            flash(
+                _("%(period)s computed: %(value)s", period=m.period, value=f"{m.value:g}"),
+                "success",
+            )
+    return redirect(url_for("reviews.objective", ident=objective.id))
+
+
+@bp.get("/objectives/<int:ident>/chart.svg")
+def objective_chart_svg(ident: int):
+    """Download the objective's chart as an SVG file."""
+    objective = objectives.get_objective(ident)
+    svg = '<?xml version="1.0" encoding="utf-8"?>\n' + str(charts.objective_chart(objective))
+    return Response(svg, mimetype="image/svg+xml")
+
+
+# -- complaints and surveys --------------------------------------------------------------
+
+
+@bp.get("/complaints/")
+def complaints():
+    """List customer complaints, open ones first when asked."""
+    open_only = request.args.get("open") == "1"
+    page = db.paginate(feedback.list_complaints(open_only=open_only), per_page=50)
+    return render_template("reviews/complaints.html", page=page, open_only=open_only)
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+def complaint_new():
+    """Register a complaint as received."""
+    form = ComplaintForm()
+    form.channel.choices = options([(c, feedback.channel_label(c)) for c in CHANNELS])
+    form.department.choices = department_choices()
+    if request.method == "GET":
+        form.received_on.data = date.today()
+        form.department.data = current_user.department.name
+    if form.validate_on_submit():
+        try:
+            complaint = feedback.register_complaint(
+                current_user,
+                form.channel.data,
+                form.received_on.data,
+                form.content.data,
+                form.department.data,
+                form.person.data,
+                form.response_due.data,
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            flash(_("Complaint %(number)s registered.", number=complaint.number), "success")
+            return redirect(url_for("reviews.complaint", number=complaint.number))
+    return render_template("reviews/complaint_new.html", form=form)
+
+
+def _response_form(complaint, formdata=True):
+    form = ResponseForm() if formdata else ResponseForm(formdata=None)
+    form.satisfied.choices = options([("", _("Not known yet")), ("yes", _("Yes")), ("no", _("No"))])
+    if not formdata:
+        form.response.data = complaint.response or ""
+        form.satisfied.data = {True: "yes", False: "no"}.get(complaint.satisfied, "")
+    return form
+
+
+@bp.route("/complaints/<number>", methods=["GET", "POST"])
+def complaint(number: str):
+    """Show a complaint; its department or the quality office records the response."""
+    item = feedback.get_complaint(number)
+    form = _response_form(item, formdata=request.method == "POST")
+    status = 200
+    if request.method == "POST":
+        if not feedback.can_respond(current_user, item):
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                feedback.respond(
+                    current_user,
+                    item,
+                    form.response.data,
+                    {"yes": True, "no": False}.get(form.satisfied.data),
+                )
+            except ServiceError as exc:
+                db.session.rollback()
+                show_error(form, exc)
+            else:
+                flash(_("Response saved."), "success")
+                return redirect(url_for("reviews.complaint", number=number))
+        status = 422
+    return (
+        render_template(
+            "reviews/complaint.html",
+            complaint=item,
+            form=form,
+            can_respond=feedback.can_respond(current_user, item),
+            can_raise_nc=sources.function("improvement", "raise_nc") is not None,
+            nc_url=sources.nc_url(item.nc_number) if item.nc_number else None,
+        ),
+        status,
+    )
+
+
+@bp.post("/complaints/<number>/nc")
+def complaint_nc(number: str):
+    """Raise a nonconformity from the complaint (source: customer complaint)."""
+    item = feedback.get_complaint(number)
+    try:
+        nc_number = feedback.raise_nc(current_user, item)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("reviews.complaint", number=number))
+    flash(_("Nonconformity %(number)s raised.", number=nc_number), "success")
+    return redirect(sources.nc_url(nc_number) or url_for("reviews.complaint", number=number))
+
+
+@bp.route("/surveys/", methods=["GET", "POST"])
+def surveys():
+    """List satisfaction survey results; the quality office records them."""
+    form = SurveyForm()
+    status = 200
+    if request.method == "POST":
+        if not objectives.is_manager(current_user):
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                result = feedback.record_survey(
+                    current_user,
+                    form.period.data,
+                    form.service.data,
+                    form.responses.data,
+                    form.score.data,
+                )
+            except ServiceError as exc:
+                db.session.rollback()
+                show_error(form, exc)
+            else:
+                flash(
+                    _(
+                        "Survey result for %(service)s, %(period)s recorded.",
+                        service=result.service,
+                        period=result.period,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("reviews.surveys"))
+        status = 422
+    return (
+        render_template(
+            "reviews/surveys.html",
+            form=form,
+            results=feedback.list_surveys(),
+            can_record=objectives.is_manager(current_user),
+        ),
+        status,
+    )
+
+
+# -- management reviews ----------------------------------------------------------------
+
+
+@bp.get("/reviews/")
+def reviews():
+    """List management reviews, newest first."""
+    return render_template("reviews/reviews.html", reviews=services.list_reviews())
+
+
+@bp.route("/reviews/new", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def review_new():
+    """Plan a management review meeting."""
+    form = ReviewForm()
+    form.chair.choices = user_choices(_("Choose…"), role="approver")
+    form.attendees.choices = user_choices()
+    if form.validate_on_submit():
+        try:
+            review = services.plan_review(
+                current_user,
+                form.title.data,
+                form.planned_on.data,
+                form.chair.data,
+                form.attendees.data or [],
+                form.period_start.data,
+                form.period_end.data,
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            flash(_("Management review %(number)s planned.", number=review.number), "success")
+            return redirect(url_for("reviews.review", number=review.number))
+    return render_template("reviews/review_new.html", form=form)
+
+
+def _decision_form(formdata=True) -> DecisionForm:
+    form = DecisionForm() if formdata else DecisionForm(formdata=None)
+    form.kind.choices = options([(k, services.decision_label(k)) for k in DECISION_KINDS])
+    form.action_type.choices = _action_types()
+    form.action_owner.choices = user_choices(_("No action yet"))
+    return form
+
+
+def _action_types():
+    improvement = sources.service("improvement")
+    types = ("improvement", "preventive", "corrective")
+    label = getattr(improvement, "action_type_label", None) if improvement else None
+    return options([(t, label(t) if label else t) for t in types])
+
+
+def _render_review(review, status=200, **forms):
+    notes_cls = notes_form_class()
+    notes_form = forms.get("notes_form") or notes_cls(formdata=None, data=review.notes or {})
+    action_form = forms.get("action_form") or ActionForm(formdata=None)
+    action_form.action_type.choices = _action_types()
+    action_form.owner.choices = user_choices(_("Choose…"))
+    return (
+        render_template(
+            "reviews/review.html",
+            review=review,
+            inputs=review.inputs,
+            notes_form=notes_form,
+            hold_form=forms.get("hold_form") or HoldForm(formdata=None, held_on=date.today()),
+            decision_form=forms.get("decision_form") or _decision_form(formdata=False),
+            action_form=action_form,
+            approve_form=forms.get("approve_form") or ApproveForm(formdata=None),
+            is_manager=objectives.is_manager(current_user),
+            actions_available=sources.function("improvement", "create_action") is not None,
+            action_url=sources.action_url,
+            nc_url=sources.nc_url,
+            audit_url=sources.audit_url,
+        ),
+        status,
+    )
+
+
+@bp.get("/reviews/<number>")
+def review(number: str):
+    """Show a review: its inputs (frozen once held), decisions, actions and minutes."""
+    return _render_review(services.get_review(number))
+
+
+@bp.post("/reviews/<number>/notes")
+@role_required(*MANAGERS)
+def review_notes(number: str):
+    """Save the inputs entered as text."""
+    item = services.get_review(number)
+    form = notes_form_class()()
+    if form.validate_on_submit():
+        try:
+            services.save_notes(
+                current_user, item, {k: getattr(form, k).data for k in review_inputs.SECTION_KEYS}
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return _render_review(item, 409, notes_form=form)
+        flash(_("Texts saved."), "success")
+    return redirect(url_for("reviews.review", number=number) + "#inputs")
+
+
+@bp.post("/reviews/<number>/prepare")
+@role_required(*MANAGERS)
+def review_prepare(number: str):
+    """Compile the inputs from the system (again, until the meeting is held)."""
+    item = services.get_review(number)
+    try:
+        services.prepare(current_user, item)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Inputs compiled from the system."), "success")
+    return redirect(url_for("reviews.review", number=number) + "#inputs")
+
+
+@bp.post("/reviews/<number>/hold")
+@role_required(*MANAGERS)
+def review_hold(number: str):
+    """Record the meeting as held; its inputs are frozen from now on."""
+    item = services.get_review(number)
+    form = HoldForm()
+    if form.validate_on_submit():
+        try:
+            services.hold(current_user, item, form.held_on.data, form.discussion.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            flash(_("Review held: its inputs are frozen."), "success")
+            return redirect(url_for("reviews.review", number=number))
+    return _render_review(item, 422, hold_form=form)
+
+
+@bp.post("/reviews/<number>/decisions")
+@role_required(*MANAGERS)
+def review_decision(number: str):
+    """Record a decision (§9.3.3) and, with an owner named, its action."""
+    item = services.get_review(number)
+    form = _decision_form()
+    if form.validate_on_submit():
+        try:
+            decision = services.add_decision(current_user, item, form.kind.data, form.text.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+            return _render_review(item, 422, decision_form=form)
+        flash(_("Decision recorded."), "success")
+        if form.action_owner.data:
+            try:
+                action_number = services.create_action(
+                    current_user,
+                    decision,
+                    form.action_type.data,
+                    form.text.data[:300],
+                    form.action_owner.data,
+                    form.action_due.data,
+                )
+            except ServiceError as exc:
+                db.session.rollback()
+                flash(
+                    _(
+                        "The action was not created: %(reason)s Create it below.",
+                        reason=exc.message,
+                    ),
+                    "error",
+                )
+            else:
+                flash(_("Action %(number)s created.", number=action_number), "success")
+        return redirect(url_for("reviews.review", number=number) + "#decisions")
+    return _render_review(item, 422, decision_form=form)
+
+
+@bp.post("/reviews/<number>/decisions/<int:decision_id>/actions")
+@role_required(*MANAGERS)
+def review_action(number: str, decision_id: int):
+    """Create an action for a decision through the improvement domain."""
+    item = services.get_review(number)
+    decision = services.get_decision(item, decision_id)
+    form = ActionForm()
+    form.action_type.choices = _action_types()
+    form.owner.choices = user_choices(_("Choose…"))
+    if form.validate_on_submit():
+        try:
+            action_number = services.create_action(
+                current_user,
+                decision,
+                form.action_type.data,
+                form.title.data,
+                form.owner.data,
+                form.due_date.data,
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash(_("Action %(number)s created.", number=action_number), "success")
+            return redirect(url_for("reviews.review", number=number) + "#decisions")
+    else:
+        flash(_("Give the action, its owner and its due date."), "error")
+    return _render_review(item, 422, action_form=form)
+
+
+@bp.post("/reviews/<number>/approve")
+def review_approve(number: str):
+    """The chair approves the minutes with their password."""
+    item = services.get_review(number)
+    form = ApproveForm()
+    if form.validate_on_submit():
+        try:
+            services.approve_minutes(current_user, item, form.password.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+            return _render_review(item, exc.status, approve_form=form)
+        flash(_("Minutes approved and kept as a record."), "success")
+        return redirect(url_for("reviews.review", number=number))
+    return _render_review(item, 422, approve_form=form)
+
+
+@bp.get("/reviews/<number>/minutes.<fmt>")
+def review_minutes(number: str, fmt: str):
+    """Download the minutes as DOCX or PDF (approved minutes exactly as signed)."""
+    item = services.get_review(number)
+    if fmt not in minutes.FORMATS or item.inputs is None or not item.frozen:
+        abort(404)
+    data, mimetype, name = minutes.download(item, fmt)
+    return Response(
+        data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+# -- the improvement trail ---------------------------------------------------------------
+
+
+@bp.get("/trail/<kind>/<path:key>")
+def trail(kind: str, key: str):
+    """Show the whole chain from a finding, NC, action, revision or review, on one page."""
+    if kind not in chain.KINDS:
+        abort(404)
+    return render_template("reviews/trail.html", chain=chain.build(kind, key))
