@@ -238,18 +238,18 @@ def list_surveys():
     ).all()
 
 
-def surveys_within(start: date, end: date) -> list[SurveyResult]:
-    """Return the survey results whose period lies within [start, end]."""
+def surveys_within(start: date, end: date, overlap: bool = False) -> list[SurveyResult]:
+    """Return the survey results whose period lies within [start, end] (or overlaps it)."""
     return [
         s
         for s in db.session.scalars(select(SurveyResult).order_by(SurveyResult.period))
-        if start <= periods.bounds(s.period)[0] and periods.bounds(s.period)[1] <= end
+        if periods.inside(s.period, start, end, overlap)
     ]
 
 
-def satisfaction(start: date, end: date) -> float | None:
+def satisfaction(start: date, end: date, overlap: bool = False) -> float | None:
     """Return the response-weighted satisfaction score of the surveys within [start, end]."""
-    results = surveys_within(start, end)
+    results = surveys_within(start, end, overlap)
     total = sum(s.responses for s in results)
     if not total:
         return None

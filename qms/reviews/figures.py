@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from qms.extensions import db
 from qms.reviews.sources import function, service
@@ -176,7 +176,7 @@ def forms_used(start: date, end: date) -> Figure:
     codes = {doc.code for doc in forms()}
     records = list_records(date_from=start, date_to=end).subquery()
     used = set(
-        db.session.scalars(select(distinct(records.c.form_code)).where(records.c.status != "void"))
+        db.session.scalars(select(records.c.form_code).where(records.c.status != "void").distinct())
     )
     used &= codes
     return Figure(

@@ -141,8 +141,9 @@ def previous_actions(review: Review) -> dict:
 
 def customer(start: date, end: date) -> dict:
     f = feedback.complaint_figures(start, end)
-    score = feedback.satisfaction(start, end)
-    surveys = feedback.surveys_within(start, end)
+    # A survey or measurement period that overlaps the period reviewed counts.
+    score = feedback.satisfaction(start, end, overlap=True)
+    surveys = feedback.surveys_within(start, end, overlap=True)
     figs = [
         _fig("customer.complaints", _("Complaints received"), f.received),
         _fig("customer.answered_on_time", _("answered by the due date"), f.answered_on_time),

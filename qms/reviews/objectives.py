@@ -387,13 +387,9 @@ def statuses(objectives: list[Objective] | None = None) -> list[Status]:
     return result
 
 
-def in_period(objective: Objective, start, end) -> list[Measurement]:
-    """Return the measurements whose period lies within [start, end]."""
-    return [
-        m
-        for m in objective.measurements
-        if start <= periods.bounds(m.period)[0] and periods.bounds(m.period)[1] <= end
-    ]
+def in_period(objective: Objective, start, end, overlap: bool = True) -> list[Measurement]:
+    """Return the measurements whose period overlaps [start, end] (or lies within it)."""
+    return [m for m in objective.measurements if periods.inside(m.period, start, end, overlap)]
 
 
 def direction_label(direction: str) -> str:

@@ -65,6 +65,14 @@ def bounds(period: str) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
+def inside(period: str, start: date, end: date, overlap: bool = False) -> bool:
+    """Return whether ``period`` lies within [start, end], or just overlaps it."""
+    first, last = bounds(period)
+    if overlap:
+        return first <= end and start <= last
+    return start <= first and last <= end
+
+
 def period_of(day: date, frequency: str) -> str:
     """Return the period of ``frequency`` that contains ``day``."""
     if frequency == "monthly":
