@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from qms import render
 from qms.documents import services as documents
 from qms.extensions import db
+from qms.search import domains
 from qms.search.services import Entry, index, register_provider
 from qms.search.text import markdown_to_text
 
@@ -66,3 +67,4 @@ def install() -> None:
     """Register the providers and hooks of every domain present in this installation."""
     register_provider("document", all_documents)
     documents.on_revision(on_document_revision)
+    domains.install()

@@ -1,0 +1,199 @@
+"""Records, nonconformities and actions in the index, when those packages are installed.
+
+They are indexed as they are written: an ORM hook notes every record, nonconformity or
+action a transaction adds, changes or deletes, and just before that transaction commits
+their index entries are rewritten in it. So every write path of those domains (and any
+they add later) keeps the index right without calling search, and a rolled-back change
+never reaches the index. Text comes from the domains' public service functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import import_module
+from importlib.util import find_spec
+
+from sqlalchemy import event
+
+from qms.extensions import db
+from qms.search.services import Entry, index, register_provider, remove
+
+log = logging.getLogger(__name__)
+PENDING = "qms.search.pending"
+
+
+@dataclass(frozen=True)
+class Watched:
+    type: str
+    model: type
+    entry: Callable[[object], Entry]
+    key: Callable[[object], str]
+
+
+WATCHED: list[Watched] = []
+
+
+def _join(*parts) -> str:
+    return " ".join(str(p) for p in parts if p not in (None, ""))
+
+
+# -- records ---------------------------------------------------------------------------
+
+
+def _flatten(value) -> Iterator[str]:
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _flatten(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _flatten(v)
+    elif value not in (None, ""):
+        yield str(value)
+
+
+def record_entry(record) -> Entry:
+    records = import_module("qms.records.services")
+    try:
+        shown = records.shown(records.record_definition(record), record.values or {})
+        parts = []
+        for fd, text, cells in shown:
+            cell_text = " ".join(" ".join(row) for row in cells)
+            if text or cell_text:
+                parts.append(_join(f"{fd.label}:", text if not cells else cell_text))
+        text = " ".join(parts)
+    except Exception:  # the form's definition unreadable: index the raw values instead
+        text = " ".join(_flatten(record.values))
+    return Entry(
+        type="record",
+        key=record.number,
+        title=_join(record.form_code, record.form_title),
+        text=text,
+        endpoint="records.detail",
+        params={"number": record.number},
+        updated_at=record.submitted_at,
+    )
+
+
+def all_records() -> Iterator[Entry]:
+    records = import_module("qms.records.services")
+    for record in db.session.scalars(records.list_records()).unique():
+        yield record_entry(record)
+
+
+# -- nonconformities and actions -------------------------------------------------------
+
+
+def nc_entry(nc) -> Entry:
+    return Entry(
+        type="nonconformity",
+        key=nc.number,
+        title=nc.title,
+        text=_join(
+            nc.description,
+            nc.clause,
+            nc.containment,
+            nc.root_cause,
+            nc.check_result,
+            nc.rejection_reason,
+        ),
+        endpoint="improvement.detail",
+        params={"number": nc.number},
+    )
+
+
+def action_entry(action) -> Entry:
+    return Entry(
+        type="action",
+        key=action.number,
+        title=action.title,
+        text=_join(
+            action.description,
+            action.origin_ref,
+            action.effectiveness_criteria,
+            action.done_note,
+            action.check_result,
+            action.change_request,
+        ),
+        endpoint="improvement.action",
+        params={"action_id": action.number},
+    )
+
+
+def all_ncs() -> Iterator[Entry]:
+    improvement = import_module("qms.improvement.services")
+    for nc in db.session.scalars(improvement.list_ncs()).unique():
+        yield nc_entry(nc)
+
+
+def all_actions() -> Iterator[Entry]:
+    improvement = import_module("qms.improvement.services")
+    for action in db.session.scalars(improvement.list_actions()).unique():
+        yield action_entry(action)
+
+
+# -- keeping the index current ---------------------------------------------------------
+
+
+def _noted(session, flush_context) -> None:
+    """After each flush, remember which watched objects it wrote (the lists are pre-flush)."""
+    pending = session.info.setdefault(PENDING, {})
+    for obj in [*session.new, *session.dirty]:
+        for w in WATCHED:
+            if isinstance(obj, w.model):
+                pending[(w.type, id(obj))] = (w, obj, False)
+    for obj in session.deleted:
+        for w in WATCHED:
+            if isinstance(obj, w.model):
+                pending[(w.type, id(obj))] = (w, obj, True)
+
+
+def _write(session) -> None:
+    """Before commit, rewrite the index entries of what this transaction wrote."""
+    if not session.info.get(PENDING) and not (session.new or session.dirty or session.deleted):
+        return
+    session.flush()
+    pending = session.info.pop(PENDING, {})
+    for w, obj, deleted in pending.values():
+        try:
+            key = w.key(obj)
+            if deleted:
+                remove(w.type, key)
+            else:
+                entry = w.entry(obj)
+                index(**entry.__dict__)
+        except Exception:
+            # Never let the index stop a record or NC being saved; `qms reindex` repairs.
+            log.exception("could not index %s", w.type)
+    session.info.pop(PENDING, None)
+
+
+def _forget(session, *args) -> None:
+    session.info.pop(PENDING, None)
+
+
+def _watch(watched: Watched) -> None:
+    if all(w.type != watched.type for w in WATCHED):
+        WATCHED.append(watched)
+    for name, fn in (
+        ("after_flush", _noted),
+        ("before_commit", _write),
+        ("after_rollback", _forget),
+    ):
+        if not event.contains(db.session, name, fn):
+            event.listen(db.session, name, fn)
+
+
+def install() -> None:
+    """Index records, nonconformities and actions when their packages are installed."""
+    if find_spec("qms.records.services") is not None:
+        models = import_module("qms.records.models")
+        register_provider("record", all_records)
+        _watch(Watched("record", models.Record, record_entry, lambda r: r.number))
+    if find_spec("qms.improvement.services") is not None:
+        models = import_module("qms.improvement.models")
+        register_provider("nonconformity", all_ncs)
+        register_provider("action", all_actions)
+        _watch(Watched("nonconformity", models.Nonconformity, nc_entry, lambda n: n.number))
+        _watch(Watched("action", models.Action, action_entry, lambda a: a.number))
