@@ -128,3 +128,19 @@ def release_due():
         raise click.ClickException(exc.message) from exc
     for rev in done:
         click.echo(f"{rev.document.code} revision {rev.label} is now effective.")
+
+
+@qms.command()
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Run as if on this day.")
+@with_appcontext
+def remind(day):
+    """E-mail reminders of NCs and actions due soon or overdue, each once (run daily)."""
+    from qms.improvement.mail import send_reminders, settings
+
+    if settings() is None:
+        click.echo("No SMTP host configured (QMS_SMTP_HOST); no reminder was sent.")
+        return
+    sent = send_reminders(day.date() if day else None)
+    for line in sent:
+        click.echo(f"sent: {line}")
+    click.echo(f"{len(sent)} reminder(s) sent.")

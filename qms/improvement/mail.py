@@ -211,17 +211,19 @@ def send_reminders(today: date | None = None) -> list[str]:
         )
         if claimed is not None:
             continue
+        # Each reminder is its own transaction (no savepoint: on SQLite the release of an
+        # outermost savepoint would commit the claim before the message is sent).
+        db.session.add(
+            Reminder(
+                object_type=item["kind"],
+                object_key=item["number"],
+                kind=kind,
+                due_date=item["due_date"],
+                user_id=user.id,
+            )
+        )
         try:
-            with db.session.begin_nested():
-                db.session.add(
-                    Reminder(
-                        object_type=item["kind"],
-                        object_key=item["number"],
-                        kind=kind,
-                        due_date=item["due_date"],
-                        user_id=user.id,
-                    )
-                )
+            db.session.flush()
         except IntegrityError:
             db.session.rollback()
             continue  # another run claimed it first
