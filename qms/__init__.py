@@ -50,6 +50,7 @@ BLUEPRINTS = (
     "qms.main",
     "qms.auth.views",
     "qms.documents.views",
+    "qms.audits.views",
     "qms.improvement.views",
     "qms.records.views",
     "qms.search.views",

@@ -46,6 +46,7 @@ def authenticate() -> None:
 # One module per domain, each with a flask-smorest Blueprint named ``blp``.
 API_BLUEPRINTS = (
     "qms.api.documents",
+    "qms.api.audits",
     "qms.api.records",
     "qms.api.search",
     "qms.api.nonconformities",

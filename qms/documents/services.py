@@ -376,6 +376,21 @@ def can_approve(user: User, rev: Revision) -> bool:
     return user.has_role("approver") and user.id not in contributors(rev)
 
 
+def authors_and_approvers(doc: Document) -> tuple[Revision | None, set[int], set[int]]:
+    """Return the revision in force (else the latest), and who authored and who approved it.
+
+    Other domains use this to keep people independent of their own work (an auditor may
+    not audit a document they wrote or signed as approved).
+    """
+    rev = effective_revision(doc) or db.session.scalar(
+        select(Revision).where(Revision.document_id == doc.id).order_by(Revision.id.desc())
+    )
+    if rev is None:
+        return None, set(), set()
+    approvers = {s.user_id for s in rev.signatures if s.meaning == "approved"}
+    return rev, contributors(rev), approvers
+
+
 # -- the register ----------------------------------------------------------------------
 
 

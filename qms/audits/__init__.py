@@ -1,0 +1,1 @@
+"""Internal audits: the yearly programme, independent plans, checklists, findings, reports."""
