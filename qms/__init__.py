@@ -56,6 +56,7 @@ BLUEPRINTS = (
     "qms.search.views",
     "qms.adoption.views",
     "qms.reviews.views",
+    "qms.transfer.views",
 )
 
 

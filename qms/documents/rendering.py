@@ -1,9 +1,10 @@
 """Showing revisions: cached HTML views and controlled copies in DOCX and PDF."""
 
+import re
 import time
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -37,7 +38,24 @@ def _body(text: str) -> str:
 def html_for(rev: Revision) -> Markup:
     """Return a revision's sanitised HTML, rendered once per content."""
     html = render.render(_body(services.revision_content(rev)), "html", None, cache_dir())
-    return Markup(html.decode("utf-8"))
+    return Markup(_media_links(html.decode("utf-8"), rev))
+
+
+def _media_links(html: str, rev: Revision) -> str:
+    """Point the relative image paths of a document (``QP-07/media/x.png``) at its revision.
+
+    The Markdown names its images relative to its own file so that a clone shows them;
+    in the browser they are served by ``documents.media`` from that revision's commit.
+    """
+    code = rev.document.code
+    if f'src="{code}/media/' not in html:
+        return html
+    base = url_for("documents.detail", code=code)
+    return re.sub(
+        rf'src="{re.escape(code)}/media/([^"?#]+)"',
+        lambda m: f'src="{base}/media/{m.group(1)}?revision={rev.label}"',
+        html,
+    )
 
 
 # Extra previews a domain adds for one document type, e.g. records shows a record form

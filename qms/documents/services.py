@@ -1542,3 +1542,19 @@ def _unpublish(gitstore: GitStore, base: str, commit: str, revs: list[Revision])
         # Someone released on top of the batch in the instant between: main cannot go back
         # without losing their release. `flask qms check` reports the batch's tags.
         current_app.logger.error("An import commit %s could not be taken back off main.", commit)
+
+
+def document_file(rev: Revision, relative: str) -> bytes | None:
+    """Return a file from the document's own folder (an image, an original) at ``rev``.
+
+    ``relative`` is the path inside that folder, e.g. ``media/image1.png``; anything that
+    would step outside it (``..``, an absolute path) is refused with None.
+    """
+    parts = relative.split("/")
+    if not relative or relative.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        return None
+    commit = rev.release_commit or rev.head_commit
+    if commit is None:
+        return None
+    doc = rev.document
+    return store().read(commit, f"{attachment_dir(doc.doc_type, doc.code)}/{relative}")

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import mimetypes
 from datetime import date
 
 from flask import (
@@ -340,6 +341,23 @@ def content(code: str):
         download_name=filename,
         as_attachment=fmt in ("docx", "pdf", "md"),
     )
+
+
+@bp.get("/<code>/media/<path:name>")
+def media(code: str, name: str):
+    """Serve an image stored beside the document in the repository, at a revision."""
+    doc = services.get_document(code)
+    label = request.args.get("revision")
+    rev = services.get_revision(doc, label) if label else services.effective_revision(doc)
+    data = services.document_file(rev, f"media/{name}") if rev is not None else None
+    if data is None:
+        abort(404)
+    mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = send_file(io.BytesIO(data), mimetype=mimetype, download_name=name.rsplit("/")[-1])
+    # An SVG or HTML file in a repository must not run as a page of this site.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.get("/<code>/diff")

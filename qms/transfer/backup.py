@@ -1,0 +1,260 @@
+"""Backup and restore: every table as portable JSON, the repository as a git bundle.
+
+The backup is a zip of ``manifest.json``, ``database.json`` and ``documents.bundle``. The
+tables are read generically from the metadata, so a domain's new tables are included
+without touching this module, and values are written by column type (timestamps in UTC
+ISO form, dates, JSON as JSON, bytes in base64) so a SQLite backup restores into
+PostgreSQL and back.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, inspect, select, text
+
+from qms.errors import Conflict, ValidationFailed
+from qms.extensions import db
+from qms.gitstore import MAIN, GitStore
+from qms.models import utcnow
+
+FORMAT = "qms-backup"
+VERSION = 1
+CHUNK = 500
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # SQLite hands back naive datetimes for timezone-aware columns: they are UTC.
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _decoder(column: sa.Column):
+    kind = column.type
+    if isinstance(kind, sa.DateTime):
+        return lambda v: None if v is None else datetime.fromisoformat(v)
+    if isinstance(kind, sa.Date):
+        return lambda v: None if v is None else date.fromisoformat(v)
+    if isinstance(kind, sa.LargeBinary):
+        return lambda v: None if v is None else base64.b64decode(v)
+    if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float):
+        return lambda v: None if v is None else Decimal(v)
+    return lambda v: v
+
+
+def _tables() -> list[sa.Table]:
+    """Return the application's tables that exist in this database, parents first."""
+    existing = set(inspect(db.engine).get_table_names())
+    return [t for t in db.metadata.sorted_tables if t.name in existing]
+
+
+def dump_tables() -> dict[str, dict]:
+    """Return every table's columns and rows, in primary-key order, as JSON-ready data."""
+    result = {}
+    for table in _tables():
+        columns = [c.name for c in table.columns]
+        order = list(table.primary_key.columns) or list(table.columns)
+        rows = db.session.execute(select(*table.columns).order_by(*order))
+        result[table.name] = {
+            "columns": columns,
+            "rows": [[_encode(v) for v in row] for row in rows],
+        }
+    return result
+
+
+def _heads() -> list[str]:
+    try:
+        return sorted(db.session.scalars(text("SELECT version_num FROM alembic_version")))
+    except sa.exc.DBAPIError:
+        db.session.rollback()
+        return []
+
+
+def backup(path: str | os.PathLike) -> dict:
+    """Write the backup zip to ``path``; return its manifest."""
+    tables = dump_tables()
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "created_at": utcnow().isoformat(),
+        "database": db.engine.dialect.name,
+        "migrations": _heads(),
+        "rows": {name: len(t["rows"]) for name, t in tables.items()},
+    }
+    store = GitStore(current_app.config["QMS_DOCUMENTS_REPO"])
+    with tempfile.TemporaryDirectory(prefix="qms-backup-") as tmp:
+        bundle = Path(tmp) / "documents.bundle"
+        store.create_bundle(bundle)
+        store.close()
+        partial = Path(f"{path}.partial")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("manifest.json", json.dumps(manifest, indent=2))
+            archive.writestr("database.json", json.dumps(tables, ensure_ascii=False))
+            archive.write(bundle, "documents.bundle")
+        os.replace(partial, path)
+    return manifest
+
+
+def _is_empty_repository(path: Path) -> bool:
+    """Tell whether ``path`` is missing, or holds only the empty first commit of init."""
+    if not path.exists():
+        return True
+    if not (path / "HEAD").exists():
+        return not any(path.iterdir())
+    store = GitStore(path)
+    try:
+        refs = store.refs("refs/")
+        head = store.head(MAIN)
+        return set(refs) <= {MAIN} and (
+            head is None or (not store.commit_info(head).parents and not store.files(head))
+        )
+    finally:
+        store.close()
+
+
+def database_is_empty() -> bool:
+    """Tell whether no table holds data (the trail's empty head row aside)."""
+    for table in _tables():
+        if table.name == "trail_head":
+            if db.session.scalar(select(func.count()).where(table.c.seq != 0).select_from(table)):
+                return False
+            continue
+        if db.session.scalar(select(func.count()).select_from(table)):
+            return False
+    return True
+
+
+def restore(path: str | os.PathLike) -> dict:
+    """Load a backup into this empty instance; return its manifest.
+
+    :raises Conflict: the database or the repository already holds data.
+    :raises ValidationFailed: the file is not a backup this version can read.
+    """
+    repo = Path(current_app.config["QMS_DOCUMENTS_REPO"])
+    if not database_is_empty():
+        raise Conflict(
+            _("The database is not empty: a backup is only restored into a new, empty instance.")
+        )
+    if not _is_empty_repository(repo):
+        raise Conflict(
+            _(
+                "The document repository %(path)s is not empty: a backup is only restored "
+                "into a new, empty instance.",
+                path=str(repo),
+            )
+        )
+    try:
+        archive = zipfile.ZipFile(path)
+        manifest = json.loads(archive.read("manifest.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValidationFailed(_("%(path)s is not a QMS backup.", path=str(path))) from exc
+    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+        raise ValidationFailed(_("%(path)s is not a QMS backup.", path=str(path)))
+    tables = json.loads(archive.read("database.json"))
+    known = {t.name: t for t in _tables()}
+    for name, data in tables.items():
+        table = known.get(name)
+        if table is None:
+            raise ValidationFailed(
+                _(
+                    "The backup has a table %(name)s this installation does not have; "
+                    "upgrade it first.",
+                    name=name,
+                )
+            )
+        missing = set(data["columns"]) - set(table.columns.keys())
+        if missing:
+            raise ValidationFailed(
+                _(
+                    "The backup has columns %(columns)s that %(name)s here lacks; upgrade first.",
+                    columns=", ".join(sorted(missing)),
+                    name=name,
+                )
+            )
+
+    with tempfile.TemporaryDirectory(prefix="qms-restore-", dir=repo.parent) as tmp:
+        bundle = Path(tmp) / "documents.bundle"
+        with archive.open("documents.bundle") as source, open(bundle, "wb") as target:
+            shutil.copyfileobj(source, target)
+        staged = Path(tmp) / "documents.git"
+        GitStore.from_bundle(bundle, staged).close()
+        try:
+            _load(tables, known)
+            # The repository goes into place before the rows are committed: a failed
+            # commit is then undone by moving it back out, leaving the instance empty.
+            if repo.exists():
+                shutil.rmtree(repo)
+            os.replace(staged, repo)
+            try:
+                db.session.commit()
+            except BaseException:
+                shutil.rmtree(repo, ignore_errors=True)
+                GitStore.init(repo).close()
+                raise
+        except BaseException:
+            db.session.rollback()
+            raise
+    return manifest
+
+
+def _load(tables: dict[str, dict], known: dict[str, sa.Table]) -> None:
+    """Insert every table's rows, parents first; set the id sequences on PostgreSQL."""
+    db.session.execute(known["trail_head"].delete()) if "trail_head" in known else None
+    for name, table in known.items():
+        data = tables.get(name)
+        if not data or not data["rows"]:
+            continue
+        columns = data["columns"]
+        decode = [_decoder(table.c[c]) for c in columns]
+        # A column pointing into its own table (a document's parent) is filled in after
+        # every row exists, so the order of the rows does not matter.
+        later = [
+            fk.parent.name
+            for fk in table.foreign_keys
+            if fk.column.table is table and fk.parent.name in columns
+        ]
+        rows = []
+        for raw in data["rows"]:
+            row = {c: d(v) for c, d, v in zip(columns, decode, raw, strict=True)}
+            rows.append(row)
+        staged = [{**row, **dict.fromkeys(later)} for row in rows] if later else rows
+        for start in range(0, len(staged), CHUNK):
+            db.session.execute(table.insert(), staged[start : start + CHUNK])
+        for column in later:
+            key = list(table.primary_key.columns)[0]
+            for row in rows:
+                if row[column] is not None:
+                    db.session.execute(
+                        table.update().where(key == row[key.name]).values({column: row[column]})
+                    )
+    if db.engine.dialect.name == "postgresql":
+        for table in known.values():
+            for column in table.primary_key.columns:
+                if isinstance(column.type, sa.Integer) and column.autoincrement in (True, "auto"):
+                    db.session.execute(
+                        text(
+                            "SELECT setval(pg_get_serial_sequence(:table, :column), "
+                            f'COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, '
+                            "false) WHERE pg_get_serial_sequence(:table, :column) IS NOT NULL"
+                        ),
+                        {"table": f'"{table.name}"', "column": column.name},
+                    )

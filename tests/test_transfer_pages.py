@@ -1,0 +1,203 @@
+"""The admin import pages, the progress endpoint, the media route and the mirror."""
+
+import io
+import subprocess
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from qms.documents import services
+from qms.extensions import db
+from qms.gitstore import MAIN, GitStore
+from qms.models import utcnow
+from qms.transfer import mirror
+from qms.transfer import services as transfer
+from qms.transfer.models import ImportJob, MirrorPush
+from tests import builders
+from tests.test_transfer_import import PNG
+
+
+def wait_for(job_id: int) -> ImportJob:
+    transfer.wait(job_id)
+    db.session.expire_all()
+    return db.session.get(ImportJob, job_id)
+
+
+def html_doc(title: str, image: bool = False) -> bytes:
+    import base64
+
+    img = f"<img alt='seal' src='data:image/png;base64,{base64.b64encode(PNG).decode()}'>"
+    return f"<h1>{title}</h1><p>Text.</p>{img if image else ''}".encode()
+
+
+@pytest.mark.parametrize("role", ["staff", "author", "approver", "auditor"])
+@pytest.mark.parametrize("url", ["/transfer/", "/transfer/import"])
+def test_only_admins_see_the_import_and_mirror_pages(client, auth, users, role, url):
+    auth.login(role)
+    assert client.get(url).status_code == 403
+    auth.logout()
+    auth.login("admin")
+    assert client.get(url).status_code == 200
+
+
+def test_upload_dry_run_then_import_with_progress(client, auth, users):
+    auth.login("admin")
+    response = client.post(
+        "/transfer/import",
+        data={
+            "files": [
+                (io.BytesIO(html_doc("Control", image=True)), "QP-07 Document control.html"),
+                (io.BytesIO(b"# Filing\n\n- one\n"), "WI-07-01 Filing.md"),
+            ],
+            "pattern": "",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    job = wait_for(job_id)
+    assert job.status == "checked" and job.problem_count == 0
+    assert services.list_documents() is not None
+    assert db.session.scalar(select(db.func.count()).select_from(ImportJob)) == 1
+    page = client.get(f"/transfer/import/{job_id}").get_data(as_text=True)
+    assert "QP-07" in page and "WI-07-01" in page and "Import" in page
+
+    assert client.post(f"/transfer/import/{job_id}/run").status_code == 302
+    progress = client.get(f"/transfer/import/{job_id}/progress").get_json()
+    assert set(progress) == {"status", "stage", "done", "total", "finished"}
+    job = wait_for(job_id)
+    assert job.status == "done", job.error
+    final = client.get(f"/transfer/import/{job_id}/progress").get_json()
+    assert final["finished"] and final["done"] == final["total"] == 2
+    page = client.get(f"/transfer/import/{job_id}").get_data(as_text=True)
+    assert "2 documents were imported" in page
+
+    # The rendered document shows its image, served from the repository.
+    detail = client.get("/documents/QP-07").get_data(as_text=True)
+    assert 'src="/documents/QP-07/media/' in detail
+    src = detail.split('src="/documents/QP-07/media/', 1)[1].split('"', 1)[0]
+    image = client.get(f"/documents/QP-07/media/{src.replace('&amp;', '&')}")
+    assert image.status_code == 200 and image.mimetype == "image/png"
+    assert image.data == PNG
+    # And the original file can be fetched by anyone who may read the document.
+    original = page.split('href="/transfer/originals/', 1)[1].split('"', 1)[0]
+    auth.logout()
+    auth.login("staff")
+    assert client.get(f"/transfer/originals/{original}").data.startswith(b"<h1>")
+
+
+def test_problems_are_shown_by_file_and_block_the_import(client, auth, users):
+    auth.login("admin")
+    response = client.post(
+        "/transfer/import",
+        data={
+            "files": [
+                (io.BytesIO(b"# A\n"), "QP-01 First.md"),
+                (io.BytesIO(b"junk"), "QP-02 Broken.docx"),
+            ]
+        },
+        content_type="multipart/form-data",
+    )
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    job = wait_for(job_id)
+    assert job.status == "checked" and job.problem_count == 1
+    page = client.get(f"/transfer/import/{job_id}").get_data(as_text=True)
+    assert "QP-02 Broken.docx" in page and "cannot be read" in page
+    client.post(f"/transfer/import/{job_id}/run")
+    assert wait_for(job_id).status == "checked"
+    assert db.session.scalar(select(db.func.count()).select_from(services.Document)) == 0
+
+
+def test_bad_pattern_is_shown_beside_the_field_and_keeps_it(client, auth, users):
+    auth.login("admin")
+    response = client.post(
+        "/transfer/import",
+        data={"files": [(io.BytesIO(b"# A\n"), "QP-01 A.md")], "pattern": "(?P<title>["},
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "not a valid regular expression" in page and "(?P&lt;title&gt;[" in page
+
+
+def test_no_file_is_refused_with_a_message(client, auth, users):
+    auth.login("admin")
+    response = client.post("/transfer/import", data={}, content_type="multipart/form-data")
+    assert response.status_code == 200
+    assert "Choose a zip file" in response.get_data(as_text=True)
+
+
+def test_media_route_refuses_paths_outside_the_document(client, auth, users, ctx):
+    builders.effective(users)
+    auth.login("staff")
+    for path in ("../QP-07.md", "..%2FQP-07.md", "a/../../x", "missing.png"):
+        assert client.get(f"/documents/QP-07/media/{path}").status_code == 404
+    assert client.get("/documents/NOPE/media/x.png").status_code == 404
+
+
+# -- the mirror ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mirrored(app, tmp_path):
+    remote = tmp_path / "mirror.git"
+    app.config["QMS_MIRROR_URL"] = str(remote)
+    app.config["QMS_MIRROR_THREAD"] = False  # the test drives the queue
+    return remote
+
+
+def test_a_failed_push_never_blocks_a_release_and_is_retried(users, ctx, mirrored):
+    doc = builders.effective(users)  # the mirror does not exist yet: the push fails
+    assert doc.status == "effective"
+    mirror.process_queue()
+    state = mirror.status()
+    assert state["last_success"] is None
+    assert "mirror.git" in state["last_failure"].last_error
+    assert state["queue"][0].attempts == 1
+    # Retried with backoff: not before the delay.
+    assert mirror.process_queue() >= 1
+    assert mirror.status()["queue"][0].attempts == 1
+
+    subprocess.run(["git", "init", "-q", "--bare", str(mirrored)], check=True)
+    mirror.process_queue(now=utcnow() + timedelta(seconds=mirror.backoff(1) + 1))
+    state = mirror.status()
+    assert state["queue"] == []
+    assert state["last_success"].commit == services.store().head(MAIN)
+    remote = GitStore(mirrored)
+    assert remote.head(MAIN) == services.store().head(MAIN)
+    assert "refs/tags/QP-07/A" in remote.refs("refs/tags/")
+
+
+def test_releases_queue_one_push_while_one_waits(users, ctx, mirrored):
+    builders.effective(users, "QP-07")
+    builders.effective(users, "QP-08", text=builders.content("QP-08"))
+    assert len(db.session.scalars(select(MirrorPush)).all()) == 1
+
+
+def test_no_mirror_configured_queues_nothing(users, ctx, app):
+    app.config["QMS_MIRROR_URL"] = None
+    builders.effective(users)
+    assert db.session.scalars(select(MirrorPush)).all() == []
+
+
+def test_the_mirror_thread_pushes_after_a_release(users, ctx, app, tmp_path):
+    remote = tmp_path / "mirror.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    app.config["QMS_MIRROR_URL"] = str(remote)
+    builders.effective(users)
+    head = services.store().head(MAIN)
+    deadline = time.monotonic() + 20
+    while GitStore(remote).head(MAIN) != head and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert GitStore(remote).head(MAIN) == head
+    app.config["QMS_MIRROR_URL"] = None
+
+
+def test_status_page_shows_the_last_failure(client, auth, users, ctx, mirrored):
+    builders.effective(users)
+    mirror.process_queue()
+    auth.login("admin")
+    page = client.get("/transfer/").get_data(as_text=True)
+    assert "Last failure" in page and "mirror.git" in page
