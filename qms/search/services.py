@@ -207,9 +207,14 @@ class Results:
                 last = num
 
 
-def _like(term: str) -> str:
+def _contains(column, term: str):
+    """Return "column contains term": LIKE '%term%' with the wildcards escaped.
+
+    The text and the term are folded already, so SQLite's ASCII case folding and
+    PostgreSQL's case-sensitive LIKE give the same answer (and pg_trgm can serve it).
+    """
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return column.like(f"%{escaped}%", escape="\\")
 
 
 def _url(entry: SearchEntry) -> str | None:
@@ -251,37 +256,26 @@ def search(
     page, per_page = max(1, int(page)), max(1, min(int(per_page), 100))
     if not query_terms:
         return Results([], page, per_page, 0, [])
-    where = [SearchEntry.norm.like(_like(t), escape="\\") for t in query_terms]
+    where = [_contains(SearchEntry.norm, t) for t in query_terms]
     if chosen:
         where.append(SearchEntry.type.in_(chosen))
     if not all_revisions:
         where.append(SearchEntry.current.is_(True))
-    total = db.session.scalar(select(func.count(SearchEntry.id)).where(*where))
-    in_title = and_(*(SearchEntry.norm_title.like(_like(t), escape="\\") for t in query_terms))
+    in_title = and_(*(_contains(SearchEntry.norm_title, t) for t in query_terms))
     # Occurrences of a term = the length its removal takes off, over the term's length.
     occurrences = sum(
         (func.length(SearchEntry.norm) - func.length(func.replace(SearchEntry.norm, t, "")))
         / len(t)
         for t in query_terms
     )
-    ids = (
-        db.session.execute(
-            select(SearchEntry.id)
-            .where(*where)
-            .order_by(
-                case((in_title, 0), else_=1),
-                occurrences.desc(),
-                SearchEntry.current.desc(),
-                SearchEntry.type,
-                SearchEntry.key,
-                SearchEntry.version.desc(),
-            )
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-        .scalars()
-        .all()
-    )
+    # One pass over the text gives the total and the ranking; only the page's rows are
+    # then loaded whole.
+    ranked = db.session.execute(
+        select(SearchEntry.id, case((in_title, 0), else_=1), occurrences).where(*where)
+    ).all()
+    total = len(ranked)
+    ranked.sort(key=lambda row: (row[1], -row[2], row[0]))
+    ids = [row[0] for row in ranked[(page - 1) * per_page : page * per_page]]
     by_id = {
         e.id: e for e in db.session.scalars(select(SearchEntry).where(SearchEntry.id.in_(ids)))
     }

@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
@@ -44,8 +45,12 @@ def terms(query: str) -> list[str]:
     return list(dict.fromkeys(normalise(query).split()))[:MAX_TERMS]
 
 
-def _folded_with_origin(text: str) -> tuple[str, list[int]]:
+def _folded_with_origin(text: str) -> tuple[str, Sequence[int]]:
     """Fold ``text`` character by character, remembering where each folded one came from."""
+    folded = _fold(text)
+    if len(folded) == len(text):
+        # Nearly always: folding kept every character in place, so positions map 1:1.
+        return folded, range(len(text))
     chars, origin = [], []
     for i, ch in enumerate(text):
         folded = _fold(ch)
