@@ -55,22 +55,20 @@ def test_create_returns_201_with_number_and_state(api):
     assert response.status_code == 201 and response.json["severity"] == "minor"
 
 
-@pytest.mark.parametrize(
-    "change, status, field",
-    [
-        ({"source": "rumour"}, 422, "source"),
-        ({"severity": "huge"}, 422, "severity"),
-        ({"title": ""}, 422, "title"),
-        ({"clause": "3.1"}, 422, "clause"),
-        ({"responsible": "ghost"}, 422, "responsible"),
-        ({"due_date": "yesterday"}, 422, "due_date"),
-        ({"due_date": (date.today() - timedelta(days=1)).isoformat()}, 422, "due_date"),
-    ],
-)
-def test_bad_input_is_a_json_error_naming_the_field(api, change, status, field):
-    response = api("POST", "/nonconformities", json={**NC, **change})
-    assert response.status_code == status
-    assert response.json["error"] and field in response.json["detail"]
+def test_bad_input_is_a_json_error_naming_the_field(api):
+    for change, field in [
+        ({"source": "rumour"}, "source"),
+        ({"severity": "huge"}, "severity"),
+        ({"title": ""}, "title"),
+        ({"clause": "3.1"}, "clause"),
+        ({"responsible": "ghost"}, "responsible"),
+        ({"due_date": "yesterday"}, "due_date"),
+        ({"due_date": (date.today() - timedelta(days=1)).isoformat()}, "due_date"),
+    ]:
+        response = api("POST", "/nonconformities", json={**NC, **change})
+        assert response.status_code == 422, change
+        assert response.json["error"] and field in response.json["detail"]
+    assert api("GET", "/nonconformities").json["total"] == 0
 
 
 def test_list_filters_and_show(api):

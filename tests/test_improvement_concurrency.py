@@ -46,7 +46,7 @@ WORKER = textwrap.dedent(
 
 
 def test_processes_raising_at_once_get_distinct_numbers_and_lose_none(app, users, tmp_path):
-    workers, each = 4, 3
+    workers, each = 3, 4
     instance = app.config["QMS_INSTANCE"]
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     go = tmp_path / "go"

@@ -26,43 +26,37 @@ ROLES = ["staff", "author", "auditor", "approver", "admin"]
 # -- raising -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("username", ROLES)
-def test_anyone_can_raise_a_nonconformity(users, username):
-    nc = raised(users, by=username, severity="major")
+def test_anyone_can_raise_a_nonconformity_numbered_within_the_year(users):
     year = date.today().year
-    assert nc.number == f"NC-{year}-0001"
-    assert nc.state == "reported"
-    assert nc.raised_by.username == username
-    assert nc.department == users[username].department
-    assert nc.severity == "major"
-    assert [e.action for e in trail.events_for("nonconformity", nc.number)] == ["nc.raised"]
+    for n, username in enumerate(ROLES, start=1):
+        nc = raised(users, by=username, severity="major")
+        assert nc.number == f"NC-{year}-{n:04d}"
+        assert nc.state == "reported"
+        assert nc.raised_by.username == username
+        assert nc.department == users[username].department
+        assert nc.severity == "major"
+        assert [e.action for e in trail.events_for("nonconformity", nc.number)] == ["nc.raised"]
 
 
-def test_numbers_follow_each_other_within_the_year(users):
-    numbers = [raised(users).number for _ in range(3)]
-    year = date.today().year
-    assert numbers == [f"NC-{year}-{n:04d}" for n in (1, 2, 3)]
+BAD_INPUT = [
+    ({"title": " "}, "title"),
+    ({"description": ""}, "description"),
+    ({"source": "gossip"}, "source"),
+    ({"severity": "catastrophic"}, "severity"),
+    ({"clause": "11.9"}, "clause"),
+    ({"department": "Nowhere"}, "department"),
+    ({"responsible": "nobody"}, "responsible"),
+    ({"due_date": date.today() - timedelta(days=1)}, "due_date"),
+    ({"documents": ["QP-99"]}, "documents"),
+]
 
 
-@pytest.mark.parametrize(
-    "change, field",
-    [
-        ({"title": " "}, "title"),
-        ({"description": ""}, "description"),
-        ({"source": "gossip"}, "source"),
-        ({"severity": "catastrophic"}, "severity"),
-        ({"clause": "11.9"}, "clause"),
-        ({"department": "Nowhere"}, "department"),
-        ({"responsible": "nobody"}, "responsible"),
-        ({"due_date": date.today() - timedelta(days=1)}, "due_date"),
-        ({"documents": ["QP-99"]}, "documents"),
-    ],
-)
-def test_raising_refuses_bad_input_naming_the_field(users, change, field):
-    with pytest.raises(ValidationFailed) as exc:
-        raised(users, **change)
-    assert exc.value.field == field
-    assert exc.value.message
+def test_raising_refuses_bad_input_naming_the_field(users):
+    for change, field in BAD_INPUT:
+        with pytest.raises(ValidationFailed) as exc:
+            raised(users, **change)
+        assert exc.value.field == field, change
+        assert exc.value.message
 
 
 def test_documents_concerned_are_pinned_to_the_revision_in_force(users):
@@ -85,11 +79,11 @@ def test_unknown_nonconformity_is_not_found(users):
 # -- assigning and containment -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("username", ["staff", "author", "auditor", "admin"])
-def test_only_the_quality_office_assigns(users, username):
+def test_only_the_quality_office_assigns(users):
     nc = raised(users, responsible=None)
-    with pytest.raises(PermissionDenied):
-        services.assign(users[username], nc, "author", SOON)
+    for username in ["staff", "author", "auditor", "admin"]:
+        with pytest.raises(PermissionDenied):
+            services.assign(users[username], nc, "author", SOON)
     services.assign(users["approver"], nc, "author", SOON)
     assert nc.responsible.username == "author"
 
@@ -107,13 +101,13 @@ def test_responsible_person_takes_on_containment(users):
     assert nc.state == "containment"
 
 
-@pytest.mark.parametrize("username", ["staff", "author2", "approver", "auditor", "admin"])
-def test_others_cannot_work_the_responsible_persons_step(users, username):
+def test_others_cannot_work_the_responsible_persons_step(users):
     nc = raised(users)
-    with pytest.raises(PermissionDenied) as exc:
-        services.transition(users[username], nc, "containment")
-    assert "Only the person responsible" in exc.value.message
-    assert services.get_nc(nc.number).state == "reported"
+    for username in ["staff", "author2", "approver", "auditor", "admin"]:
+        with pytest.raises(PermissionDenied) as exc:
+            services.transition(users[username], nc, "containment")
+        assert "Only the person responsible" in exc.value.message
+        assert services.get_nc(nc.number).state == "reported"
 
 
 def test_leaving_containment_needs_what_was_done(users):
@@ -128,20 +122,18 @@ def test_leaving_containment_needs_what_was_done(users):
     assert nc.containment_by.username == "staff" and nc.containment_on == date.today()
 
 
-@pytest.mark.parametrize(
-    "state_builder, to",
-    [
-        (raised, "implementation"),
-        (raised, "closed"),
-        (in_containment, "action_plan"),
-        (in_analysis, "effectiveness_check"),
-    ],
-)
-def test_steps_cannot_be_skipped(users, state_builder, to):
-    nc = state_builder(users)
-    with pytest.raises(Conflict) as exc:
-        services.transition(users["approver"], nc, to)
-    assert "cannot move" in exc.value.message
+def test_steps_cannot_be_skipped(users):
+    for builder, skipped in [
+        (raised, ["implementation", "closed", "analysis"]),
+        (in_containment, ["action_plan", "closed"]),
+        (in_analysis, ["effectiveness_check", "implementation"]),
+    ]:
+        nc = builder(users)
+        for to in skipped:
+            for username in ("approver", "author"):
+                with pytest.raises(Conflict) as exc:
+                    services.transition(users[username], nc, to)
+                assert "cannot move" in exc.value.message
 
 
 # -- analysis ----------------------------------------------------------------------------
@@ -174,12 +166,12 @@ def test_quality_office_accepts_the_analysis(users):
     assert nc.analysis_accepted_by.username == "approver"
 
 
-@pytest.mark.parametrize("username", ["staff", "author", "author2", "auditor", "admin"])
-def test_only_the_quality_office_accepts_the_analysis(users, username):
+def test_only_the_quality_office_accepts_the_analysis(users):
     nc = analysed(users)
-    with pytest.raises(PermissionDenied) as exc:
-        services.transition(users[username], nc, "action_plan")
-    assert "quality office" in exc.value.message
+    for username in ["staff", "author", "author2", "auditor", "admin"]:
+        with pytest.raises(PermissionDenied) as exc:
+            services.transition(users[username], nc, "action_plan")
+        assert "quality office" in exc.value.message
 
 
 def test_analysis_cannot_be_accepted_while_missing(users):
@@ -206,12 +198,13 @@ def test_quality_office_accepts_the_plan(users):
     assert nc.state == "implementation" and nc.plan_accepted_by.username == "approver"
 
 
-@pytest.mark.parametrize("username", ["staff", "author", "auditor", "admin"])
-def test_only_the_quality_office_accepts_the_plan(users, username):
+def test_only_the_quality_office_accepts_the_plan(users):
     nc = in_action_plan(users)
     action_for(users, nc)
-    with pytest.raises(PermissionDenied):
-        services.transition(users[username], nc, "implementation")
+    for username in ["staff", "author", "auditor", "admin"]:
+        with pytest.raises(PermissionDenied) as exc:
+            services.transition(users[username], nc, "implementation")
+        assert "accepts the plan" in exc.value.message
 
 
 def test_a_plan_needs_actions_with_effectiveness_criteria(users):
@@ -227,11 +220,11 @@ def test_a_plan_needs_actions_with_effectiveness_criteria(users):
     services.transition(users["approver"], nc, "implementation")
 
 
-@pytest.mark.parametrize("username", ["staff", "author2", "auditor"])
-def test_only_the_responsible_person_or_quality_office_plans_actions_of_an_nc(users, username):
+def test_only_the_responsible_person_or_quality_office_plans_actions_of_an_nc(users):
     nc = in_action_plan(users)
-    with pytest.raises(PermissionDenied):
-        action_for(users, nc, by=username)
+    for username in ["staff", "author2", "auditor"]:
+        with pytest.raises(PermissionDenied):
+            action_for(users, nc, by=username)
     action_for(users, nc, by="approver")
     action_for(users, nc, by="author")
     assert len(nc.actions) == 2
@@ -244,19 +237,19 @@ def test_actions_are_not_added_once_the_plan_is_accepted(users):
     assert exc.value.field == "nonconformity"
 
 
-@pytest.mark.parametrize("username", ROLES)
-def test_anyone_can_propose_an_action_without_an_nc(users, username):
-    action = services.create_action(
-        users[username],
-        "preventive",
-        "Second check on weekend shifts",
-        "author",
-        SOON,
-        origin="trend",
-        origin_ref="Rising complaint count in Q3",
-    )
-    assert action.nonconformity is None and action.origin == "trend"
-    assert action.number.startswith(f"ACT-{date.today().year}-")
+def test_anyone_can_propose_an_action_without_an_nc(users):
+    for n, username in enumerate(ROLES, start=1):
+        action = services.create_action(
+            users[username],
+            "preventive",
+            "Second check on weekend shifts",
+            "author",
+            SOON,
+            origin="trend",
+            origin_ref="Rising complaint count in Q3",
+        )
+        assert action.nonconformity is None and action.origin == "trend"
+        assert action.number == f"ACT-{date.today().year}-{n:04d}"
 
 
 def test_a_correction_needs_its_nonconformity(users):
@@ -288,13 +281,13 @@ def test_corrective_action_waits_for_the_accepted_plan_but_a_correction_does_not
     assert correction.state == "done"
 
 
-@pytest.mark.parametrize("username", ["staff", "author", "approver", "auditor"])
-def test_only_the_owner_works_an_action(users, username):
+def test_only_the_owner_works_an_action(users):
     nc = in_implementation(users)
     action = nc.actions[0]
-    with pytest.raises(PermissionDenied) as exc:
-        services.action_transition(users[username], action, "in_progress")
-    assert "Only the owner" in exc.value.message
+    for username in ["staff", "author", "approver", "auditor"]:
+        with pytest.raises(PermissionDenied) as exc:
+            services.action_transition(users[username], action, "in_progress")
+        assert "Only the owner" in exc.value.message
     services.action_transition(users["author2"], action, "in_progress")
     assert action.state == "in_progress"
 
@@ -323,16 +316,17 @@ def test_effectiveness_check_needs_every_action_finished(users):
 def test_the_doer_cannot_verify_their_own_action(users):
     nc = in_effectiveness_check(users)
     action = nc.actions[0]
-    with pytest.raises(PermissionDenied) as exc:
-        services.action_transition(users["author2"], action, "verified_effective", result="OK")
-    assert "someone else" in exc.value.message
+    for to in ("verified_effective", "not_effective"):
+        with pytest.raises(PermissionDenied) as exc:
+            services.action_transition(users["author2"], action, to, result="OK")
+        assert "someone else" in exc.value.message
 
 
-@pytest.mark.parametrize("username", ["staff", "author2"])
-def test_verification_needs_the_quality_system(users, username):
+def test_verification_needs_the_quality_system(users):
     nc = in_effectiveness_check(users)
-    with pytest.raises(PermissionDenied):
-        services.action_transition(users[username], nc.actions[0], "verified_effective", result="x")
+    with pytest.raises(PermissionDenied) as exc:
+        services.action_transition(users["staff"], nc.actions[0], "verified_effective", result="x")
+    assert "quality office" in exc.value.message
 
 
 @pytest.mark.parametrize("username", ["approver", "auditor", "author"])
@@ -360,12 +354,13 @@ def test_closing_needs_every_action_verified(users):
         services.add_link_evidence(users["staff"], nc, "https://example.org/x")
 
 
-@pytest.mark.parametrize("username", ["author", "staff", "auditor"])
-def test_only_the_quality_office_closes(users, username):
+def test_only_the_quality_office_closes(users):
     nc = in_effectiveness_check(users)
     services.action_transition(users["auditor"], nc.actions[0], "verified_effective", result="OK")
-    with pytest.raises(PermissionDenied):
-        services.transition(users[username], nc, "closed", result="OK")
+    for username in ["author", "staff", "auditor"]:
+        with pytest.raises(PermissionDenied) as exc:
+            services.transition(users[username], nc, "closed", result="OK")
+        assert "quality office" in exc.value.message
 
 
 def test_whoever_carried_out_an_action_does_not_close(users):

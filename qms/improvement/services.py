@@ -1336,7 +1336,10 @@ def due_soon(days: int = 14) -> date:
 
 def timeline(nc: Nonconformity) -> list:
     """Return every audit-trail event about the NC and its actions, oldest first."""
-    events = trail.events_for("nonconformity", nc.number)
+    # "nc.action_added" repeats what the action's own "action.created" event says.
+    events = [
+        e for e in trail.events_for("nonconformity", nc.number) if e.action != "nc.action_added"
+    ]
     for action in nc.actions:
         events.extend(trail.events_for("action", action.number))
     return sorted(events, key=lambda e: e.seq)
