@@ -44,6 +44,11 @@ STYLE = Style(
     major_label_font_size=11,
     legend_font_size=12,
     no_data_font_size=14,
+    guide_stroke_color="#d9dee4",
+    major_guide_stroke_color="#bcc5cf",
+    guide_stroke_dasharray="2,3",
+    major_guide_stroke_dasharray="2,3",
+    stroke_width="2",
 )
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 
@@ -102,7 +107,7 @@ def objective_chart(objective: Objective, width: int = 720, height: int = 360) -
         _("Target (%(direction)s)", direction=_direction(objective)),
         [objective.target] * len(measurements),
         show_dots=False,
-        stroke_style={"width": 2, "dasharray": "6, 4"},
+        stroke_style={"width": 3, "dasharray": "8, 5"},
     )
     return _svg(chart)
 

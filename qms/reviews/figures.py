@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from qms.extensions import db
-from qms.reviews.sources import function, service
+from qms.reviews.sources import function
 
 
 @dataclass
@@ -202,7 +202,3 @@ def compute(key: str, start: date, end: date) -> Figure:
     if key == "forms_used":
         return forms_used(start, end)
     raise KeyError(key)
-
-
-def installed(domain: str) -> bool:
-    return service(domain) is not None

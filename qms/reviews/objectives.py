@@ -21,7 +21,6 @@ from qms.reviews.models import (
     Measurement,
     Objective,
 )
-from qms.reviews.sources import service
 
 MANAGER_ROLES = ("approver", "admin")
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -355,19 +354,6 @@ def refresh(objective: Objective, period: str, actor: User | None = None) -> Mea
     return measurement
 
 
-def refresh_all(periods_wanted: list[str] | None = None) -> None:
-    """Recompute the current period of every computed objective."""
-    from datetime import date
-
-    for objective in list_objectives():
-        if objective.source == "manual":
-            continue
-        wanted = periods_wanted or [periods.period_of(date.today(), objective.frequency)]
-        for period in wanted:
-            if periods.frequency_of(period) == objective.frequency:
-                refresh(objective, period)
-
-
 @dataclass
 class Status:
     objective: Objective
@@ -408,7 +394,3 @@ def source_label(source: str) -> str:
         "ack_coverage": _("computed: acknowledgement coverage (%)"),
         "forms_used": _("computed: share of record forms used (%)"),
     }.get(source, source)
-
-
-def improvement_installed() -> bool:
-    return service("improvement") is not None
