@@ -47,16 +47,8 @@ def form_content(code: str, fields, title: str = "Test form", **extra) -> str:
 def form_in_force(users, code: str = "RF-01", fields=None, **extra):
     """Put a record form in force (effective) with ``fields``; return the document."""
     if not documents_exists(code):
-        parent = "QP-90"
-        if not documents_exists(parent):
-            effective(users, parent)
         new_document(
-            users,
-            code,
-            title="Test form",
-            doc_type="record_form",
-            parent=parent,
-            distribution=["Service Hall"],
+            users, code, title="Test form", doc_type="record_form", distribution=["Service Hall"]
         )
     return effective(users, code, text=form_content(code, fields or ALL_FIELDS, **extra))
 

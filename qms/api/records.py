@@ -55,10 +55,11 @@ class RecordDetailSchema(RecordSchema):
     links = fields.List(fields.Nested(LinkSchema))
 
     def get_versions(self, record: Record):
-        """The earlier versions, each with the reason it was replaced by the next."""
-        return VersionSchema(many=True).dump(
-            [v for v in record.versions if v.version != record.version]
-        )
+        """The earlier versions, each with the reason the next version replaced it."""
+        earlier = VersionSchema(many=True).dump(record.versions[:-1])
+        for item, after in zip(earlier, record.versions[1:], strict=True):
+            item["superseded_because"] = after.reason
+        return earlier
 
 
 class RecordCreateSchema(Schema):
@@ -85,6 +86,7 @@ class RecordListQuery(PagingQuery):
     status = fields.String(validate=validate.OneOf(RECORD_STATUSES))
     revision = fields.String()
     submitter = fields.String()
+    department = fields.String()
     date_from = fields.Date(data_key="from")
     date_to = fields.Date(data_key="to")
     field = fields.String()
@@ -122,6 +124,7 @@ class Records(MethodView):
             status=args.get("status"),
             revision=args.get("revision"),
             submitter=args.get("submitter"),
+            department=args.get("department"),
             date_from=args.get("date_from"),
             date_to=args.get("date_to"),
             field=args.get("field"),

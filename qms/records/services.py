@@ -557,6 +557,7 @@ def list_records(
     department_id: int | None = None,
     submitter: str | None = None,
     status: str | None = None,
+    department: str | None = None,
     revision: str | None = None,
     field: str | None = None,
     value: str | None = None,
@@ -577,6 +578,10 @@ def list_records(
         stmt = stmt.where(Record.submitted_at < end)
     if department_id:
         stmt = stmt.where(Record.department_id == department_id)
+    if department:
+        stmt = stmt.where(
+            Record.department_id.in_(select(Department.id).where(Department.name == department))
+        )
     if submitter:
         stmt = stmt.where(
             Record.submitted_by_id.in_(select(User.id).where(User.username == submitter))
