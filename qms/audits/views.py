@@ -113,7 +113,8 @@ def index():
     form.state.choices = options(
         [("", _("All states"))] + [(s, services.state_label(s)) for s in AUDIT_STATES]
     )
-    year = form.year.data if form.validate() or form.year.data else None
+    # A year that is not a number is ignored rather than refused: this is a filter.
+    year = form.year.data
     stmt = services.list_audits(year, form.state.data or None, form.q.data or None)
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render_template(
