@@ -337,3 +337,19 @@ def test_home_page_shows_my_audits(client, auth, users):
     page = client.get("/").get_data(as_text=True)
 
     assert "My audits" in page and audit.ref in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/audits/?year=abc",
+        "/audits/IA-1999-01",
+        "/audits/programme/1999",
+        "/audits/IA-1999-01/checklist/x",
+        "/audits/IA-1999-01/report.exe",
+    ],
+)
+def test_bad_addresses_are_not_server_errors(client, auth, users, url):
+    auth.login("auditor")
+
+    assert client.get(url).status_code in (200, 404)
