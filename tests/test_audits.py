@@ -185,6 +185,19 @@ def test_auditor_cannot_audit_a_document_they_approved(users):
     assert "they approved its revision A" in err.value.message
 
 
+def test_start_is_refused_when_a_team_member_wrote_the_revision_now_in_force(users):
+    doc = procedure(users)
+    second_auditor(users)
+    audit = plan(users, team=["auditor2"])
+    documents.save_draft(users["auditor2"], doc, content("QP-07", "Service acceptance"), "B")
+    documents.submit(users["auditor2"], doc)
+    documents.approve(users["approver"], doc, PASSWORD)
+    documents.release(users["approver"], doc)
+
+    with pytest.raises(ValidationFailed, match="they authored its revision B"):
+        services.transition(users["auditor"], audit, "in_progress")
+
+
 def test_independent_team_is_accepted(users):
     procedure(users)
     second_auditor(users)

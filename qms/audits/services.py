@@ -966,6 +966,13 @@ def transition(
         # The criteria are the revisions in force when the audit is done.
         for row in audit.document_rows:
             _pin(row)
+        # A revision released since planning may be the work of someone on the team.
+        check_independence(
+            audit.lead_auditor,
+            audit.team,
+            audit.departments,
+            [row.document for row in audit.document_rows],
+        )
         audit.started_at = utcnow()
         after["documents"] = [f"{r.document.code}/{r.revision}" for r in audit.document_rows]
     elif to == "reported":
