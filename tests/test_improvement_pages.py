@@ -269,6 +269,19 @@ def test_records_are_linked_as_evidence(users, client, auth):
     auth.login("staff")
     html = client.get(f"/improvement/new?record={record.number}&source=process_monitoring").text
     assert record.number in html
+    response = client.post(
+        f"/improvement/{nc.number}/evidence", data={"evidence-record": "R-1999-9999"}
+    )
+    assert response.status_code == 422 and "There is no record" in response.text
+    second = submit(users, "RF-01")
+    response = client.post(
+        f"/improvement/{nc.number}/evidence", data={"evidence-record": second.number}
+    )
+    assert response.status_code == 302
+    assert [e.record_number for e in services.get_nc(nc.number).evidence] == [
+        record.number,
+        second.number,
+    ]
 
 
 def test_planning_an_action_from_the_page(users, client, auth):

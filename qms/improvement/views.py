@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from qms import trail
 from qms.auth.models import Department, User
 from qms.errors import ServiceError
 from qms.extensions import db
@@ -541,11 +542,9 @@ def evidence(number: str):
                 return _render_detail(nc, evidence_form=form), 422
         except ServiceError as exc:
             db.session.rollback()
+            # The services name the NC's fields; this form has one field for each kind.
+            exc.field = {"records": "record", "documents": "document"}.get(exc.field, exc.field)
             show_error(form, exc)
-            if exc.field in ("records", "documents"):
-                (form.record if exc.field == "records" else form.document).errors.append(
-                    exc.message
-                )
             return _render_detail(services.get_nc(number), evidence_form=form), exc.status
         flash(_("Evidence added."), "success")
     return redirect(url_for("improvement.detail", number=number) + "#evidence")
@@ -641,7 +640,7 @@ def _render_action(action, **forms):
         cr_form=cr_form,
         may_plan=may_plan and action.state in ("planned", "in_progress"),
         release=services.action_release(action, with_redline=True),
-        events=services.trail.events_for("action", action.number),
+        events=trail.events_for("action", action.number),
     )
 
 
