@@ -486,3 +486,32 @@ def test_my_todo_lists_what_is_assigned_to_me_and_what_i_decide(users):
     services.transition(users["approver"], nc, "action_plan")
     action = action_for(users, nc)
     assert services.todo(users["author2"]).actions == [action]
+
+
+def test_every_step_of_the_responsible_person_is_refused_to_others(users):
+    contained = in_containment(users)
+    implemented = in_implementation(users)
+    services.action_transition(users["author2"], implemented.actions[0], "done", note="Done.")
+    for nc, to, fields in [
+        (contained, "analysis", {"containment": "Removed."}),
+        (implemented, "effectiveness_check", {}),
+    ]:
+        for username in ["staff", "author2", "approver", "auditor"]:
+            with pytest.raises(PermissionDenied) as exc:
+                services.transition(users[username], nc, to, **fields)
+            assert "Only the person responsible" in exc.value.message
+        services.transition(users["author"], nc, to, **fields)
+        assert nc.state == to
+
+
+def test_reopening_is_for_the_quality_office_and_not_the_doer(users):
+    nc = in_effectiveness_check(users, owner="approver2")
+    services.action_transition(users["auditor"], nc.actions[0], "not_effective", result="Again.")
+    with pytest.raises(PermissionDenied) as exc:
+        services.transition(users["approver2"], nc, "analysis", reason="Not effective")
+    assert "someone else" in exc.value.message
+    with pytest.raises(PermissionDenied) as exc:
+        services.transition(users["author"], nc, "analysis", reason="Not effective")
+    assert "quality office" in exc.value.message
+    services.transition(users["approver"], nc, "analysis", reason="Not effective")
+    assert nc.state == "analysis"
