@@ -231,6 +231,13 @@ def test_search_page_keeps_an_overlong_query_with_the_error(indexed, client, aut
     assert "x" * 300 in response.get_data(as_text=True)
 
 
+def test_search_page_shows_an_unknown_type_as_an_error(indexed, client, auth):
+    auth.login("staff")
+    response = client.get("/search/?q=x&type=spaceship")
+    assert response.status_code == 200
+    assert 'role="alert"' in response.get_data(as_text=True)
+
+
 @pytest.fixture
 def api(client, users):
     token = create_token(users["staff"])
