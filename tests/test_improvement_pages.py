@@ -136,6 +136,8 @@ def test_similar_ones_are_shown_while_raising(users, client, auth):
     assert response.status_code == 200
     assert earlier.number in response.text and "Earlier printer failure" in response.text
     assert "Customers waited without tickets" in response.text  # nothing lost
+    response = client.post("/improvement/new", data=_form(), follow_redirects=True)
+    assert "1 similar earlier nonconformity" in response.text
 
 
 def test_detail_shows_recurrence(users, client, auth):

@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -347,21 +348,15 @@ def new():
                 flash(_("Nonconformity %(number)s raised.", number=nc.number), "success")
                 if count:
                     flash(
-                        ngettext_similar(count),
+                        ngettext(
+                            "%(num)d similar earlier nonconformity: see Recurrence below.",
+                            "%(num)d similar earlier nonconformities: see Recurrence below.",
+                            count,
+                        ),
                         "warning",
                     )
                 return redirect(url_for("improvement.detail", number=nc.number))
     return render_template("improvement/new.html", form=form, similar=similar)
-
-
-def ngettext_similar(count: int) -> str:
-    from flask_babel import ngettext
-
-    return ngettext(
-        "%(num)d similar earlier nonconformity: see Recurrence below.",
-        "%(num)d similar earlier nonconformities: see Recurrence below.",
-        count,
-    )
 
 
 def _similar_for_form(form: NcForm) -> list:
