@@ -1387,8 +1387,8 @@ def import_documents(
     anything fails before the database commits, nothing is left in the database and the
     refs are put back where they were (again by compare-and-swap), so no half batch shows.
 
-    ``progress(stage, done, total)`` reports "checking" and "writing"; it is never called
-    once the database transaction has started writing.
+    ``progress(stage, done, total)`` reports "checking", "writing" and then "recording"
+    once, just before the database transaction starts writing; never after that.
 
     :raises ValidationFailed: with ``detail`` = {source file: [problems]} when any item
         breaks a rule; nothing is written then.
@@ -1437,6 +1437,9 @@ def import_documents(
     base = gitstore.head(MAIN)
     commit = gitstore.build_commit(base, changes, message, me)
 
+    # The last report: from here on the transaction writes, and a progress writer on
+    # another connection would wait for it on SQLite.
+    report("recording", 0, len(items))
     docs: dict[str, Document] = {}
     revs: list[Revision] = []
     today = date.today()

@@ -35,6 +35,7 @@ class _Bars:
         "converting": "Converting the files",
         "checking": "Checking the rules  ",
         "writing": "Writing to git      ",
+        "recording": "Recording           ",
     }
 
     def __init__(self):

@@ -18,7 +18,7 @@ import time
 from pathlib import Path, PurePosixPath
 
 from flask import current_app
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -110,7 +110,7 @@ def create_job(
         status="queued",
         stage="",
         source_dir=str(folder),
-        source_name=zips[0] if zips else _("%(count)s files", count=len(uploads)),
+        source_name=zips[0] if zips else ngettext("%(num)s file", "%(num)s files", len(uploads)),
         mapping_name=mapping[0] if mapping else None,
         pattern=pattern,
     )

@@ -37,6 +37,17 @@ STAGES = {
     "converting": _l("Converting the files"),
     "checking": _l("Checking the rules"),
     "writing": _l("Writing to the repository"),
+    "recording": _l("Recording in the register"),
+}
+
+
+JOB_STATUS = {
+    "queued": _l("waiting"),
+    "checking": _l("checking"),
+    "checked": _l("checked"),
+    "importing": _l("importing"),
+    "done": _l("imported"),
+    "failed": _l("failed"),
 }
 
 
@@ -60,6 +71,7 @@ def status():
         "transfer/status.html",
         mirror=mirror.status(),
         jobs=services.recent_jobs(),
+        job_status=JOB_STATUS,
         push_form=PushForm(),
     )
 
