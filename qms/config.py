@@ -18,6 +18,7 @@ def load_config(app, test_config: dict | None) -> None:
         QMS_DOCUMENTS_REPO=os.environ.get("QMS_DOCUMENTS_REPO") or str(instance / "documents.git"),
         QMS_CACHE_DIR=str(instance / "cache"),
         QMS_MAX_CONTENT_BYTES=int(os.environ.get("QMS_MAX_CONTENT_BYTES", 1_000_000)),
+        QMS_MAX_ATTACHMENT_BYTES=int(os.environ.get("QMS_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)),
         # Requests may be larger than one document so that an oversized draft is refused by
         # the form with a message, keeping the text, rather than by a bare 413.
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,

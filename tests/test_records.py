@@ -21,7 +21,7 @@ VALID_AND_INVALID = {
     "title": ("  Hello  ", "Hello", "x" * 21),
     "notes": ("line 1\r\nline 2", "line 1\nline 2", "y" * 101),
     "weight": ("2.5", 2.5, "11"),
-    "score": (42, 42, "4.5"),
+    "score": (42, 42, "1e400"),
     "day": ("2026-03-01", "2026-03-01", "2026-02-30"),
     "moment": ("2026-03-01T09:30", "2026-03-01T09:30", "yesterday"),
     "clock": ("09:30", "09:30", "25:00"),
@@ -75,6 +75,14 @@ def test_attachment_over_the_size_limit_is_refused(app, users, form):
         services.store_attachment(users["staff"], io.BytesIO(b"x" * 11), "big.txt", "text/plain")
     assert exc.value.field == "attachment"
     assert not list(services.attachments_dir().glob("[0-9a-f]*"))
+
+
+@pytest.mark.parametrize("value", ["4.5", "NaN", "Infinity", "1e400", True, "12abc"])
+def test_integer_refuses_what_is_not_a_whole_number(value):
+    from qms.records.fields import Lookups, check_value, parse_fields
+
+    (fd,) = parse_fields([{"key": "n", "label": "N", "type": "integer"}])
+    assert check_value(fd, value, Lookups.none()) == (None, "Enter a whole number.")
 
 
 def test_required_fields_and_unknown_keys_are_refused(users, form):
@@ -395,3 +403,7 @@ def test_concurrent_submissions_get_distinct_numbers_and_none_is_lost(app, users
     assert sorted(stored) == [f"RF-01/{year}/{n:06d}" for n in range(1, len(printed) + 1)]
     titles = {r.values["title"] for r in db.session.scalars(select(Record))}
     assert titles == {f"{w} {n}" for w in names for n in range(each)}
+
+
+def test_attachment_limit_defaults_to_20_mb(app):
+    assert app.config["QMS_MAX_ATTACHMENT_BYTES"] == 20 * 1024 * 1024

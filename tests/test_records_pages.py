@@ -311,10 +311,10 @@ def test_form_draft_preview_shows_the_form_as_staff_will_see_it(users, client, a
     response = client.post("/documents/RF-09/edit", data={"content": text, "submit": "Save"})
     assert response.status_code == 302
     page = client.get("/documents/RF-09/edit").get_data(as_text=True)
-    assert "The form as staff will see it" in page and 'name="channel"' in page
+    assert "The form as staff will see it" in page and 'name="preview-channel"' in page
     assert SCRIPT not in page.split("</textarea>", 1)[1]
     live = client.post("/documents/preview", data={"content": text}).get_data(as_text=True)
-    assert 'name="channel"' in live and SCRIPT not in live
+    assert 'name="preview-channel"' in live and SCRIPT not in live
     bad = form_content("RF-09", [{"key": "n", "label": "N", "type": "integer", "min": 3, "max": 1}])
     live = client.post("/documents/preview", data={"content": bad}).get_data(as_text=True)
     assert "over max" in live

@@ -78,6 +78,8 @@ KNOWN_KEYS = {
     "max_rows",
 }
 MAX_ROWS = 200
+# Numbers beyond this lose precision as JSON floats; no record form needs them.
+LARGEST = 10**15
 
 
 class DefinitionError(ValueError):
@@ -353,17 +355,18 @@ def check_value(fd: FieldDef, value, lookups: Lookups) -> tuple[object, str | No
             return None, _("The value does not have the expected format.")
         return text, None
     if t in NUMERIC_TYPES:
-        if isinstance(value, bool):
-            return None, _("Enter a number.")
+        not_a_number = _("Enter a number.") if t == "number" else _("Enter a whole number.")
         try:
-            number = Decimal(str(value).strip().replace(",", ""))
+            number = (
+                None if isinstance(value, bool) else Decimal(str(value).strip().replace(",", ""))
+            )
         except InvalidOperation:
             number = None
-        if number is None or not number.is_finite():
-            return None, _("Enter a number.") if t == "number" else _("Enter a whole number.")
+        if number is None or not number.is_finite() or abs(number) >= LARGEST:
+            return None, not_a_number
         if t == "integer":
             if number != number.to_integral_value():
-                return None, _("Enter a whole number.")
+                return None, not_a_number
             clean: object = int(number)
         else:
             clean = int(number) if number == number.to_integral_value() else float(number)
@@ -629,6 +632,7 @@ def build_form(
     posted: bool,
     data=None,
     extra: dict | None = None,
+    prefix: str = "",
 ) -> RecordForm:
     """Build the WTForms form for a definition, with ``rows[key]`` rows for each table.
 
@@ -667,7 +671,7 @@ def build_form(
         setattr(Generated, name, unbound)
     if posted:
         return Generated()  # Flask-WTF reads request.form and request.files
-    return Generated(formdata=None, data=data)
+    return Generated(formdata=None, data=data, prefix=prefix)
 
 
 def form_data(defs: tuple[FieldDef, ...], values: dict) -> dict:

@@ -57,7 +57,10 @@ def form_preview(meta: dict) -> Markup:
         fields, _retention = services.parse_definition(meta)
     except DefinitionError as exc:
         return Markup(render_template("records/_form_preview.html", error=exc.message))
-    form = build_form(fields, services.choices(), {}, posted=False, data=form_data(fields, {}))
+    # Prefixed: the preview sits inside the editor's form, whose field names it must not reuse.
+    form = build_form(
+        fields, services.choices(), {}, posted=False, data=form_data(fields, {}), prefix="preview"
+    )
     return Markup(render_template("records/_form_preview.html", form=form, fields=fields))
 
 
