@@ -313,6 +313,16 @@ def test_every_change_leaves_a_trail_event(users, form):
 # -- links, lists, retention -----------------------------------------------------------------
 
 
+def test_link_can_join_the_callers_transaction(users, form):
+    record = submit(users)
+    services.link_record(record.number, "audit", "IA-1", users["auditor"], commit=False)
+    db.session.rollback()
+    assert services.links_to("audit", "IA-1") == []
+    services.link_record(record.number, "audit", "IA-1", users["auditor"])
+    db.session.rollback()
+    assert services.links_to("audit", "IA-1") == [record]
+
+
 def test_records_link_to_nonconformities_and_audits(users, form):
     record = submit(users)
     link = services.link_record(record.number, "nonconformity", "NC-2026-0001", users["staff"])

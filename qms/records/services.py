@@ -487,10 +487,13 @@ def void_record(actor: User, number: str, reason: str) -> Record:
     return record
 
 
-def link_record(number: str, target_type: str, target_key: str, actor: User) -> RecordLink:
+def link_record(
+    number: str, target_type: str, target_key: str, actor: User, commit: bool = True
+) -> RecordLink:
     """Record that a record concerns, or is cited by, another object (e.g. a nonconformity).
 
-    Linking the same pair twice returns the existing link. Commits.
+    Linking the same pair twice returns the existing link. ``commit=False`` leaves the
+    link in the caller's transaction, for a domain linking as one step of its own change.
     """
     record = get_record(number)
     if target_type not in LINK_TYPES:
@@ -524,7 +527,10 @@ def link_record(number: str, target_type: str, target_key: str, actor: User) -> 
         after={"target_type": target_type, "target_key": target_key},
         user=actor,
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return link
 
 
