@@ -384,7 +384,8 @@ def _add_record(actor: User, nc: Nonconformity, number: str) -> Evidence:
     trail.record(
         "nc.evidence_added", "nonconformity", nc.number, after={"record": number}, user=actor
     )
-    records.link_record(number, "nonconformity", nc.number, actor)
+    # The link joins this transaction: the NC and its evidence stand or fall together.
+    records.link_record(number, "nonconformity", nc.number, actor, commit=False)
     return evidence
 
 
