@@ -164,6 +164,20 @@ class GitStore:
             if item.type == "blob"
         }
 
+    def folder(self, commit: str, path: str) -> dict[str, str]:
+        """Return the files under folder ``path`` at ``commit`` by path inside it, with blob ids."""
+        try:
+            tree = self.repo.commit(commit).tree / path
+        except (KeyError, ValueError, BadName):
+            return {}
+        if tree.type != "tree":
+            return {}
+        return {
+            item.path[len(path) + 1 :]: item.hexsha
+            for item in tree.traverse()
+            if item.type == "blob"
+        }
+
     def commit_info(self, sha: str) -> CommitInfo:
         commit = self.repo.commit(sha)
         return CommitInfo(

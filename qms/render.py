@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -37,7 +37,7 @@ import yaml
 logger = logging.getLogger(__name__)
 
 #: Bump when a change here alters output, so cached renders are not reused.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "pandoc"
 
@@ -509,16 +509,41 @@ def _placeholder(alt: list[Any], url: str) -> dict[str, Any]:
     return {"t": "Emph", "c": [{"t": "Str", "c": "["}, *alt, {"t": "Str", "c": "]"}]}
 
 
-def _prepare(doc: dict[str, Any], image_dir: Path | None) -> None:
+def _image_type(data: bytes) -> str | None:
+    """Name a raster image's format by its first bytes: "png", "jpeg", "gif" or None."""
+    for magic, kind in ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF8", "gif")):
+        if data.startswith(magic):
+            return kind
+    return None
+
+
+def _image_data(url: str, media: Mapping[str, bytes]) -> bytes | None:
+    """Return the bytes of a ``data:`` image, or of a stored one that `media` names."""
+    match = _DATA_IMAGE.match(url.strip())
+    if match is not None:
+        try:
+            return base64.b64decode(re.sub(r"\s+", "", match["data"]), validate=True)
+        except binascii.Error:
+            return None
+    return media.get(unquote(url.strip()))
+
+
+def _prepare(
+    doc: dict[str, Any], image_dir: Path | None, media: Mapping[str, bytes] | None = None
+) -> None:
     """Make a parsed document self-contained and safe for DOCX or PDF, in place.
 
     Raw blocks go (an ``{=openxml}`` or ``{=typst}`` block would be pasted into
-    the copy verbatim). Images other than base64 ``data:`` rasters become their
-    alt text: the renderer must not read the server's files or fetch URLs. With
-    `image_dir` the kept images are written there for typst, and those typst
-    cannot decode become alt text too. Links to anchors that are missing or not
-    unique become plain text, because typst refuses to compile them.
+    the copy verbatim). An image is kept when it is a base64 ``data:`` raster or a
+    stored file that `media` maps its URL to (``QP-07/media/image1.png``), and
+    only when it is a PNG, JPEG or GIF; any other becomes its alt text, because the
+    renderer must not read the server's files or fetch URLs. Without `image_dir`
+    kept images become ``data:`` URLs that pandoc embeds in the DOCX; with it they
+    are written there for typst, and those typst cannot decode become alt text
+    too. Links to anchors that are missing or not unique become plain text,
+    because typst refuses to compile them.
     """
+    media = media or {}
     anchors = Counter(attr[0] for attr in _attrs(doc["blocks"]) if attr[0])
     written = 0
 
@@ -529,14 +554,21 @@ def _prepare(doc: dict[str, Any], image_dir: Path | None) -> None:
             return []
         if kind == "Image":
             attr, alt, (url, title) = element["c"]
-            match = _DATA_IMAGE.match(url.strip())
-            if match is None:
+            data = _image_data(url, media)
+            image_type = _image_type(data) if data else None
+            if image_type is None:
                 return [_placeholder(alt, url)]
             if image_dir is None:
-                return None  # pandoc embeds data: images in the DOCX itself
+                encoded = base64.b64encode(data).decode()
+                return [
+                    {
+                        "t": "Image",
+                        "c": [attr, alt, [f"data:image/{image_type};base64,{encoded}", title]],
+                    }
+                ]
             written += 1
-            name = f"image-{written}.{match['type'].lower().replace('jpg', 'jpeg')}"
-            if not _write_image(image_dir / name, match["data"]):
+            name = f"image-{written}.{image_type}"
+            if not _write_image(image_dir / name, data):
                 return [_placeholder(alt, url)]
             return [{"t": "Image", "c": [attr, alt, [name, title]]}]
         if kind == "Link":
@@ -548,13 +580,13 @@ def _prepare(doc: dict[str, Any], image_dir: Path | None) -> None:
     doc["blocks"] = _rewrite(doc["blocks"], rule)
 
 
-def _write_image(path: Path, encoded: str) -> bool:
-    """Decode a base64 image to `path`; tell whether typst can show it."""
+def _write_image(path: Path, data: bytes) -> bool:
+    """Write an image to `path`; tell whether typst can show it."""
+    path.write_bytes(data)
     try:
-        path.write_bytes(base64.b64decode(re.sub(r"\s+", "", encoded), validate=True))
         # One broken picture should cost that picture, not the whole copy.
         typst.compile(f'#image("{path.name}")'.encode(), root=str(path.parent), font_paths=_fonts())
-    except (binascii.Error, typst.TypstError):
+    except typst.TypstError:
         return False
     return True
 
@@ -867,14 +899,14 @@ def _tables(node: Any) -> Iterator[dict[str, Any]]:
         yield from _tables(node.get("c"))
 
 
-def to_docx(body: str, copy: ControlledCopy) -> bytes:
+def to_docx(body: str, copy: ControlledCopy, media: Mapping[str, bytes] | None = None) -> bytes:
     """Render a controlled copy as DOCX with header, footer and signature block.
 
     :raises RenderError: pandoc failed.
     """
     data = _clean_copy(copy)
     doc = _parse(body)
-    _prepare(doc, image_dir=None)
+    _prepare(doc, image_dir=None, media=media)
     doc["blocks"] = _identification_blocks(data) + doc["blocks"]
     _size_columns(doc["blocks"])
     with tempfile.TemporaryDirectory(prefix="qms-docx-") as tmp:
@@ -930,7 +962,7 @@ def _typeset(doc: dict[str, Any], data: dict[str, Any], root: Path) -> bytes:
     return pdf
 
 
-def to_pdf(body: str, copy: ControlledCopy) -> bytes:
+def to_pdf(body: str, copy: ControlledCopy, media: Mapping[str, bytes] | None = None) -> bytes:
     """Render a controlled copy as PDF, with real CJK glyphs.
 
     :raises RenderError: pandoc or typst failed.
@@ -939,7 +971,7 @@ def to_pdf(body: str, copy: ControlledCopy) -> bytes:
     doc = _parse(body)
     with tempfile.TemporaryDirectory(prefix="qms-pdf-") as tmp:
         root = Path(tmp)
-        _prepare(doc, image_dir=root)
+        _prepare(doc, image_dir=root, media=media)
         return _typeset(doc, data, root)
 
 
@@ -955,10 +987,13 @@ def _engine() -> str:
     return json.dumps([RENDER_VERSION, pypandoc.get_pandoc_version(), typst.__version__, template])
 
 
-def _cache_key(fmt: str, body: str, copy: ControlledCopy | None) -> str:
+def _cache_key(fmt: str, body: str, copy: ControlledCopy | None, media: Mapping[str, bytes]) -> str:
     """Return the sha256 naming the output for this exact input."""
     fields = asdict(copy) if copy is not None else None
-    material = json.dumps([_engine(), fmt, body, fields], ensure_ascii=False, sort_keys=True)
+    images = {url: hashlib.sha256(data).hexdigest() for url, data in media.items()}
+    material = json.dumps(
+        [_engine(), fmt, body, fields, images], ensure_ascii=False, sort_keys=True
+    )
     return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -975,10 +1010,18 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def render(body: str, fmt: str, copy: ControlledCopy | None, cache_dir: Path | None) -> bytes:
+def render(
+    body: str,
+    fmt: str,
+    copy: ControlledCopy | None,
+    cache_dir: Path | None,
+    media: Mapping[str, bytes] | None = None,
+) -> bytes:
     """Render in `fmt` ("html", "docx", "pdf"), reusing the cached result for the same input.
 
-    HTML ignores `copy`; DOCX and PDF need one. Results live under
+    HTML ignores `copy` and `media`; DOCX and PDF need a copy, and embed the
+    stored images `media` maps the body's image URLs to (the browser fetches them
+    for HTML). Results live under
     ``cache_dir/<fmt>/<key[:2]>/<key>.<fmt>``; with no `cache_dir` nothing is
     cached. HTML comes back as UTF-8 bytes.
 
@@ -988,13 +1031,13 @@ def render(body: str, fmt: str, copy: ControlledCopy | None, cache_dir: Path | N
     if fmt not in FORMATS:
         raise ValueError(f"Unknown render format {fmt!r}; expected one of {', '.join(FORMATS)}.")
     if fmt == "html":
-        copy = None  # so every copy of a document shares one cached HTML
+        copy, media = None, None  # so every copy of a document shares one cached HTML
     elif copy is None:
         raise ValueError(f"A {fmt} copy needs a ControlledCopy for its header and footer.")
 
     path = None
     if cache_dir is not None:
-        key = _cache_key(fmt, body, copy)
+        key = _cache_key(fmt, body, copy, media or {})
         path = Path(cache_dir) / fmt / key[:2] / f"{key}.{fmt}"
         try:
             return path.read_bytes()
@@ -1006,9 +1049,9 @@ def render(body: str, fmt: str, copy: ControlledCopy | None, cache_dir: Path | N
     if copy is None:  # only HTML gets this far without one
         data = to_html(body).encode()
     elif fmt == "docx":
-        data = to_docx(body, copy)
+        data = to_docx(body, copy, media)
     else:
-        data = to_pdf(body, copy)
+        data = to_pdf(body, copy, media)
     if path is not None:
         # The cache only saves time: a full disk must not fail the download.
         try:

@@ -373,6 +373,23 @@ def test_docx_drops_raw_openxml_and_local_images():
     assert len(media) == 1  # the data: PNG, not the local file
 
 
+def test_docx_embeds_stored_images_and_only_those_it_is_given():
+    media = {"QP-07/media/seal.png": tiny_png(), "QP-07/media/chart.emf": b"\x01\x00\x00\x00EMF"}
+    markdown = (
+        "![seal](QP-07/media/seal.png) ![flow](QP-07/media/flow.png) "
+        "![chart](QP-07/media/chart.emf)"
+    )
+
+    docx = to_docx(markdown, ENGLISH_COPY, media=media)
+
+    with zipfile.ZipFile(BytesIO(docx)) as archive:
+        embedded = [archive.read(n) for n in archive.namelist() if n.startswith("word/media/")]
+    assert embedded == [tiny_png()]
+    text = xml_text(docx_parts(docx)["word/document.xml"])
+    # Not stored, or a format a copy cannot show: the alt text stands in.
+    assert "[flow]" in text and "[chart]" in text and "[seal]" not in text
+
+
 # -- PDF ----------------------------------------------------------------------
 
 
@@ -423,6 +440,27 @@ def test_pdf_prints_hostile_fields_literally(tmp_path):
     assert "*bold* [link] $x$" in text
     assert "[signer]" in text
     assert "#panic() #panic()" in text
+
+
+def test_pdf_embeds_stored_images(tmp_path):
+    markdown = "![seal](QP-07/media/seal%20one.png)\n\n![gone](QP-07/media/gone.png)"
+
+    pdf = to_pdf(markdown, ENGLISH_COPY, media={"QP-07/media/seal one.png": tiny_png()})
+
+    assert pdf.replace(b" ", b"").count(b"/Subtype/Image") == 1
+    text = pdf_text(pdf, tmp_path)
+    assert "[gone]" in text and "[seal]" not in text
+
+
+def test_stored_images_are_part_of_the_cache_key(tmp_path):
+    body = "![seal](QP-07/media/seal.png)"
+    first = render.render(body, "docx", ENGLISH_COPY, tmp_path, {"QP-07/media/seal.png": b"x"})
+    second = render.render(
+        body, "docx", ENGLISH_COPY, tmp_path, {"QP-07/media/seal.png": tiny_png()}
+    )
+
+    assert first != second
+    assert b"word/media/" in second and b"word/media/" not in first
 
 
 def test_pdf_survives_missing_images_anchors_and_raw_typst(tmp_path):

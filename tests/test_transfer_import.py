@@ -1,8 +1,8 @@
 """Importing an existing system: conversion, the dry run, the all-or-nothing batch."""
 
 import base64
-import shutil
-import subprocess
+import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from qms import render, trail
-from qms.documents import services
+from qms.documents import rendering, services
 from qms.documents.consistency import check
 from qms.documents.models import Document, Revision, Signature
 from qms.errors import PermissionDenied, ValidationFailed
 from qms.extensions import db
 from qms.gitstore import MAIN
-from qms.transfer import importing
+from qms.transfer import exporting, importing
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "word-qms-en"
 if not CORPUS.is_dir():
@@ -24,10 +24,7 @@ if not CORPUS.is_dir():
 needs_corpus = pytest.mark.skipif(
     not CORPUS.is_dir(), reason=f"the Word corpus is not at {CORPUS}; real-world import untested"
 )
-SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
-needs_soffice = pytest.mark.skipif(
-    SOFFICE is None, reason="LibreOffice (soffice) is not installed; Chinese DOCX untested"
-)
+ZH_CORPUS = Path(__file__).resolve().parent / "data" / "word-qms-zh"
 # A 1x1 red PNG.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d7"
@@ -198,6 +195,30 @@ def test_import_releases_each_document_with_an_imported_signature(users, tmp_pat
     assert check() == []
 
 
+def test_imported_images_appear_in_controlled_copies_and_the_export(users, tmp_path, ctx):
+    src = tmp_path / "src"
+    image = base64.b64encode(PNG).decode()
+    write(
+        src,
+        "QP-09 Sealing.html",
+        f"<h1>Sealing</h1><p><img alt='seal' src='data:image/png;base64,{image}'></p>",
+    )
+    importing.run(users["admin"], src)
+    rev = services.effective_revision(services.get_document("QP-09"))
+    assert "](QP-09/media/" in services.revision_content(rev)
+
+    docx, _mimetype, _name = rendering.download(rev, "docx")
+    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
+        assert [archive.read(n) for n in archive.namelist() if n.startswith("word/media/")] == [PNG]
+    pdf, _mimetype, _name = rendering.download(rev, "pdf")
+    assert pdf.replace(b" ", b"").count(b"/Subtype/Image") == 1
+
+    exporting.export(tmp_path / "export.zip")
+    with zipfile.ZipFile(tmp_path / "export.zip") as export:
+        copy = zipfile.ZipFile(io.BytesIO(export.read("documents/QP-09-A.docx")))
+        assert [copy.read(n) for n in copy.namelist() if n.startswith("word/media/")] == [PNG]
+
+
 def test_import_is_one_commit_and_all_or_nothing(users, tmp_path, ctx, monkeypatch):
     src = tmp_path / "src"
     for n in range(60):
@@ -297,59 +318,35 @@ def test_import_of_the_word_corpus_keeps_headings_lists_tables_and_images(users,
     for path in images:
         assert f"]({path.removeprefix('work-instructions/')})" in body
     assert "work-instructions/DOC-602/original/DOC-602 - Tools.docx" in files
+    # The controlled copies carry Word's pictures, not their alt text.
+    pdf, _mimetype, _name = rendering.download(services.effective_revision(tools), "pdf")
+    assert pdf.replace(b" ", b"").count(b"/Subtype/Image") >= len(images)
     assert check() == []
 
 
-def _office_document(folder: Path, name: str, html: str) -> Path:
-    """Make a DOCX with LibreOffice from HTML, the way a person saving from Writer would."""
-    source = folder / f"{name}.html"
-    source.write_text(html, encoding="utf-8")
-    subprocess.run(
-        [
-            SOFFICE,
-            "--headless",
-            "--convert-to",
-            "docx:MS Word 2007 XML",
-            "--outdir",
-            str(folder),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-        env={"HOME": str(folder), "PATH": "/usr/bin:/bin"},
-    )
-    source.unlink()
-    return folder / f"{name}.docx"
-
-
-@needs_soffice
-def test_import_of_chinese_word_documents_made_by_libreoffice(users, tmp_path, ctx):
-    src = tmp_path / "src"
-    src.mkdir()
-    image = base64.b64encode(PNG).decode()
-    _office_document(
-        src,
-        "QP-07 文件控制程序",
-        "<html><head><meta charset='utf-8'></head><body><h1>文件控制程序</h1>"
-        "<h2>目的</h2><p>规范质量体系文件的编制、审批和发放。</p>"
-        "<ul><li>编制</li><li>审批</li></ul>"
-        "<table border='1'><tr><th>职责</th><th>部门</th></tr>"
-        "<tr><td>审批</td><td>管理者代表</td></tr></table>"
-        f"<p><img src='data:image/png;base64,{image}' width='40' height='40' alt='印章'></p>"
-        "</body></html>",
-    )
-    _office_document(
-        src,
-        "WI-07-01 文件归档规范",
-        "<html><head><meta charset='utf-8'></head><body><h1>文件归档规范</h1>"
-        "<p>归档期限为三年。</p></body></html>",
-    )
+def test_import_of_chinese_word_documents_made_by_libreoffice(users, client, auth):
+    # Saved by LibreOffice Writer as Word 2007-365 (tests/data/word-qms-zh/make.py).
+    src = ZH_CORPUS
     commit, _prepared = importing.run(users["admin"], src)
     qp = services.get_document("QP-07")
     assert qp.title == "文件控制程序"
     assert services.get_document("WI-07-01").parent.code == "QP-07"
+    assert services.get_document("QP-08").title == "記錄控制程序"
     body = services.revision_content(services.effective_revision(qp))
-    assert "# 文件控制程序" in body and "管理者代表" in body and "编制" in body
-    media = [p for p in services.store().files(commit) if p.startswith("procedures/QP-07/media/")]
-    assert media and f"]({media[0].removeprefix('procedures/')})" in body
+    assert "# 文件控制程序" in body and "## 1 目的" in body
+    assert "1.  起草" in body and "- 审批：管理者代表" in body
+    assert re.search(r"\n +审批 +管理者代表 +文件审批单\n", body)  # a table row
+    files = services.store().files(commit)
+    media = [p for p in files if p.startswith("procedures/QP-07/media/")]
+    assert len(media) == 1 and f"]({media[0].removeprefix('procedures/')})" in body
+    assert "procedures/QP-07/original/QP-07 文件控制程序.docx" in files
+
+    auth.login("staff")
+    pdf = client.get("/documents/QP-08/content?format=pdf")
+    assert pdf.status_code == 200
+    assert pdf.data.replace(b" ", b"").count(b"/Subtype/Image") == 1
+    docx = client.get("/documents/QP-07/content?format=docx")
+    with zipfile.ZipFile(io.BytesIO(docx.data)) as archive:
+        pictures = [n for n in archive.namelist() if n.startswith("word/media/")]
+        assert [archive.read(n) for n in pictures] == [services.store().read(commit, media[0])]
+        assert "管理者代表" in archive.read("word/document.xml").decode()

@@ -133,7 +133,8 @@ def download(rev: Revision, fmt: str) -> tuple[bytes, str, str]:
     if fmt == "md":
         return text.encode("utf-8"), FORMATS[fmt], name
     copy = controlled_copy(rev) if fmt != "html" else None
-    data = render.render(_body(text), fmt, copy, cache_dir())
+    media = services.document_media(rev) if copy is not None else None
+    data = render.render(_body(text), fmt, copy, cache_dir(), media)
     return data, FORMATS[fmt], name
 
 

@@ -1547,6 +1547,24 @@ def _unpublish(gitstore: GitStore, base: str, commit: str, revs: list[Revision])
         current_app.logger.error("An import commit %s could not be taken back off main.", commit)
 
 
+def document_media(rev: Revision) -> dict[str, bytes]:
+    """Return the images stored beside a document at ``rev``, by the URL its body uses.
+
+    The keys are relative to the Markdown file (``QP-07/media/image1.png``), which is
+    how an imported body references them, so a controlled copy can embed them.
+    """
+    commit = rev.release_commit or rev.head_commit
+    if commit is None:
+        return {}
+    doc = rev.document
+    folder = f"{attachment_dir(doc.doc_type, doc.code)}/media"
+    repo = store()
+    return {
+        f"{doc.code}/media/{name}": repo.read_blob(sha)
+        for name, sha in repo.folder(commit, folder).items()
+    }
+
+
 def document_file(rev: Revision, relative: str) -> bytes | None:
     """Return a file from the document's own folder (an image, an original) at ``rev``.
 
