@@ -119,6 +119,10 @@ class ControlledCopy:
 # -- front matter -------------------------------------------------------------
 
 
+# libyaml's safe loader where PyYAML was built with it: the same documents, ten times faster.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     """Split a Markdown file into its YAML front matter mapping and body.
 
@@ -144,7 +148,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     source = "\n".join(lines[1:closing])
     body = "\n".join(lines[closing + 1 :])
     try:
-        data = yaml.safe_load(source)
+        data = yaml.load(source, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)

@@ -2,6 +2,7 @@
 
 import io
 import subprocess
+import threading
 import time
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from qms.documents import services
 from qms.extensions import db
 from qms.gitstore import MAIN, GitStore
 from qms.models import utcnow
-from qms.transfer import mirror
+from qms.transfer import importing, mirror
 from qms.transfer import services as transfer
 from qms.transfer.models import ImportJob, MirrorPush
 from tests import builders
@@ -86,6 +87,47 @@ def test_upload_dry_run_then_import_with_progress(client, auth, users):
     auth.logout()
     auth.login("staff")
     assert client.get(f"/transfer/originals/{original}").data.startswith(b"<h1>")
+
+
+def test_progress_moves_while_the_batch_is_recorded(client, auth, users, monkeypatch):
+    """The bar reads the progress file while the import's transaction holds the database."""
+    auth.login("admin")
+    files = [(io.BytesIO(html_doc(f"Doc {n}")), f"QP-0{n} Doc {n}.html") for n in (1, 2, 3)]
+    response = client.post(
+        "/transfer/import", data={"files": files}, content_type="multipart/form-data"
+    )
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert wait_for(job_id).status == "checked"
+
+    reached, polled = threading.Event(), threading.Event()
+
+    def pause_in_the_transaction(event, rev):
+        if event == "effective" and rev.document.code == "QP-02":
+            reached.set()
+            polled.wait(30)
+
+    monkeypatch.setattr(
+        services, "REVISION_HOOKS", [*services.REVISION_HOOKS, pause_in_the_transaction]
+    )
+    client.post(f"/transfer/import/{job_id}/run")
+    assert reached.wait(30)
+    try:
+        progress = client.get(f"/transfer/import/{job_id}/progress").get_json()
+        page = client.get(f"/transfer/import/{job_id}").get_data(as_text=True)
+    finally:
+        polled.set()
+    assert progress["stage"] == "Recording in the register" and not progress["finished"]
+    assert progress["total"] == 3 and 0 <= progress["done"] < 3
+    assert "Recording in the register" in page
+    assert wait_for(job_id).status == "done"
+
+
+def test_the_import_reports_each_recorded_document(users, ctx, tmp_path):
+    for n in (1, 2, 3):
+        (tmp_path / f"QP-0{n} Doc {n}.md").write_text(f"# Doc {n}\n", encoding="utf-8")
+    reports = []
+    importing.run(users["admin"], tmp_path, progress=lambda *report: reports.append(report))
+    assert [r for r in reports if r[0] == "recording"] == [("recording", n, 3) for n in range(4)]
 
 
 def test_problems_are_shown_by_file_and_block_the_import(client, auth, users):

@@ -148,6 +148,10 @@ def released_commit(rev: Revision) -> str | None:
 
 def revision_content(rev: Revision) -> str:
     """Return the Markdown file of a revision: released content, or the draft's latest save."""
+    if rev.release_commit and rev.blob_id:
+        # Released exactly as signed (release writes this blob; `qms check` verifies it):
+        # reading the blob directly spares walking a tree of thousands of documents.
+        return store().read_blob(rev.blob_id).decode("utf-8")
     commit = rev.release_commit or rev.head_commit
     if commit is None:
         return ""
@@ -1388,7 +1392,9 @@ def import_documents(
     refs are put back where they were (again by compare-and-swap), so no half batch shows.
 
     ``progress(stage, done, total)`` reports "checking", "writing" and then "recording"
-    once, just before the database transaction starts writing; never after that.
+    document by document. While it reports "recording" the transaction is writing: the
+    callback must not write through another database connection then (on SQLite that
+    write would wait for this transaction to end).
 
     :raises ValidationFailed: with ``detail`` = {source file: [problems]} when any item
         breaks a rule; nothing is written then.
@@ -1437,8 +1443,6 @@ def import_documents(
     base = gitstore.head(MAIN)
     commit = gitstore.build_commit(base, changes, message, me)
 
-    # The last report: from here on the transaction writes, and a progress writer on
-    # another connection would wait for it on SQLite.
     report("recording", 0, len(items))
     docs: dict[str, Document] = {}
     revs: list[Revision] = []
@@ -1508,7 +1512,7 @@ def import_documents(
         raise
 
     try:
-        for item, rev in zip(items, revs, strict=True):
+        for done, (item, rev) in enumerate(zip(items, revs, strict=True), start=1):
             doc = rev.document
             trail.record(
                 "document.created",
@@ -1525,6 +1529,7 @@ def import_documents(
             )
             _sign(actor, rev, "imported", rev.blob_id, item.source or None)
             _apply_effective(rev, None, commit)
+            report("recording", done, len(items))
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -1,14 +1,17 @@
 """Import jobs from the browser: staged uploads, a dry run and the import in the background.
 
 A job's work runs in a thread of the web process so that the page can show a progress bar
-that moves: the thread writes its progress to the ``import_job`` row on its own
-connection, and the page polls it. The import itself is one transaction of
-:func:`qms.documents.services.import_documents`, all or nothing.
+that moves: the thread writes its progress to a file beside the staged upload (and to the
+``import_job`` row on its own connection where that cannot wait), and the page polls it.
+The import itself is one transaction of :func:`qms.documents.services.import_documents`,
+all or nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -36,6 +39,8 @@ logger = logging.getLogger(__name__)
 THREADS: dict[int, threading.Thread] = {}
 # A running job that has not reported for this long has lost its worker (a restart).
 STALLED_AFTER = 15 * 60
+# Beside the staged files: the progress a running job last reported.
+PROGRESS_FILE = "progress.json"
 
 
 def require_admin(actor: User) -> None:
@@ -149,8 +154,21 @@ def confirm(actor: User, job: ImportJob) -> ImportJob:
 
 def stalled(job: ImportJob) -> bool:
     """Tell whether a running job has stopped reporting (its worker process ended)."""
-    age = (utcnow() - aware(job.heartbeat_at)).total_seconds()
-    return job.running and age > STALLED_AFTER
+    last = aware(job.heartbeat_at).timestamp()
+    with contextlib.suppress(OSError):
+        last = max(last, (Path(job.source_dir) / PROGRESS_FILE).stat().st_mtime)
+    return job.running and time.time() - last > STALLED_AFTER
+
+
+def live_progress(job: ImportJob) -> tuple[str, int, int]:
+    """Return a job's (stage, done, total): from its progress file while it runs."""
+    if job.running:
+        try:
+            data = json.loads((Path(job.source_dir) / PROGRESS_FILE).read_text())
+            return str(data["stage"]), int(data["done"]), int(data["total"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # not written yet, or already cleared with the staged files
+    return job.stage, job.done, job.total
 
 
 def start(job_id: int, stage: str) -> None:
@@ -175,19 +193,26 @@ def wait(job_id: int, timeout: float = 120) -> None:
         thread.join(timeout)
 
 
-def _progress_writer(job_id: int):
-    """Return progress(stage, done, total) that records on its own connection, throttled.
+def _progress_writer(job_id: int, folder: Path):
+    """Return progress(stage, done, total) that the page sees at once, throttled.
 
-    Its own connection and transaction, so the page sees it at once; never called while
-    the import's transaction writes (see import_documents), so it never waits on it.
+    Every report goes to the job's progress file, written whole and renamed into place;
+    reports also update the job's row on their own connection, except while the import's
+    transaction records the batch: on SQLite that write would wait for the transaction.
     """
     last = [0.0, ""]
+    path = folder / PROGRESS_FILE
 
     def progress(stage: str, done: int, total: int) -> None:
         now = time.monotonic()
         if stage == last[1] and done < total and now - last[0] < 0.25:
             return
         last[0], last[1] = now, stage
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps({"stage": stage, "done": done, "total": total}))
+        partial.replace(path)
+        if stage == "recording":
+            return
         with db.engine.begin() as conn:
             conn.execute(
                 update(ImportJob)
@@ -216,7 +241,7 @@ def _work(app, job_id: int, stage: str, language: str = "en") -> None:
         try:
             job = get_job(job_id)
             actor = db.session.get(User, job.created_by_id)
-            progress = _progress_writer(job_id)
+            progress = _progress_writer(job_id, Path(job.source_dir))
             if stage == "check":
                 job.status = "checking"
                 db.session.commit()

@@ -121,13 +121,16 @@ def job(job_id: int):
     """Show an import: its progress, the dry run's plan and problems, or its result."""
     job = services.get_job(job_id)
     plan = Plan.from_dict(job.plan) if job.plan else None
+    stage, done, total = services.live_progress(job)
     return render_template(
         "transfer/job.html",
         job=job,
         plan=plan,
         originals={o.document_code: o for o in services.originals_of_job(job.id)},
         stalled=services.stalled(job),
-        stage=STAGES.get(job.stage, ""),
+        stage=STAGES.get(stage, ""),
+        done=done,
+        total=total,
         form=ConfirmForm(),
     )
 
@@ -136,11 +139,12 @@ def job(job_id: int):
 def progress(job_id: int):
     """Return an import's progress as JSON, for the page's progress bar."""
     job = services.get_job(job_id)
+    stage, done, total = services.live_progress(job)
     return jsonify(
         status=job.status,
-        stage=str(STAGES.get(job.stage, "")),
-        done=job.done,
-        total=job.total,
+        stage=str(STAGES.get(stage, "")),
+        done=done,
+        total=total,
         finished=not job.running,
     )
 
