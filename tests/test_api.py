@@ -124,6 +124,10 @@ def test_list_filters_and_pages(users, api):
     assert response.json["pages"] == 2
     assert api("GET", "/documents?type=manual").json["total"] == 0
     assert api("GET", "/documents?type=nonsense").status_code == 422
+    for bad in ("per_page=0", "per_page=501", "page=0", "page=-1", "per_page=two"):
+        response = api("GET", f"/documents?{bad}")
+        assert response.status_code == 422, bad
+        assert bad.split("=")[0] in str(response.json["detail"])
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ resource; every domain adds its own blueprint in :func:`register_api`.
 
 from flask import abort, g, request
 from flask_smorest import Api
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from qms.auth.services import user_for_token
 from qms.extensions import csrf
@@ -18,8 +18,8 @@ class ErrorSchema(Schema):
 
 
 class PagingQuery(Schema):
-    page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
-    per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 def paged(page_obj) -> dict:
