@@ -87,6 +87,10 @@ def test_upload_dry_run_then_import_with_progress(client, auth, users):
     auth.logout()
     auth.login("staff")
     assert client.get(f"/transfer/originals/{original}").data.startswith(b"<h1>")
+    # The document page links it too.
+    detail = client.get("/documents/QP-07").get_data(as_text=True)
+    assert f'href="/transfer/originals/{original}"' in detail
+    assert "QP-07 Document control.html" in detail
 
 
 def test_progress_moves_while_the_batch_is_recorded(client, auth, users, monkeypatch):

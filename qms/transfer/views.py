@@ -116,6 +116,12 @@ def import_start():
     return render_template("transfer/import.html", form=form)
 
 
+@bp.app_context_processor
+def original_helpers():
+    """Let the document page link the file a document was imported from."""
+    return {"imported_originals": services.originals_of}
+
+
 @bp.get("/import/<int:job_id>")
 def job(job_id: int):
     """Show an import: its progress, the dry run's plan and problems, or its result."""
