@@ -2,6 +2,7 @@
 
 import pytest
 
+from qms import trail
 from qms.adoption import services as adoption
 from qms.documents import services
 from qms.errors import Conflict, PermissionDenied, ValidationFailed
@@ -249,6 +250,49 @@ def test_an_unreachable_upstream_is_reported_not_raised(users, sub, upstream):
     shutil.rmtree(upstream.path)
     assert adoption.sync(users["admin"]) == []
     assert sub.last_error
+
+
+def test_an_ended_upstream_is_no_longer_followed_until_resumed(users, sub, upstream):
+    doc = adoption.adopt(users["author"], sub, "QP-07", "A").document
+    release(users, doc)
+    with pytest.raises(PermissionDenied):
+        adoption.end(users["author"], sub)
+    adoption.end(users["admin"], sub)
+    assert not sub.active
+    with pytest.raises(Conflict):
+        adoption.end(users["admin"], sub)
+
+    upstream.release("QP-07", "B", QP07_B)
+    assert adoption.sync(users["admin"]) == []  # no fetch, no change request
+    for refused in (
+        lambda: adoption.sync(users["admin"], sub),
+        lambda: adoption.fetch(users["admin"], sub),
+        lambda: adoption.adopt(users["author"], sub, "QP-07", "A", local_code="QP-70"),
+    ):
+        with pytest.raises(Conflict):
+            refused()
+    # What was adopted keeps where it came from.
+    assert [a.upstream_revision for a in adoption.provenance("QP-07")] == ["A"]
+
+    adoption.resume(users["admin"], sub)
+    [change] = adoption.sync(users["admin"])
+    assert (change.from_revision, change.to_revision) == ("A", "B")
+    actions = [e.action for e in trail.events_for("upstream", "province")]
+    assert actions == ["upstream.subscribed", "upstream.ended", "upstream.resumed"]
+
+
+def test_admin_stops_and_resumes_following_in_the_browser(users, sub, client, auth):
+    auth.login("author")
+    assert client.post("/adoption/province/end").status_code == 302
+    assert sub.active  # refused: only an admin
+    auth.logout()
+    auth.login("admin")
+    page = client.post("/adoption/province/end", follow_redirects=True).get_data(as_text=True)
+    assert "province is no longer followed." in page and "Follow again" in page
+    assert "/adoption/province/QP-07/A" not in page  # no adopting from it
+    assert "not followed" in client.get("/adoption/").get_data(as_text=True)
+    page = client.post("/adoption/province/resume", follow_redirects=True).get_data(as_text=True)
+    assert "province is followed again." in page and "/adoption/province/QP-07/A" in page
 
 
 # -- pages -----------------------------------------------------------------------------

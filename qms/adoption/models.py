@@ -24,8 +24,15 @@ class Subscription(db.Model):
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fetched_commit: Mapped[str | None] = mapped_column(String(40))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Set when an admin stops following it: no more fetches, adoptions or change
+    # requests from it; what was adopted keeps its provenance.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_by: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
 
 
 class Adoption(db.Model):

@@ -109,10 +109,37 @@ def subscribe(actor: User, name: str, url: str) -> Subscription:
     return sub
 
 
+def _require_active(sub: Subscription) -> None:
+    if not sub.active:
+        raise Conflict(
+            _("%(name)s is no longer followed; an administrator can resume it.", name=sub.name)
+        )
+
+
+def end(actor: User, sub: Subscription) -> None:
+    """Stop following an upstream; what was adopted from it keeps its provenance."""
+    _require(actor, "admin")
+    _require_active(sub)
+    sub.ended_at = utcnow()
+    trail.record("upstream.ended", "upstream", sub.name, before={"url": sub.url}, user=actor)
+    db.session.commit()
+
+
+def resume(actor: User, sub: Subscription) -> None:
+    """Follow an ended upstream again."""
+    _require(actor, "admin")
+    if sub.active:
+        raise Conflict(_("%(name)s is followed already.", name=sub.name))
+    sub.ended_at = None
+    trail.record("upstream.resumed", "upstream", sub.name, after={"url": sub.url}, user=actor)
+    db.session.commit()
+
+
 def fetch(actor: User | None, sub: Subscription) -> bool:
     """Fetch the upstream now; remember the outcome (a failure is shown, not raised)."""
     if actor is not None:
         _require(actor, "admin")
+    _require_active(sub)
     try:
         sub.fetched_commit = fetch_upstream(documents.store(), sub.name, sub.url)
     except GitStoreError as exc:
@@ -253,6 +280,7 @@ def adopt(
     approval; its commits and its release carry the upstream provenance as trailers.
     """
     _require(actor, *ADOPTING_ROLES)
+    _require_active(sub)
     rev = upstream_revision(sub, code, label)
     if into:
         doc = documents.get_document(into.strip())
@@ -388,7 +416,7 @@ def sync(actor: User, sub: Subscription | None = None) -> list[UpstreamChange]:
     """
     _require(actor, "admin")
     raised = []
-    for each in [sub] if sub else subscriptions():
+    for each in [sub] if sub else [s for s in subscriptions() if s.active]:
         if not fetch(None, each):
             continue
         offered = {d.code: d for d in upstream_documents(each)}

@@ -138,6 +138,32 @@ def fetch(name: str):
     return redirect(url_for("adoption.upstream", name=name))
 
 
+@bp.post("/<name>/end")
+def end(name: str):
+    """Stop following an upstream."""
+    return _change_following(name, services.end, _("%(name)s is no longer followed.", name=name))
+
+
+@bp.post("/<name>/resume")
+def resume(name: str):
+    """Follow an ended upstream again."""
+    return _change_following(name, services.resume, _("%(name)s is followed again.", name=name))
+
+
+def _change_following(name: str, action, done: str):
+    sub = services.get_subscription(name)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        action(current_user, sub)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("adoption.upstream", name=name))
+
+
 def _adopt_form(rev) -> AdoptForm:
     form = AdoptForm()
     form.mode.choices = options(
