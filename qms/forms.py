@@ -2,9 +2,21 @@
 
 from collections.abc import Iterable
 
+from flask import flash
 from wtforms.fields.choices import SelectChoice
+
+from qms.errors import ServiceError
 
 
 def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """Turn ``(value, label)`` pairs into the choices WTForms expects."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def show_error(form, exc: ServiceError) -> None:
+    """Put a service's refusal beside the field it concerns, or on top of the form."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None and not isinstance(field.errors, tuple):
+        field.errors.append(exc.message)
+    else:
+        flash(exc.message, "error")

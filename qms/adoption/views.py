@@ -17,7 +17,7 @@ from qms.documents import rendering
 from qms.documents import services as documents
 from qms.errors import ServiceError, ValidationFailed
 from qms.extensions import db
-from qms.forms import options
+from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav
 
 bp = Blueprint("adoption", __name__, url_prefix="/adoption")
@@ -42,14 +42,6 @@ def provenance_helpers():
         "upstream_redline": services.change_redline,
         "adoption_button_form": ButtonForm,
     }
-
-
-def show_error(form, exc: ServiceError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and not isinstance(field.errors, tuple):
-        field.errors.append(exc.message)
-    else:
-        flash(exc.message, "error")
 
 
 def _require_adopter() -> None:

@@ -39,7 +39,7 @@ from qms.auth.models import Department, User
 from qms.documents.models import Document
 from qms.errors import ServiceError
 from qms.extensions import db
-from qms.forms import options
+from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav, register_work
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")
@@ -67,15 +67,6 @@ def labels():
         "result_label": services.result_label,
         "risk_label": services.risk_label,
     }
-
-
-def show_error(form, exc: ServiceError) -> None:
-    """Put a service's refusal beside the field it concerns, or on top of the form."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and not isinstance(field.errors, tuple):
-        field.errors.append(exc.message)
-    else:
-        flash(exc.message, "error")
 
 
 def _lang() -> str:

@@ -42,7 +42,7 @@ from qms.documents.models import DOC_STATUSES, DOC_TYPES, ChangeRequest, Documen
 from qms.documents.redline import redline
 from qms.errors import ServiceError
 from qms.extensions import db
-from qms.forms import options
+from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav, register_work
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
@@ -80,15 +80,6 @@ def labels():
 def release_due_revisions():
     """Make scheduled revisions effective once their date has come, at most once a minute."""
     rendering.apply_due_throttled()
-
-
-def show_error(form, exc: ServiceError) -> None:
-    """Put a service's refusal beside the field it concerns, or on top of the form."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and not isinstance(field.errors, tuple):
-        field.errors.append(exc.message)
-    else:
-        flash(exc.message, "error")
 
 
 def department_choices(blank: str | None = None):

@@ -25,7 +25,7 @@ from qms import trail
 from qms.auth.models import Department, User
 from qms.errors import ServiceError
 from qms.extensions import db
-from qms.forms import options
+from qms.forms import options, show_error
 from qms.improvement import services
 from qms.improvement.forms import (
     ActionFilterForm,
@@ -77,15 +77,6 @@ def labels():
         "action_state_label": services.action_state_label,
         "origin_label": services.origin_label,
     }
-
-
-def show_error(form, exc: ServiceError) -> None:
-    """Put a service's refusal beside the field it concerns, or on top of the form."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and not isinstance(field.errors, tuple):
-        field.errors.append(exc.message)
-    else:
-        flash(exc.message, "error")
 
 
 def user_choices(blank: str | None = None):

@@ -12,7 +12,7 @@ from qms.auth.access import role_required
 from qms.auth.models import Department, User
 from qms.errors import ServiceError
 from qms.extensions import db
-from qms.forms import options
+from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav, register_work
 from qms.reviews import (
     chain,
@@ -75,15 +75,6 @@ def labels():
         "trail_url": chain.trail_url,
         "objective_source_label": objectives.source_label,
     }
-
-
-def show_error(form, exc: ServiceError) -> None:
-    """Put a service's refusal beside the field it concerns, or on top of the form."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and not isinstance(field.errors, tuple):
-        field.errors.append(exc.message)
-    else:
-        flash(exc.message, "error")
 
 
 def user_choices(blank: str | None = None, role: str | None = None):
