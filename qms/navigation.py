@@ -57,4 +57,5 @@ def menu() -> list[tuple[str, str, bool]]:
 def init_app(app) -> None:
     @app.context_processor
     def inject_menu():
-        return {"menu": menu if current_user.is_authenticated else list}
+        # Mail composed outside a request (``qms remind``, the demo loader) has no user.
+        return {"menu": menu if current_user and current_user.is_authenticated else list}

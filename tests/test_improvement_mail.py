@@ -209,3 +209,21 @@ def test_smtp_settings_come_from_the_environment(app, monkeypatch):
     assert settings == mail.SmtpSettings(
         "mail.example.org", 2525, "qms", "secret", True, "quality@example.org"
     )
+
+
+def test_mail_is_composed_outside_a_request(app):
+    """``qms remind`` and the demo loader run with no request, so with no logged-in user."""
+    from qms.auth.services import create_user
+
+    item = {
+        "kind": "nonconformity",
+        "number": "NC-2026-0001",
+        "title": "Wrong form accepted",
+        "due_date": None,
+        "path": "/improvement/NC-2026-0001",
+    }
+    with app.app_context():
+        user = create_user("li", "long-enough-1", ["staff"], "Service Hall", "Li", "li@example.org")
+        db.session.commit()
+        subject, body = mail.render(user, "improvement/mail/assigned.txt", item=item)
+    assert "NC-2026-0001" in subject and "Wrong form accepted" in body
