@@ -259,3 +259,15 @@ def test_trail_from_a_released_revision_follows_its_change_request(client, auth,
 def test_unknown_things_are_404(client, auth, users, path):
     auth.login("staff")
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize(("lang", "header"), [("en", "Satisfied (%)"), ("zh_Hans", "满意度（%）")])
+def test_surveys_page_lists_the_results(client, auth, users, lang, header):
+    from flask_babel import refresh
+
+    feedback.record_survey(users["approver"], "2026-Q1", "Business registration", 40, 92.5)
+    refresh()  # the fixture's context is shared with the client: forget the locale it chose
+    auth.login("staff")
+    client.get(f"/language/{lang}")
+    page = client.get("/surveys/").get_data(as_text=True)
+    assert header in page and "Business registration" in page and "92.5" in page
