@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -51,14 +52,23 @@ def source_dir(lang: str) -> Path:
     return ROOT / "documents" / ("zh_Hans" if lang == "zh_Hant" else lang)
 
 
+def to_traditional(text: str) -> str:
+    """Return Simplified Chinese ``text`` in Traditional characters."""
+    return _s2t().convert(text)
+
+
+@cache
+def _s2t():
+    import opencc
+
+    # Character conversion only: official terms (文件, 程序) keep their meaning. Built once:
+    # loading the dictionaries takes far longer than converting a document.
+    return opencc.OpenCC("s2t")
+
+
 def read_source(path: Path, lang: str) -> str:
     text = path.read_text(encoding="utf-8")
-    if lang == "zh_Hant":
-        import opencc
-
-        # Character conversion only: official terms (文件, 程序) keep their meaning.
-        text = opencc.OpenCC("s2t").convert(text)
-    return text
+    return to_traditional(text) if lang == "zh_Hant" else text
 
 
 def starter_set(lang: str) -> list[tuple[dict, list[str]]]:
@@ -87,9 +97,7 @@ def department_name(name: str, lang: str) -> str:
     if lang == "en" or name not in DEPARTMENTS_ZH:
         return name
     if lang == "zh_Hant":
-        import opencc
-
-        return opencc.OpenCC("s2t").convert(DEPARTMENTS_ZH[name])
+        return to_traditional(DEPARTMENTS_ZH[name])
     return DEPARTMENTS_ZH[name]
 
 
