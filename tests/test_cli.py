@@ -6,17 +6,30 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from qms import ROOT
+from qms import ROOT, trail
+from qms.audits.models import Audit, AuditQuestion
 from qms.auth.models import User
 from qms.auth.services import user_for_token
+from qms.demo import to_traditional
+from qms.demo.texts import EN, ZH_HANS
 from qms.documents import services
 from qms.documents.models import Document, Revision
 from qms.extensions import db
 from qms.gitstore import MAIN
+from qms.improvement.models import Action, Nonconformity
+from qms.records.models import Record
+from qms.reviews.models import Complaint, Objective, Review, SurveyResult
 
 
-@pytest.mark.parametrize("lang, title", [("en", "Quality manual"), ("zh_Hant", "品質手冊")])
-def test_init_demo_loads_the_starter_set_with_history(app, runner, lang, title):
+@pytest.mark.parametrize(
+    "lang, title, office",
+    [
+        ("en", "Quality manual", "Quality Office"),
+        ("zh_Hans", "质量手册", "质量管理办公室"),
+        ("zh_Hant", "質量手冊", "質量管理辦公室"),
+    ],
+)
+def test_init_demo_loads_the_starter_set_with_history(app, runner, lang, title, office):
     result = runner.invoke(args=["qms", "init", "--demo", "--lang", lang])
     assert result.exit_code == 0, result.output
     assert "mrep" in result.output and "mrep-demo" in result.output
@@ -25,11 +38,8 @@ def test_init_demo_loads_the_starter_set_with_history(app, runner, lang, title):
         assert docs >= 20
         manual = services.get_document("QM-01")
         assert manual.status == "effective" and manual.current_revision == "B"
-        if lang == "en":
-            assert manual.title == title
-        else:
-            assert "手冊" in manual.title
-            assert manual.department.name == "質量管理辦公室"  # departments in Chinese too
+        assert manual.title == title
+        assert manual.department.name == office  # departments in the demo's language too
         assert services.get_revision(manual, "A").status == "superseded"
         # The demo leaves work to do: one revision waits for approval.
         assert db.session.scalar(select(Revision).where(Revision.status == "in_review"))
@@ -39,11 +49,50 @@ def test_init_demo_loads_the_starter_set_with_history(app, runner, lang, title):
         )
         files = store.files(store.head(MAIN))
         assert "manual/QM-01.md" in files
+        assert_quality_system_at_work(lang)
     # Loading again does nothing but print the logins.
     again = runner.invoke(args=["qms", "init", "--demo"])
     assert again.exit_code == 0 and "not loaded again" in again.output
     check = runner.invoke(args=["qms", "check"])
     assert check.exit_code == 0, check.output
+    assert "agree" in check.output and "problem" not in check.output
+
+
+def assert_quality_system_at_work(lang: str) -> None:
+    """Every domain of the demo has data, made through its services, in the demo's language."""
+    assert trail.verify() == []
+    records = db.session.scalars(select(Record)).all()
+    assert len(records) >= 5 and {"submitted", "amended"} <= {r.status for r in records}
+    ncs = db.session.scalars(select(Nonconformity)).all()
+    assert {"reported", "implementation", "closed"} <= {nc.state for nc in ncs}
+    assert all(nc.evidence for nc in ncs if nc.source != "customer_complaint")
+    actions = db.session.scalars(select(Action)).all()
+    assert {"in_progress", "verified_effective"} <= {a.state for a in actions}
+    # An audit done, its finding raised as an NC that cites a record; another planned.
+    finding = db.session.scalar(select(AuditQuestion).where(AuditQuestion.nc_number.is_not(None)))
+    audit = db.session.get(Audit, finding.audit_id)
+    assert audit.state == "closed" and audit.report_lang == lang and finding.records
+    nc = next(nc for nc in ncs if nc.number == finding.nc_number)
+    assert nc.source == "internal_audit" and nc.evidence[0].record_number == finding.records[0]
+    assert db.session.scalar(select(Audit).where(Audit.state == "planned"))
+    objectives = db.session.scalars(select(Objective)).all()
+    assert len(objectives) >= 3 and all(o.measurements for o in objectives)
+    assert db.session.scalar(select(func.count()).select_from(SurveyResult))
+    assert {c.is_open for c in db.session.scalars(select(Complaint))} == {True, False}
+    review = db.session.scalar(select(Review))
+    assert review.state == "prepared" and review.inputs["lang"] == lang
+    # What people wrote is in the demo's language, in the right Chinese script.
+    words = [nc.title for nc in ncs] + [o.name for o in objectives] + [audit.title]
+    if lang == "en":
+        assert all(w.isascii() for w in words)
+    else:
+        assert not any(w.isascii() for w in words)
+        traditional = [w == to_traditional(w) for w in words]
+        assert all(traditional) if lang == "zh_Hant" else not all(traditional)
+
+
+def test_demo_texts_exist_in_english_and_chinese():
+    assert EN.keys() == ZH_HANS.keys()
 
 
 def test_create_user_creates_department(app, runner):

@@ -1,4 +1,8 @@
-"""Load the starter QMS in ``documents/`` as released revisions with history."""
+"""Load the demo: the starter QMS in ``documents/`` with history, and the system at work.
+
+The documents, departments and users are loaded here; records, nonconformities, audits,
+objectives, feedback and a management review follow in :mod:`qms.demo.activity`.
+"""
 
 from __future__ import annotations
 
@@ -102,7 +106,7 @@ def department_name(name: str, lang: str) -> str:
 
 
 def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = None) -> None:
-    """Create departments, one user per role, and the starter documents with their history."""
+    """Create departments, one user per role, the starter documents and the QMS at work."""
     for name in DEPARTMENTS:
         get_or_create_department(department_name(name, lang))
     for username, full_name, roles, dept, password in DEMO_USERS:
@@ -145,7 +149,10 @@ def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = No
             done += 1
             if progress:
                 progress(done, total)
-    _leave_work_in_progress(author, approver)
+    _leave_work_in_progress(author, approver, lang)
+    from qms.demo.activity import load_activity
+
+    load_activity(lang, dict((u[0], u[4]) for u in DEMO_USERS))
 
 
 def release_one(
@@ -159,23 +166,21 @@ def release_one(
     services.release(approver, doc, effective, allow_past=True)
 
 
-def _leave_work_in_progress(author: User, approver: User) -> None:
+def _leave_work_in_progress(author: User, approver: User, lang: str) -> None:
     """Leave a change request and a revision in review, so the demo has work to do."""
+    from qms.demo.texts import texts
+
+    t = texts(lang)
     doc = db.session.scalar(
         select(Document).where(Document.doc_type == "procedure").order_by(Document.code.desc())
     )
     if doc is None:
         return
     cr = services.raise_change_request(
-        author,
-        f"Update {doc.code} after the internal audit",
-        "The internal audit found the steps out of date with current practice.",
-        [doc.code],
+        author, t["cr_title"].format(code=doc.code), t["cr_reason"], [doc.code]
     )
-    services.decide_change_request(approver, cr, accept=True, note="Agreed.")
+    services.decide_change_request(approver, cr, accept=True, note=t["cr_decision"])
     text = services.revision_content(services.effective_revision(doc))
-    text = text.rstrip("\n") + "\n\n## Revision note\n\nUpdated after the internal audit.\n"
-    services.save_draft(
-        author, doc, text, "Add revision note after the internal audit", change_request=cr.number
-    )
+    text = text.rstrip("\n") + f"\n\n## {t['cr_note_heading']}\n\n{t['cr_note']}\n"
+    services.save_draft(author, doc, text, t["cr_summary"], change_request=cr.number)
     services.submit(author, doc)
