@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export QMS_INSTANCE ?= $(CURDIR)/instance
 FLASK := $(BIN)/flask --app wsgi
+# The suite runs on every core (pytest-xdist); PYTEST_ARGS="-n 0 -x" runs it in one process.
+PYTEST_ARGS ?= -n auto
 
 .PHONY: run test setup translations messages lint format clean bench
 

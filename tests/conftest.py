@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from qms import ROOT, create_app
 from qms.auth.services import create_user
@@ -47,22 +47,45 @@ def _config(instance: Path, url: str) -> dict:
     }
 
 
+def _worker_database(url: str, drop: bool = False) -> str:
+    """Return the database of this pytest-xdist worker on the server of ``url``.
+
+    Run in parallel (``pytest -n 2``), each worker creates ``<database>_<worker>`` so that
+    workers never empty each other's tables; a run in one process uses ``url`` itself.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base, name = url.rsplit("/", 1)
+    name = f"{name}_{worker}"
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not drop:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return f"{base}/{name}"
+
+
 @pytest.fixture(scope="session")
 def database(tmp_path_factory):
     """Build the schema once by migrations; yield how to get a fresh copy."""
     if PG_URL:
-        app = create_app(_config(tmp_path_factory.mktemp("pg"), PG_URL))
+        url = _worker_database(PG_URL)
+        app = create_app(_config(tmp_path_factory.mktemp("pg"), url))
         with app.app_context():
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
             upgrade(directory=MIGRATIONS, revision="heads")
-        yield PG_URL
+        yield url
         with app.app_context():
             downgrade(directory=MIGRATIONS, revision="base")
             with db.engine.begin() as conn:
                 conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
             db.engine.dispose()
+        if url != PG_URL:
+            _worker_database(PG_URL, drop=True)
         return
     template = tmp_path_factory.mktemp("template") / "qms.sqlite"
     app = create_app(_config(template.parent, f"sqlite:///{template}"))
@@ -73,9 +96,19 @@ def database(tmp_path_factory):
 
 
 def empty_postgres() -> None:
-    tables = [t.name for t in db.metadata.sorted_tables]
-    quoted = ", ".join(f'"{t}"' for t in tables)
-    db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    """Empty every table and restart every id sequence, as a fresh schema has them.
+
+    DELETE, children first, rather than TRUNCATE: a test leaves a few rows, and TRUNCATE
+    of fifty tables costs a quarter of a second each time, longer than most tests.
+    """
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.execute(
+        text(
+            "SELECT setval(c.oid, 1, false) FROM pg_class c"
+            " WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
+        )
+    )
     db.session.execute(
         text("INSERT INTO trail_head (id, seq, last_hash) VALUES (1, 0, :h)"), {"h": "0" * 64}
     )
@@ -87,7 +120,7 @@ def app(database, tmp_path):
     instance = tmp_path / "instance"
     instance.mkdir()
     if PG_URL:
-        url = PG_URL
+        url = database
     else:
         shutil.copy(database, instance / "qms.sqlite")
         url = f"sqlite:///{instance / 'qms.sqlite'}"
