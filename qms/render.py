@@ -37,7 +37,7 @@ import yaml
 logger = logging.getLogger(__name__)
 
 #: Bump when a change here alters output, so cached renders are not reused.
-RENDER_VERSION = "2"
+RENDER_VERSION = "3"
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "pandoc"
 
@@ -866,7 +866,11 @@ def _size_columns(blocks: list[Any]) -> None:
     """
     for table in _tables(blocks):
         _attr, _caption, specs, head, bodies, foot = table["c"]
-        if any(spec[1]["t"] != "ColWidthDefault" for spec in specs):
+        widths = [spec[1].get("c", 0) for spec in specs]
+        # The dashes of a simple or grid table give widths relative to the reader's
+        # --columns=100000: a sliver of the line each, which would squeeze the table
+        # into a column one character wide. Those tables are sized like unsized ones.
+        if any(spec[1]["t"] != "ColWidthDefault" for spec in specs) and sum(widths) > 0.05:
             continue
         rows = head[1] + foot[1]
         for body in bodies:
@@ -976,6 +980,7 @@ def to_pdf(body: str, copy: ControlledCopy, media: Mapping[str, bytes] | None = 
     with tempfile.TemporaryDirectory(prefix="qms-pdf-") as tmp:
         root = Path(tmp)
         _prepare(doc, image_dir=root, media=media)
+        _size_columns(doc["blocks"])
         return _typeset(doc, data, root)
 
 

@@ -442,6 +442,25 @@ def test_pdf_prints_hostile_fields_literally(tmp_path):
     assert "#panic() #panic()" in text
 
 
+def test_tables_read_from_word_files_get_widths_that_fit_their_content(tmp_path):
+    # How convert_to_markdown writes a table of a Word file: a simple table whose dashes
+    # mean nothing on paper.
+    markdown = (
+        "  ------ ------------ -----------------\n"
+        "   职责      部门           记录\n\n"
+        "   审批   管理者代表     文件审批单\n"
+        "  ------ ------------ -----------------\n"
+    )
+    doc = render._parse(markdown)
+    render._size_columns(doc["blocks"])
+    [table] = list(render._tables(doc["blocks"]))
+    widths = [spec[1]["c"] for spec in table["c"][2]]
+    assert sum(widths) == pytest.approx(1) and min(widths) > 0.15
+
+    text = pdf_text(to_pdf(markdown, CHINESE_COPY), tmp_path)
+    assert "管理者代表" in text and "文件审批单" in text
+
+
 def test_pdf_embeds_stored_images(tmp_path):
     markdown = "![seal](QP-07/media/seal%20one.png)\n\n![gone](QP-07/media/gone.png)"
 
