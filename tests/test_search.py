@@ -117,6 +117,11 @@ def test_markdown_is_indexed_as_plain_words():
         "# Title\n\n- **bold** [link](http://x.org) ![pic](a.png)\n\n| a | b |\n| --- | --- |\n"
     )
     assert text == "Title bold link pic a b"
+    # A table read from a Word file, and a grid table.
+    simple = "  ------ ----------\n   职责      部门\n\n   审批   管理者代表\n  ------ ----------\n"
+    assert markdown_to_text(simple) == "职责 部门 审批 管理者代表"
+    grid = "+-----+-----+\n| a   | b   |\n+=====+=====+\n| c   | d   |\n+-----+-----+\n\n---\n"
+    assert markdown_to_text(grid) == "a b c d"
 
 
 def test_superseded_revisions_are_found_only_with_all_revisions(library):

@@ -13,7 +13,9 @@ _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _HTML = re.compile(r"<[^>]+>")
 _LINE_MARK = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)", re.M)
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$", re.M)
+# The rules of pipe, simple and grid tables (what a Word file's tables are read as), and
+# horizontal rules: lines of nothing but dashes, equals, plus, colons, bars and spaces.
+_TABLE_RULE = re.compile(r"^[ \t]*[-=+:| \t]*[-=]{3,}[-=+:| \t]*$", re.M)
 _EMPHASIS = re.compile(r"(\*{1,3}|_{2,3}|~~|`+)")
 _PIPE = re.compile(r"\s*\|\s*")
 
