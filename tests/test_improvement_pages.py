@@ -352,6 +352,13 @@ def test_csv_exports(users, client, auth):
     assert nc.actions[0].number in text and nc.number in text
 
 
+def test_csv_exports_show_a_formula_typed_as_a_title_as_text(users, client, auth):
+    analysed(users, title='=HYPERLINK("http://x","fee")')
+    auth.login("staff")
+    text = client.get("/improvement/?format=csv").data.decode("utf-8-sig")
+    assert "\"'=HYPERLINK(" in text and ",=HYPERLINK(" not in text
+
+
 def test_home_page_shows_my_items_due_soon_and_overdue(users, client, auth):
     from qms.extensions import db
 

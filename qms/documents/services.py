@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -157,6 +157,41 @@ def revision_content(rev: Revision) -> str:
         return ""
     data = store().read(commit, rev.document.path)
     return (data or b"").decode("utf-8")
+
+
+REGISTER_COLUMNS = [
+    "code",
+    "title",
+    "type",
+    "parent",
+    "department",
+    "clauses",
+    "status",
+    "revision",
+    "effective_date",
+    "review_interval_months",
+    "next_review_due",
+]
+
+
+def register_rows(docs: Iterable[Document]) -> list[list]:
+    """Return the register's rows (see REGISTER_COLUMNS) for ``docs``, as data."""
+    return [
+        [
+            d.code,
+            d.title,
+            d.doc_type,
+            d.parent.code if d.parent else "",
+            d.department.name if d.department else "",
+            " ".join(d.clauses),
+            d.status,
+            d.current_revision or "",
+            d.effective_date or "",
+            d.review_interval_months,
+            d.next_review_due or "",
+        ]
+        for d in docs
+    ]
 
 
 def list_documents(

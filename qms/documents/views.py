@@ -1,6 +1,5 @@
 """Pages for the document register, drafts, review, release, history and redline."""
 
-import csv
 import io
 import mimetypes
 from datetime import date
@@ -21,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from qms import trail
+from qms import spreadsheets, trail
 from qms.auth.models import Department
 from qms.documents import rendering, services
 from qms.documents.forms import (
@@ -142,44 +141,8 @@ def register():
 
 
 def register_csv(docs: list[Document]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "code",
-            "title",
-            "type",
-            "parent",
-            "department",
-            "clauses",
-            "status",
-            "revision",
-            "effective_date",
-            "review_interval_months",
-            "next_review_due",
-        ]
-    )
-    for d in docs:
-        writer.writerow(
-            [
-                d.code,
-                d.title,
-                d.doc_type,
-                d.parent.code if d.parent else "",
-                d.department.name if d.department else "",
-                " ".join(d.clauses),
-                d.status,
-                d.current_revision or "",
-                d.effective_date or "",
-                d.review_interval_months,
-                d.next_review_due or "",
-            ]
-        )
-    # A BOM so that spreadsheet programs read the Chinese titles as UTF-8.
-    return Response(
-        "\ufeff" + out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=register-{date.today()}.csv"},
+    return spreadsheets.csv_download(
+        services.REGISTER_COLUMNS, services.register_rows(docs), "register"
     )
 
 

@@ -1,9 +1,5 @@
 """Pages for nonconformities and actions: raise, work, check, close; lists and to-do."""
 
-import csv
-import io
-from datetime import date
-
 from flask import (
     Blueprint,
     Response,
@@ -21,7 +17,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from qms import trail
+from qms import spreadsheets, trail
 from qms.auth.models import Department, User
 from qms.errors import ServiceError
 from qms.extensions import db
@@ -153,54 +149,61 @@ def index():
     )
 
 
+NC_COLUMNS = [
+    "number",
+    "title",
+    "state",
+    "source",
+    "severity",
+    "department",
+    "clause",
+    "documents",
+    "raised_by",
+    "raised_at",
+    "responsible",
+    "due_date",
+    "days_open",
+    "actions",
+    "closed_at",
+]
+ACTION_COLUMNS = [
+    "number",
+    "type",
+    "title",
+    "state",
+    "nonconformity",
+    "origin",
+    "owner",
+    "due_date",
+    "change_request",
+    "released",
+    "checked_by",
+    "result",
+]
+
+
 def nc_csv(ncs) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    rows = [
         [
-            "number",
-            "title",
-            "state",
-            "source",
-            "severity",
-            "department",
-            "clause",
-            "documents",
-            "raised_by",
-            "raised_at",
-            "responsible",
-            "due_date",
-            "days_open",
-            "actions",
-            "closed_at",
+            nc.number,
+            nc.title,
+            nc.state,
+            nc.source,
+            nc.severity,
+            nc.department.name,
+            nc.clause or "",
+            " ".join(f"{d.code}/{d.revision or '-'}" for d in nc.documents),
+            nc.raised_by.username,
+            nc.raised_at.strftime("%Y-%m-%d"),
+            nc.responsible.username if nc.responsible else "",
+            nc.due_date or "",
+            services.days_open(nc),
+            " ".join(a.number for a in nc.actions),
+            nc.closed_at.strftime("%Y-%m-%d") if nc.closed_at else "",
         ]
-    )
-    for nc in ncs:
-        writer.writerow(
-            [
-                nc.number,
-                nc.title,
-                nc.state,
-                nc.source,
-                nc.severity,
-                nc.department.name,
-                nc.clause or "",
-                " ".join(f"{d.code}/{d.revision or '-'}" for d in nc.documents),
-                nc.raised_by.username,
-                nc.raised_at.strftime("%Y-%m-%d"),
-                nc.responsible.username if nc.responsible else "",
-                nc.due_date or "",
-                services.days_open(nc),
-                " ".join(a.number for a in nc.actions),
-                nc.closed_at.strftime("%Y-%m-%d") if nc.closed_at else "",
-            ]
-        )
-    # A BOM so that spreadsheet programs read the Chinese titles as UTF-8.
-    return Response(
-        "\ufeff" + out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=nonconformities-{date.today()}.csv"},
-    )
+        for nc in ncs
+    ]
+    return spreadsheets.csv_download(NC_COLUMNS, rows, "nonconformities")
 
 
 @bp.get("/mine")
@@ -242,46 +245,24 @@ def actions():
 
 
 def action_csv(items) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    rows = [
         [
-            "number",
-            "type",
-            "title",
-            "state",
-            "nonconformity",
-            "origin",
-            "owner",
-            "due_date",
-            "change_request",
-            "released",
-            "checked_by",
-            "result",
+            a.number,
+            a.action_type,
+            a.title,
+            a.state,
+            a.nonconformity.number if a.nonconformity else "",
+            a.origin,
+            a.owner.username,
+            a.due_date,
+            a.change_request or "",
+            f"{a.released_document}/{a.released_revision}" if a.released_revision else "",
+            a.checked_by.username if a.checked_by else "",
+            a.check_result or "",
         ]
-    )
-    for a in items:
-        writer.writerow(
-            [
-                a.number,
-                a.action_type,
-                a.title,
-                a.state,
-                a.nonconformity.number if a.nonconformity else "",
-                a.origin,
-                a.owner.username,
-                a.due_date,
-                a.change_request or "",
-                f"{a.released_document}/{a.released_revision}" if a.released_revision else "",
-                a.checked_by.username if a.checked_by else "",
-                a.check_result or "",
-            ]
-        )
-    return Response(
-        "\ufeff" + out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=actions-{date.today()}.csv"},
-    )
+        for a in items
+    ]
+    return spreadsheets.csv_download(ACTION_COLUMNS, rows, "actions")
 
 
 # -- raising ---------------------------------------------------------------------------

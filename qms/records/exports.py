@@ -1,14 +1,12 @@
 """Records out of the system: CSV and XLSX lists, PDF and DOCX copies of one record.
 
-Every value a person typed is data, never markup or a formula: spreadsheet cells that
-would start a formula are neutralised, every cell is written as text, and the Markdown
-given to pandoc escapes each value.
+Every value a person typed is data, never markup or a formula: the lists are written by
+:mod:`qms.spreadsheets`, which neutralises formulas, and the Markdown given to pandoc
+escapes each value.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,8 +14,6 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
 
 from qms import render
 from qms.records import services
@@ -30,15 +26,6 @@ MIMETYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pdf": "application/pdf",
 }
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def neutralise(value) -> str:
-    """Return a cell as text that no spreadsheet will run as a formula."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
 
 
 def table(records: Iterable[Record], form: str | None) -> tuple[list[str], list[list[str]]]:
@@ -109,37 +96,6 @@ def table(records: Iterable[Record], form: str | None) -> tuple[list[str], list[
 
 def _rev_order(label: str) -> tuple[int, str]:
     return (len(label), label)
-
-
-def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
-    """Return CSV with a UTF-8 BOM (so spreadsheet programs read Chinese correctly)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([neutralise(h) for h in header])
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def to_xlsx(header: list[str], rows: list[list[str]], title: str) -> bytes:
-    """Return an XLSX workbook in which every cell is text."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = re.sub(r"[\[\]:*?/\\]", "-", title)[:31] or "Records"
-    for row in [header, *rows]:
-        cells = []
-        for value in row:
-            cells.append(neutralise(value))
-        sheet.append(cells)
-    for row in sheet.iter_rows():
-        for cell in row:
-            # openpyxl would store a string starting with "=" as a formula; force text.
-            cell.data_type = TYPE_STRING
-            cell.number_format = "@"
-    sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 # -- one record as a printed copy ---------------------------------------------------------

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import TextAreaField
 
-from qms import render, trail
+from qms import render, spreadsheets, trail
 from qms.auth.models import Department, User
 from qms.documents import rendering as doc_rendering
 from qms.errors import ServiceError, ValidationFailed
@@ -287,9 +287,9 @@ def records():
         header, rows = exports.table(found, code)
         name = f"records-{code or 'all'}-{date.today().isoformat()}.{fmt}"
         data = (
-            exports.to_csv(header, rows)
+            spreadsheets.to_csv(header, rows)
             if fmt == "csv"
-            else exports.to_xlsx(header, rows, code or _("Records"))
+            else spreadsheets.to_xlsx(header, rows, code or _("Records"))
         )
         return send_file(
             io.BytesIO(data),

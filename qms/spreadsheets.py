@@ -1,0 +1,61 @@
+"""Tables for spreadsheet programs: CSV and XLSX in which no cell can run as a formula.
+
+Every domain's exports come through here, so that a title typed as ``=HYPERLINK(…)`` is
+shown as text wherever it is opened, and Chinese text opens as UTF-8.
+"""
+
+import csv
+import io
+import re
+from datetime import date
+
+from flask import Response
+from openpyxl import Workbook
+from openpyxl.cell.cell import TYPE_STRING
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def neutralise(value) -> str:
+    """Return a cell as text that no spreadsheet will run as a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def to_csv(header: list[str], rows: list[list]) -> bytes:
+    """Return CSV with a UTF-8 BOM (so spreadsheet programs read Chinese correctly)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([neutralise(h) for h in header])
+    for row in rows:
+        writer.writerow([neutralise(cell) for cell in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(header: list[str], rows: list[list], title: str) -> bytes:
+    """Return an XLSX workbook in which every cell is text."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = re.sub(r"[\[\]:*?/\\]", "-", title)[:31] or "Sheet"
+    for row in [header, *rows]:
+        sheet.append([neutralise(value) for value in row])
+    for row in sheet.iter_rows():
+        for cell in row:
+            # openpyxl would store a string starting with "=" as a formula; force text.
+            cell.data_type = TYPE_STRING
+            cell.number_format = "@"
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv_download(header: list[str], rows: list[list], name: str) -> Response:
+    """Return a CSV attachment named ``<name>-<today>.csv``."""
+    return Response(
+        to_csv(header, rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={name}-{date.today()}.csv"},
+    )
