@@ -506,11 +506,32 @@ def _clean_copy(copy: ControlledCopy) -> dict[str, Any]:
     }
 
 
-def _placeholder(alt: list[Any], url: str) -> dict[str, Any]:
+def _alt_text(alt: list[Any], url: str) -> dict[str, Any]:
     """Stand in for an image that cannot be shown: its alt text in brackets."""
     if not alt:
         alt = _text(unquote(url.rsplit("/", 1)[-1]) if not url.startswith("data:") else "image")
     return {"t": "Emph", "c": [{"t": "Str", "c": "["}, *alt, {"t": "Str", "c": "]"}]}
+
+
+class StoredMedia(Mapping[str, bytes]):
+    """Images by the URL a body uses, read only when a copy is actually made.
+
+    ``ids`` gives each URL a content id (a git blob id): enough for the render cache key,
+    so a cached copy is served without reading a single image.
+    """
+
+    def __init__(self, ids: Mapping[str, str], read: Callable[[str], bytes]) -> None:
+        self.ids = dict(ids)
+        self._read = read
+
+    def __getitem__(self, url: str) -> bytes:
+        return self._read(self.ids[url])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 def _image_type(data: bytes) -> str | None:
@@ -561,7 +582,7 @@ def _prepare(
             data = _image_data(url, media)
             image_type = _image_type(data) if data else None
             if image_type is None:
-                return [_placeholder(alt, url)]
+                return [_alt_text(alt, url)]
             if image_dir is None:
                 encoded = base64.b64encode(data).decode()
                 return [
@@ -573,7 +594,7 @@ def _prepare(
             written += 1
             name = f"image-{written}.{image_type}"
             if not _write_image(image_dir / name, data):
-                return [_placeholder(alt, url)]
+                return [_alt_text(alt, url)]
             return [{"t": "Image", "c": [attr, alt, [name, title]]}]
         if kind == "Link":
             attr, inlines, (url, _title) = element["c"]
@@ -999,7 +1020,10 @@ def _engine() -> str:
 def _cache_key(fmt: str, body: str, copy: ControlledCopy | None, media: Mapping[str, bytes]) -> str:
     """Return the sha256 naming the output for this exact input."""
     fields = asdict(copy) if copy is not None else None
-    images = {url: hashlib.sha256(data).hexdigest() for url, data in media.items()}
+    if isinstance(media, StoredMedia):
+        images = media.ids
+    else:
+        images = {url: hashlib.sha256(data).hexdigest() for url, data in media.items()}
     material = json.dumps(
         [_engine(), fmt, body, fields, images], ensure_ascii=False, sort_keys=True
     )
@@ -1152,7 +1176,7 @@ def convert_to_markdown(data: bytes, filename: str, media_prefix: str = "media")
                 try:
                     data = base64.b64decode(re.sub(r"\s+", "", embedded["data"]), validate=True)
                 except binascii.Error:
-                    return [_placeholder(alt, url)]
+                    return [_alt_text(alt, url)]
                 kind = embedded["type"].lower().replace("jpg", "jpeg")
                 name = f"{hashlib.sha1(data).hexdigest()[:16]}.{kind}"
                 images[f"{prefix}/{name}"] = data
@@ -1161,9 +1185,9 @@ def convert_to_markdown(data: bytes, filename: str, media_prefix: str = "media")
             try:
                 relative = path.resolve().relative_to(media.resolve())
             except (ValueError, OSError):
-                return [_placeholder(alt, url)]
+                return [_alt_text(alt, url)]
             if not path.is_file():
-                return [_placeholder(alt, url)]
+                return [_alt_text(alt, url)]
             parts = relative.parts[1:] if relative.parts[:1] == ("media",) else relative.parts
             name = "/".join(parts)
             images[f"{prefix}/{name}"] = path.read_bytes()

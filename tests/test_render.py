@@ -442,6 +442,21 @@ def test_pdf_prints_hostile_fields_literally(tmp_path):
     assert "#panic() #panic()" in text
 
 
+def test_a_cached_copy_reads_no_stored_image(tmp_path):
+    reads = []
+
+    def read(blob_id):
+        reads.append(blob_id)
+        return tiny_png()
+
+    media = render.StoredMedia({"QP-07/media/seal.png": "blob-1"}, read)
+    first = render.render("![seal](QP-07/media/seal.png)", "docx", ENGLISH_COPY, tmp_path, media)
+    again = render.render("![seal](QP-07/media/seal.png)", "docx", ENGLISH_COPY, tmp_path, media)
+
+    assert again == first and b"word/media/" in first
+    assert reads == ["blob-1"]
+
+
 def test_tables_read_from_word_files_get_widths_that_fit_their_content(tmp_path):
     # How convert_to_markdown writes a table of a Word file: a simple table whose dashes
     # mean nothing on paper.

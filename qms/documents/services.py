@@ -1587,22 +1587,21 @@ def _unpublish(gitstore: GitStore, base: str, commit: str, revs: list[Revision])
         current_app.logger.error("An import commit %s could not be taken back off main.", commit)
 
 
-def document_media(rev: Revision) -> dict[str, bytes]:
+def document_media(rev: Revision) -> render.StoredMedia:
     """Return the images stored beside a document at ``rev``, by the URL its body uses.
 
     The keys are relative to the Markdown file (``QP-07/media/image1.png``), which is
-    how an imported body references them, so a controlled copy can embed them.
+    how an imported body references them, so a controlled copy can embed them; each is
+    read from the repository only when a copy is made.
     """
     commit = rev.release_commit or rev.head_commit
     if commit is None:
-        return {}
+        return render.StoredMedia({}, store().read_blob)
     doc = rev.document
     folder = f"{attachment_dir(doc.doc_type, doc.code)}/media"
     repo = store()
-    return {
-        f"{doc.code}/media/{name}": repo.read_blob(sha)
-        for name, sha in repo.folder(commit, folder).items()
-    }
+    ids = {f"{doc.code}/media/{name}": sha for name, sha in repo.folder(commit, folder).items()}
+    return render.StoredMedia(ids, repo.read_blob)
 
 
 def document_file(rev: Revision, relative: str) -> bytes | None:
