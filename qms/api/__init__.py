@@ -9,7 +9,7 @@ from flask_smorest import Api
 from marshmallow import Schema, fields, validate
 
 from qms.auth.services import user_for_token
-from qms.extensions import csrf
+from qms.extensions import csrf, db
 
 
 class ErrorSchema(Schema):
@@ -31,6 +31,12 @@ def paged(page_obj) -> dict:
         "total": page_obj.total,
         "pages": page_obj.pages,
     }
+
+
+def page_of(stmt, args: dict) -> dict:
+    """Run a list query one page at a time, as ``page`` and ``per_page`` in ``args`` ask."""
+    page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
+    return paged(page)
 
 
 def authenticate() -> None:

@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from qms.api import PagingQuery, authenticate, paged
+from qms.api import PagingQuery, authenticate, page_of
 from qms.extensions import db
 from qms.improvement import services
 from qms.improvement.models import ACTION_ORIGINS, ACTION_STATES, ACTION_TYPES
@@ -124,8 +124,7 @@ class Actions(MethodView):
             overdue=args["overdue"],
         )
         stmt = services.list_actions(filters)
-        page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
-        return paged(page)
+        return page_of(stmt, args)
 
     @blp.arguments(ActionCreateSchema)
     @blp.response(201, ActionSchema)

@@ -4,7 +4,7 @@ from flask import Response, g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from qms.api import PagingQuery, authenticate, paged
+from qms.api import PagingQuery, authenticate, page_of
 from qms.audits import report, services
 from qms.audits.models import AUDIT_STATES, AUDIT_TYPES, RESULTS, Audit, AuditQuestion
 from qms.extensions import db
@@ -154,7 +154,7 @@ def _detail(audit: Audit) -> Audit:
 def list_audits(args):
     """List audits, newest first."""
     stmt = services.list_audits(args.get("year"), args.get("state"), args.get("q"))
-    return paged(db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False))
+    return page_of(stmt, args)
 
 
 @blp.route("", methods=["POST"])

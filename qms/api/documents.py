@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from qms.api import PagingQuery, authenticate, paged
+from qms.api import PagingQuery, authenticate, page_of
 from qms.documents import rendering, services
 from qms.documents.models import DOC_STATUSES, DOC_TYPES, Document, Revision
 from qms.documents.redline import redline
@@ -152,8 +152,7 @@ class Documents(MethodView):
             q=args.get("q"),
             due_for_review=args["due_for_review"],
         )
-        page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
-        return paged(page)
+        return page_of(stmt, args)
 
     @blp.arguments(DocumentCreateSchema)
     @blp.response(201, DocumentDetailSchema)

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from qms.api import PagingQuery, authenticate, paged
+from qms.api import PagingQuery, authenticate, page_of
 from qms.errors import ValidationFailed
 from qms.extensions import db
 from qms.improvement import services
@@ -181,8 +181,7 @@ class Nonconformities(MethodView):
             q=args.get("q"),
         )
         stmt = services.list_ncs(filters)
-        page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
-        return paged(page)
+        return page_of(stmt, args)
 
     @blp.arguments(NcCreateSchema)
     @blp.response(201, NcDetailSchema)

@@ -5,9 +5,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from qms.api import PagingQuery, authenticate, paged
+from qms.api import PagingQuery, authenticate, page_of
 from qms.errors import ValidationFailed
-from qms.extensions import db
 from qms.records import services
 from qms.records.models import LINK_TYPES, RECORD_STATUSES, Record
 
@@ -131,8 +130,7 @@ class Records(MethodView):
             value=args.get("value"),
             sort=args["sort"],
         )
-        page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
-        return paged(page)
+        return page_of(stmt, args)
 
     @blp.arguments(RecordCreateSchema)
     @blp.response(201, RecordDetailSchema)
