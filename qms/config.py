@@ -24,7 +24,13 @@ def load_config(app, test_config: dict | None) -> None:
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
         LANGUAGES=["en", "zh_Hans", "zh_Hant"],
         BABEL_DEFAULT_LOCALE="en",
-        BABEL_DEFAULT_TIMEZONE="UTC",
+        # The organisation's zone: every "today" and every time shown (qms.clock).
+        QMS_TIMEZONE=os.environ.get("QMS_TIMEZONE") or "UTC",
+        # Where uploaded files live (qms.attachments), content-addressed.
+        QMS_ATTACHMENTS_DIR=str(instance / "attachments"),
+        # The job queue (qms.jobs): a SQLite file beside the database by default, or a
+        # Redis URL when several hosts share the work.
+        QMS_JOBS_URL=os.environ.get("QMS_JOBS_URL") or f"sqlite:///{instance / 'jobs.sqlite'}",
         API_TITLE="QMS tracker API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -38,6 +44,7 @@ def load_config(app, test_config: dict | None) -> None:
     )
     if test_config:
         app.config.update(test_config)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["QMS_TIMEZONE"]
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Several workers share one file: wait for the write lock instead of failing at once.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})

@@ -14,7 +14,6 @@ saves stay in ``git log`` after its branch is deleted.
 from __future__ import annotations
 
 import os
-import random
 import tempfile
 import time
 from dataclasses import dataclass
@@ -104,6 +103,9 @@ class GitStore:
         except (git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
             raise GitStoreError(f"No document repository at {self.path}") from exc
         self.git = self.repo.git
+        #: Ref moves queued by the unit of work: ref -> (value it was read at, new value).
+        #: None outside a unit of work, where refs cannot move (see :mod:`qms.uow`).
+        self.pending: dict[str, tuple[str | None, str | None]] | None = None
 
     @classmethod
     def init(cls, path: str | os.PathLike) -> GitStore:
@@ -121,7 +123,7 @@ class GitStore:
                 format_message("Initialise the QMS document repository"),
                 Person(*SYSTEM),
             )
-            store.update_ref(MAIN, commit, None)
+            store.publish_refs([(MAIN, commit, None)])
         return store
 
     def close(self) -> None:
@@ -130,11 +132,34 @@ class GitStore:
     # -- reading -------------------------------------------------------------------------
 
     def head(self, ref: str) -> str | None:
-        """Return the commit a ref points at, or None when it does not exist."""
+        """Return the commit a ref points at, or None when it does not exist.
+
+        Inside a unit of work a ref moved by it reads as moved, though git has not yet
+        published the move.
+        """
+        if self.pending is not None and ref in self.pending:
+            value = self.pending[ref][1]
+            if value is None:
+                return None
+            return self.git.rev_parse("--verify", "--quiet", f"{value}^{{commit}}")
         try:
             return self.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
         except GitCommandError:
             return None
+
+    def ref_value(self, ref: str) -> str | None:
+        """Return the object a ref names as git has it now (a tag's own id, not peeled)."""
+        try:
+            return self.git.rev_parse("--verify", "--quiet", ref)
+        except GitCommandError:
+            return None
+
+    def managed_refs(self) -> dict[str, str]:
+        """Return main, every draft branch and every tag with the object each names."""
+        out = self.git.for_each_ref(
+            "--format=%(refname) %(objectname)", MAIN, "refs/heads/drafts/", "refs/tags/"
+        )
+        return dict(line.split(" ", 1) for line in out.splitlines())
 
     def read(self, commit: str, path: str) -> bytes | None:
         """Return the content of ``path`` at ``commit``, or None when absent."""
@@ -276,19 +301,21 @@ class GitStore:
             os.unlink(msgfile)
 
     def update_ref(self, ref: str, new: str | None, old: str | None) -> None:
-        """Move ``ref`` from ``old`` to ``new`` atomically (None: create / delete).
+        """Queue moving ``ref`` from ``old`` to ``new`` (None: create / delete).
 
-        Raises :class:`RefConflict` when the ref no longer points at ``old``.
+        Nothing moves yet: the unit of work publishes every queued move in one
+        compare-and-swap transaction when it commits (:meth:`publish`). Raises
+        :class:`RefConflict` when this unit of work already moved the ref elsewhere.
         """
-        try:
-            if new is None:
-                self.git.update_ref("-d", ref, old or "")
-            else:
-                self.git.update_ref(ref, new, old or ZERO)
-        except GitCommandError as exc:
-            if self.head(ref) != old:
-                raise RefConflict(f"{ref} moved since it was read") from exc
-            raise GitStoreError(exc.stderr or str(exc)) from exc
+        if self.pending is None:
+            raise GitStoreError("Refs move only inside a unit of work (qms.uow).")
+        if ref in self.pending:
+            read_at, current = self.pending[ref]
+            if current != old:
+                raise RefConflict(f"{ref} moved since it was read")
+        else:
+            read_at = old
+        self.pending[ref] = (read_at, new)
 
     def commit_on(
         self,
@@ -319,30 +346,32 @@ class GitStore:
         message: str,
         author: Person,
         extra_parents: tuple[str, ...] = (),
-        attempts: int = 200,
         when: datetime | None = None,
     ) -> str:
-        """Commit ``changes`` on main, rebuilding on the newest main until the swap wins."""
-        for _ in range(attempts):
-            old = self.head(MAIN)
-            try:
-                return self.commit_on(MAIN, changes, message, author, old, extra_parents, when=when)
-            except RefConflict:
-                time.sleep(random.uniform(0.001, 0.02))
-        raise GitStoreError("main kept moving; the release was not written")
+        """Commit ``changes`` on main as this unit of work sees it.
 
-    def create_tag(self, name: str, commit: str, message: str, tagger: Person) -> None:
-        """Create the annotated tag ``name``; refuse when it exists already (tags are immutable)."""
-        env = {"GIT_COMMITTER_NAME": tagger.name, "GIT_COMMITTER_EMAIL": tagger.email}
-        try:
-            self.git.tag("-a", name, commit, "-m", message, env=env)
-        except GitCommandError as exc:
-            if self.head(f"refs/tags/{name}") == commit:
-                return  # the same tag written by a retried or repaired release
-            raise GitStoreError(exc.stderr or str(exc)) from exc
+        If another process publishes a release first, the unit of work's publication
+        fails and the whole unit is run again on the newer main (:mod:`qms.uow`).
+        """
+        old = self.head(MAIN)
+        return self.commit_on(MAIN, changes, message, author, old, extra_parents, when=when)
+
+    def create_tag(self, name: str, commit: str, message: str, tagger: Person) -> str:
+        """Queue the annotated tag ``name`` on ``commit``; tags are immutable, so it must be new.
+
+        The tag object is written with plumbing; the ref moves with the unit of work.
+        """
+        tag = self.build_tag(name, commit, message, tagger)
+        self.update_ref(f"refs/tags/{name}", tag, None)
+        return tag
 
     def delete_ref(self, ref: str) -> None:
-        old = self.head(ref)
+        """Queue deleting ``ref`` if it exists."""
+        old = (
+            self.ref_value(ref)
+            if self.pending is None or ref not in self.pending
+            else (self.pending[ref][1])
+        )
         if old is not None:
             self.update_ref(ref, None, old)
 
@@ -378,7 +407,7 @@ class GitStore:
         istream = self.repo.odb.store(IStream(b"tag", len(content), BytesIO(content)))
         return istream.hexsha.decode() if isinstance(istream.hexsha, bytes) else istream.hexsha
 
-    def update_refs(self, updates: list[tuple[str, str | None, str | None]]) -> None:
+    def publish_refs(self, updates: list[tuple[str, str | None, str | None]]) -> None:
         """Move several refs in one all-or-nothing transaction: ``(ref, new, old)`` each.
 
         ``old`` None means the ref must not exist yet; ``new`` None deletes it. Raises
@@ -389,8 +418,10 @@ class GitStore:
             f"delete {ref} {old or ''}\n" if new is None else f"update {ref} {new} {old or ZERO}\n"
             for ref, new, old in updates
         )
+        if not lines:
+            return
         with tempfile.TemporaryFile() as stdin:
-            stdin.write(lines.encode("utf-8"))
+            stdin.write(("start\n" + lines + "prepare\ncommit\n").encode("utf-8"))
             stdin.seek(0)
             try:
                 self.git.update_ref("--stdin", istream=stdin)

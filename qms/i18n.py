@@ -32,8 +32,25 @@ def select_locale() -> str:
     return locale_from_header()
 
 
+def when(value, seconds: bool = False) -> str:
+    """Show a stored timestamp in the organisation's zone with the zone's name."""
+    from qms import clock
+
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        from datetime import datetime
+
+        value = datetime.fromisoformat(value)
+    moment = clock.local(value)
+    return f"{moment:%Y-%m-%d %H:%M{':%S' if seconds else ''}} {clock.zone_name(moment)}"
+
+
 def init_app(app) -> None:
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(
+        app, locale_selector=select_locale, timezone_selector=lambda: app.config["QMS_TIMEZONE"]
+    )
+    app.add_template_filter(when)
 
     @app.context_processor
     def inject_locale():

@@ -28,3 +28,16 @@ def aware(value: datetime | None) -> datetime | None:
 
 
 UTCDateTime = DateTime(timezone=True)
+
+
+class GitRef(db.Model):
+    """Where the database has acknowledged each managed ref of the document repository.
+
+    Written in the same transaction as the work that moves the ref (see :mod:`qms.uow`),
+    so a ref that git holds elsewhere was moved by work that never committed.
+    """
+
+    __tablename__ = "git_ref"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    commit: Mapped[str] = mapped_column(String(40))

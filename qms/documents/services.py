@@ -1,9 +1,8 @@
 """The rules of document control, used by both the pages and the API.
 
-Each public function that changes something owns its transaction: it writes git
-first (content and release history), then the database (index and workflow state),
-then commits. A crash between the two leaves git ahead of the database, which
-``flask qms check --repair`` puts right from the commit trailers.
+Each public function that changes something is a unit of work (:mod:`qms.uow`): it
+writes git objects and queues its ref moves as it goes, and the outermost call
+publishes the refs and commits the database together, or neither.
 """
 
 from __future__ import annotations
@@ -16,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import yaml
-from flask import current_app, g
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from qms import render, trail
+from qms import clock, render, trail
 from qms.auth.models import Department, User
 from qms.auth.services import verify_password
 from qms.database import next_number
@@ -42,14 +41,13 @@ from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
 from qms.gitstore import (
     MAIN,
-    GitStore,
     Person,
-    RefConflict,
     draft_ref,
     format_message,
     tag_name,
 )
 from qms.models import utcnow
+from qms.uow import store, transactional
 
 CODE_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,38}[A-Za-z0-9])?$")
 CLAUSE_RE = re.compile(r"^(?:[4-9]|10)(?:\.\d{1,2}){0,3}$")
@@ -59,19 +57,6 @@ RESERVED_CODES = {"new", "tree", "preview", "review-due", "change-requests"}
 
 
 # -- the repository --------------------------------------------------------------------
-
-
-def store() -> GitStore:
-    """Return the document repository for this request or command, opened once."""
-    if "gitstore" not in g:
-        g.gitstore = GitStore(current_app.config["QMS_DOCUMENTS_REPO"])
-    return g.gitstore
-
-
-def close_store(_exc=None) -> None:
-    gitstore = g.pop("gitstore", None)
-    if gitstore is not None:
-        gitstore.close()
 
 
 def person(user: User) -> Person:
@@ -219,7 +204,7 @@ def list_documents(
             )
         )
     if due_for_review:
-        stmt = stmt.where(Document.status == "effective", Document.next_review_due <= date.today())
+        stmt = stmt.where(Document.status == "effective", Document.next_review_due <= clock.today())
     if q:
         pattern = f"%{q.strip().lower()}%"
         stmt = stmt.where(
@@ -442,6 +427,7 @@ def _department(name: str | None) -> Department | None:
     return dept
 
 
+@transactional
 def create_document(
     actor: User,
     code: str,
@@ -500,7 +486,6 @@ def create_document(
         after={"title": title, "type": doc_type, "parent": parent, "department": department},
         user=actor,
     )
-    db.session.commit()
     return doc
 
 
@@ -554,12 +539,12 @@ def _accepted_change_request(number: str | None) -> ChangeRequest | None:
     return cr
 
 
+@transactional
 def open_draft(
     actor: User,
     doc: Document,
     from_blank: bool = False,
     change_request: str | None = None,
-    commit: bool = True,
 ) -> Revision:
     """Start the document's next revision from the effective one, or from blank."""
     require_role(actor, *AUTHORING_ROLES)
@@ -595,8 +580,6 @@ def open_draft(
         after={"from": current.label if current and not from_blank else None},
         user=actor,
     )
-    if commit:
-        db.session.commit()
     return rev
 
 
@@ -614,6 +597,7 @@ def _draft_message(
     )
 
 
+@transactional
 def save_draft(
     actor: User,
     doc: Document,
@@ -633,7 +617,7 @@ def save_draft(
     content = content.replace("\r\n", "\n")
     rev = open_revision(doc)
     if rev is None:
-        rev = open_draft(actor, doc, from_blank=effective_revision(doc) is None, commit=False)
+        rev = open_draft(actor, doc, from_blank=effective_revision(doc) is None)
         base_commit = None
     if rev.status != "draft":
         raise Conflict(
@@ -655,16 +639,13 @@ def save_draft(
     cr = _accepted_change_request(change_request) if change_request else rev.change_request
     gitstore = store()
     blob = gitstore.write_blob(content.encode("utf-8"))
-    try:
-        head = gitstore.commit_on(
-            draft_ref(doc.code, rev.label),
-            {doc.path: blob},
-            _draft_message(doc, rev.label, summary.strip() or "Save draft", cr, trailers or ()),
-            person(actor),
-            expected=rev.head_commit,
-        )
-    except RefConflict as exc:
-        raise Conflict(_("Someone saved this draft at the same moment; reload and retry.")) from exc
+    head = gitstore.commit_on(
+        draft_ref(doc.code, rev.label),
+        {doc.path: blob},
+        _draft_message(doc, rev.label, summary.strip() or "Save draft", cr, trailers or ()),
+        person(actor),
+        expected=rev.head_commit,
+    )
     before = {"head": rev.head_commit}
     rev.head_commit = head
     rev.change_request = cr
@@ -678,10 +659,10 @@ def save_draft(
         after={"head": head, "title": parsed.meta.get("title")},
         user=actor,
     )
-    db.session.commit()
     return rev
 
 
+@transactional
 def submit(actor: User, doc: Document) -> Revision:
     """Send the draft for review; its content is frozen until approved or rejected."""
     require_role(actor, *AUTHORING_ROLES)
@@ -704,7 +685,6 @@ def submit(actor: User, doc: Document) -> Revision:
         after={"blob": rev.blob_id},
         user=actor,
     )
-    db.session.commit()
     return rev
 
 
@@ -724,6 +704,7 @@ def _revision_in(doc: Document, *statuses: str) -> Revision:
     return rev
 
 
+@transactional
 def add_comment(actor: User, doc: Document, body: str) -> ReviewComment:
     """Add a review comment to the open revision."""
     body = (body or "").strip()
@@ -739,7 +720,6 @@ def add_comment(actor: User, doc: Document, body: str) -> ReviewComment:
         after={"comment": body},
         user=actor,
     )
-    db.session.commit()
     return comment
 
 
@@ -770,6 +750,7 @@ def _sign(actor: User, rev: Revision, meaning: str, blob: str, comment: str | No
     return sig
 
 
+@transactional
 def sign_review(actor: User, doc: Document, password: str, comment: str | None = None):
     """Sign the revision in review as reviewed (not an approval)."""
     rev = _revision_in(doc, "in_review")
@@ -777,10 +758,10 @@ def sign_review(actor: User, doc: Document, password: str, comment: str | None =
         raise PermissionDenied(_("An author of a revision cannot review it."))
     _check_password(actor, password)
     sig = _sign(actor, rev, "reviewed", rev.blob_id, comment)
-    db.session.commit()
     return sig
 
 
+@transactional
 def approve(actor: User, doc: Document, password: str, comment: str | None = None) -> Revision:
     """Sign the revision in review as approved, with the password re-entered."""
     require_role(actor, "approver")
@@ -792,10 +773,10 @@ def approve(actor: User, doc: Document, password: str, comment: str | None = Non
         raise Conflict(_("The draft changed after it was submitted; it cannot be approved."))
     _sign(actor, rev, "approved", rev.blob_id, comment)
     rev.status = "approved"
-    db.session.commit()
     return rev
 
 
+@transactional
 def reject(actor: User, doc: Document, reason: str) -> Revision:
     """Send the revision back to draft with a reason; the draft's text is kept."""
     require_role(actor, "approver")
@@ -820,10 +801,10 @@ def reject(actor: User, doc: Document, reason: str) -> Revision:
         after={"reason": reason},
         user=actor,
     )
-    db.session.commit()
     return rev
 
 
+@transactional
 def release(
     actor: User, doc: Document, effective_date: date | None = None, allow_past: bool = False
 ) -> Revision:
@@ -833,7 +814,7 @@ def release(
     """
     require_role(actor, "approver")
     rev = _revision_in(doc, "approved")
-    today = date.today()
+    today = clock.today()
     effective_date = effective_date or today
     if effective_date < today and not allow_past:
         raise ValidationFailed(
@@ -853,7 +834,6 @@ def release(
             after={"effective_date": effective_date.isoformat()},
             user=actor,
         )
-        db.session.commit()
         return rev
     make_effective(rev, actor)
     return rev
@@ -887,8 +867,13 @@ def release_message(rev: Revision, previous: Revision | None, approvers: list[Si
     )
 
 
+@transactional
 def make_effective(rev: Revision, actor: User | None = None) -> None:
-    """Put a released revision on main, tag it, supersede the previous one, and commit."""
+    """Put a released revision on main, tag it and supersede the previous one.
+
+    Main, the tag and the draft branch's deletion are published together with the
+    database's change, or not at all.
+    """
     doc = rev.document
     previous = effective_revision(doc)
     gitstore = store()
@@ -906,7 +891,6 @@ def make_effective(rev: Revision, actor: User | None = None) -> None:
     _apply_effective(rev, previous, commit)
     if rev.head_commit:
         gitstore.delete_ref(draft_ref(doc.code, rev.label))
-    db.session.commit()
 
 
 def _apply_effective(rev: Revision, previous: Revision | None, commit: str) -> None:
@@ -917,7 +901,7 @@ def _apply_effective(rev: Revision, previous: Revision | None, commit: str) -> N
     rev.status = "effective"
     rev.release_commit = commit
     if rev.effective_date is None:
-        rev.effective_date = date.today()
+        rev.effective_date = clock.today()
     meta, _body = render.split_front_matter(revision_content(rev))
     if meta.get("title"):
         doc.title = str(meta["title"])[:300]
@@ -940,9 +924,10 @@ def _apply_effective(rev: Revision, previous: Revision | None, commit: str) -> N
     _notify("effective", rev)
 
 
+@transactional
 def apply_due_releases(today: date | None = None) -> list[Revision]:
     """Make effective every scheduled revision whose effective date has come."""
-    today = today or date.today()
+    today = today or clock.today()
     due = db.session.scalars(
         select(Revision).where(Revision.status == "scheduled", Revision.effective_date <= today)
     ).all()
@@ -951,6 +936,7 @@ def apply_due_releases(today: date | None = None) -> list[Revision]:
     return list(due)
 
 
+@transactional
 def obsolete(actor: User, doc: Document, reason: str) -> Document:
     """Withdraw an effective document; it stays retrievable from its tags, marked obsolete."""
     require_role(actor, "approver")
@@ -990,7 +976,6 @@ def obsolete(actor: User, doc: Document, reason: str) -> Document:
         after={"reason": reason, "commit": commit},
         user=actor,
     )
-    db.session.commit()
     return doc
 
 
@@ -1009,6 +994,7 @@ def add_months(day: date, months: int) -> date:
 # -- periodic review and acknowledgement -----------------------------------------------
 
 
+@transactional
 def review_no_change(actor: User, doc: Document, password: str, note: str | None = None):
     """Record the periodic review "reviewed, no change" with a signature; reset the due date."""
     require_role(actor, "approver")
@@ -1018,7 +1004,7 @@ def review_no_change(actor: User, doc: Document, password: str, note: str | None
     rev = effective_revision(doc)
     sig = _sign(actor, rev, "periodic_review", rev.blob_id, note)
     before = doc.next_review_due
-    doc.next_review_due = add_months(date.today(), doc.review_interval_months)
+    doc.next_review_due = add_months(clock.today(), doc.review_interval_months)
     trail.record(
         "document.reviewed",
         "document",
@@ -1027,7 +1013,6 @@ def review_no_change(actor: User, doc: Document, password: str, note: str | None
         after={"next_review_due": doc.next_review_due},
         user=actor,
     )
-    db.session.commit()
     return sig
 
 
@@ -1048,6 +1033,7 @@ def readers(doc: Document) -> list[User]:
     return list(db.session.scalars(stmt))
 
 
+@transactional
 def acknowledge(actor: User, doc: Document) -> Acknowledgement:
     """Record that the user has read the document's effective revision."""
     rev = effective_revision(doc)
@@ -1063,7 +1049,6 @@ def acknowledge(actor: User, doc: Document) -> Acknowledgement:
     ack = Acknowledgement(revision_id=rev.id, user_id=actor.id)
     db.session.add(ack)
     trail.record("revision.acknowledged", "revision", f"{doc.code}/{rev.label}", user=actor)
-    db.session.commit()
     return ack
 
 
@@ -1101,6 +1086,7 @@ def reading_list(user: User) -> list[Document]:
 # -- change requests -------------------------------------------------------------------
 
 
+@transactional
 def raise_change_request(
     actor: User, title: str, reason: str, documents: list[str], source_ref: str | None = None
 ) -> ChangeRequest:
@@ -1113,7 +1099,7 @@ def raise_change_request(
     docs = [get_document(c.strip()) for c in documents if c.strip()]
     if not docs:
         raise ValidationFailed(_("Name at least one document concerned."), field="documents")
-    year = date.today().year
+    year = clock.today().year
     number = f"CR-{year}-{next_number(f'CR-{year}'):04d}"
     cr = ChangeRequest(
         number=number,
@@ -1131,10 +1117,10 @@ def raise_change_request(
         after={"documents": [d.code for d in docs], "reason": reason},
         user=actor,
     )
-    db.session.commit()
     return cr
 
 
+@transactional
 def decide_change_request(actor: User, cr: ChangeRequest, accept: bool, note: str = "") -> None:
     """Accept or decline an open change request."""
     require_role(actor, "approver")
@@ -1154,7 +1140,6 @@ def decide_change_request(actor: User, cr: ChangeRequest, accept: bool, note: st
         after={"status": cr.status, "note": cr.decision_note},
         user=actor,
     )
-    db.session.commit()
 
 
 def get_change_request(number: str) -> ChangeRequest:
@@ -1214,7 +1199,7 @@ def meaning_label(meaning: str) -> str:
 
 
 def next_review_window(days: int = 30) -> date:
-    return date.today() + timedelta(days=days)
+    return clock.today() + timedelta(days=days)
 
 
 # -- each person's work ----------------------------------------------------------------
@@ -1412,6 +1397,7 @@ def check_import(items: list[ImportItem], progress: Callable | None = None) -> l
     return problems
 
 
+@transactional
 def import_documents(
     actor: User,
     items: list[ImportItem],
@@ -1473,118 +1459,71 @@ def import_documents(
         [("Imported-by", f"{actor.display_name} <{me.email}>")]
         + [("Document", item.code) for item in items],
     )
-    # The commit and tags exist only as objects until the refs move below: a failure
-    # up to then leaves main and the tags exactly as they were.
-    base = gitstore.head(MAIN)
-    commit = gitstore.build_commit(base, changes, message, me)
+    # Main and every tag move with the unit of work, after every register row is ready:
+    # a failure up to then leaves main and the tags exactly as they were.
+    commit = gitstore.commit_on_main(changes, message, me)
 
     report("recording", 0, len(items))
     docs: dict[str, Document] = {}
     revs: list[Revision] = []
-    today = date.today()
-    try:
-        for item in items:
-            docs[item.code.lower()] = Document(
-                code=item.code,
-                title=item.title.strip(),
-                doc_type=item.doc_type,
-                department=departments[item.code],
-                clause_rows=[
-                    DocumentClause(clause=c)
-                    for c in validate_clauses(item.meta.get("clauses") or [])
-                ],
+    today = clock.today()
+    for item in items:
+        docs[item.code.lower()] = Document(
+            code=item.code,
+            title=item.title.strip(),
+            doc_type=item.doc_type,
+            department=departments[item.code],
+            clause_rows=[
+                DocumentClause(clause=c) for c in validate_clauses(item.meta.get("clauses") or [])
+            ],
+        )
+    for item in items:
+        doc = docs[item.code.lower()]
+        if item.parent:
+            doc.parent = docs.get(item.parent.lower()) or db.session.scalar(
+                select(Document).where(func.lower(Document.code) == item.parent.lower())
             )
-        for item in items:
-            doc = docs[item.code.lower()]
-            if item.parent:
-                doc.parent = docs.get(item.parent.lower()) or db.session.scalar(
-                    select(Document).where(func.lower(Document.code) == item.parent.lower())
-                )
-            db.session.add(doc)
-            rev = Revision(
-                document=doc,
-                label=revision_label(0),
-                status="approved",
-                summary=(f"Imported from {item.source}" if item.source else "Imported"),
-                author_id=actor.id,
-                blob_id=contents[item.code],
-                effective_date=today,
-                released_at=utcnow(),
-                released_by_id=actor.id,
-            )
-            db.session.add(rev)
-            revs.append(rev)
-        db.session.flush()
+        db.session.add(doc)
+        rev = Revision(
+            document=doc,
+            label=revision_label(0),
+            status="approved",
+            summary=(f"Imported from {item.source}" if item.source else "Imported"),
+            author_id=actor.id,
+            blob_id=contents[item.code],
+            effective_date=today,
+            released_at=utcnow(),
+            released_by_id=actor.id,
+        )
+        db.session.add(rev)
+        revs.append(rev)
+        gitstore.create_tag(
+            tag_name(item.code, rev.label),
+            commit,
+            f"{item.code} revision {rev.label} (imported)",
+            me,
+        )
+    db.session.flush()
 
-        # Publish: main and every tag in one transaction, rebuilt on a newer main if a
-        # release landed meanwhile (the batch only adds files, so it applies on any main).
-        for _attempt in range(50):
-            tags = [
-                (
-                    f"refs/tags/{tag_name(rev.document.code, rev.label)}",
-                    gitstore.build_tag(
-                        tag_name(rev.document.code, rev.label),
-                        commit,
-                        f"{rev.document.code} revision {rev.label} (imported)",
-                        me,
-                    ),
-                    None,
-                )
-                for rev in revs
-            ]
-            try:
-                gitstore.update_refs([(MAIN, commit, base), *tags])
-                break
-            except RefConflict:
-                if gitstore.head(MAIN) == base:
-                    raise  # a tag exists already: another import of the same code won
-                base = gitstore.head(MAIN)
-                commit = gitstore.build_commit(base, changes, message, me)
-        else:
-            raise Conflict(_("Main kept moving; the import was not written."))
-    except BaseException:
-        db.session.rollback()
-        raise
-
-    try:
-        for done, (item, rev) in enumerate(zip(items, revs, strict=True), start=1):
-            doc = rev.document
-            trail.record(
-                "document.created",
-                "document",
-                doc.code,
-                after={
-                    "title": doc.title,
-                    "type": doc.doc_type,
-                    "parent": item.parent,
-                    "department": departments[item.code].name if departments[item.code] else None,
-                    "imported_from": item.source,
-                },
-                user=actor,
-            )
-            _sign(actor, rev, "imported", rev.blob_id, item.source or None)
-            _apply_effective(rev, None, commit)
-            report("recording", done, len(items))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        _unpublish(gitstore, base, commit, revs)
-        raise
+    for done, (item, rev) in enumerate(zip(items, revs, strict=True), start=1):
+        doc = rev.document
+        trail.record(
+            "document.created",
+            "document",
+            doc.code,
+            after={
+                "title": doc.title,
+                "type": doc.doc_type,
+                "parent": item.parent,
+                "department": departments[item.code].name if departments[item.code] else None,
+                "imported_from": item.source,
+            },
+            user=actor,
+        )
+        _sign(actor, rev, "imported", rev.blob_id, item.source or None)
+        _apply_effective(rev, None, commit)
+        report("recording", done, len(items))
     return commit
-
-
-def _unpublish(gitstore: GitStore, base: str, commit: str, revs: list[Revision]) -> None:
-    """Put main and the batch's tags back after the database refused the import."""
-    updates: list[tuple[str, str | None, str | None]] = [(MAIN, base, commit)]
-    for ref, sha in gitstore.refs("refs/tags/").items():
-        if sha == commit:
-            updates.append((ref, None, gitstore.git.rev_parse(ref)))
-    try:
-        gitstore.update_refs(updates)
-    except RefConflict:
-        # Someone released on top of the batch in the instant between: main cannot go back
-        # without losing their release. `flask qms check` reports the batch's tags.
-        current_app.logger.error("An import commit %s could not be taken back off main.", commit)
 
 
 def document_media(rev: Revision) -> render.StoredMedia:

@@ -45,7 +45,6 @@ from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav, register_work
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
-bp.teardown_app_request(services.close_store)
 register_nav(NavItem("documents.register", _l("Documents"), ("documents.",), order=10))
 
 

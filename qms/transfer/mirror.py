@@ -19,6 +19,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from qms import uow
 from qms.documents import services as documents
 from qms.extensions import db
 from qms.gitstore import MAIN, GitStoreError
@@ -105,7 +106,7 @@ def _loop(app) -> None:
         try:
             with app.app_context():
                 delay = process_queue()
-                documents.close_store()
+                uow.close_store()
                 db.session.remove()
         except Exception:  # keep mirroring after a database hiccup
             logger.exception("The mirror worker failed; retrying in a minute")

@@ -25,6 +25,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from qms import uow
 from qms.auth.models import User
 from qms.documents import services as documents
 from qms.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
@@ -275,7 +276,7 @@ def _work(app, job_id: int, stage: str, language: str = "en") -> None:
             db.session.rollback()
             _fail(job_id, f"{type(exc).__name__}: {exc}", None)
         finally:
-            documents.close_store()
+            uow.close_store()
             db.session.remove()
 
 

@@ -18,7 +18,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from qms.documents import services as documents
 from qms.errors import ServiceError
 from qms.extensions import db
 from qms.navigation import NavItem, register_nav
@@ -27,7 +26,6 @@ from qms.transfer.forms import ConfirmForm, ImportForm, PushForm
 from qms.transfer.importing import Plan
 
 bp = Blueprint("transfer", __name__, url_prefix="/transfer")
-bp.teardown_app_request(documents.close_store)
 register_nav(
     NavItem("transfer.status", _l("Import and mirror"), ("transfer.",), order=90, roles=("admin",))
 )
