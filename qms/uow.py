@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 
 from flask import current_app, g
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from qms.extensions import db
 from qms.gitstore import GitStore, GitStoreError, RefConflict
@@ -39,6 +40,8 @@ from qms.models import GitRef
 
 #: How often a unit of work is run again when another process published a ref first.
 ATTEMPTS = 30
+#: The value of a ``git_ref`` row claimed for a ref this unit of work creates.
+CLAIMED = ""
 
 
 @dataclass
@@ -161,11 +164,14 @@ def _quietly(callback: Callable[[], None]) -> None:
 # -- publishing ref moves -------------------------------------------------------------------
 
 
-def _lock_rows(names: list[str]) -> dict[str, str]:
-    """Lock the ``git_ref`` rows of ``names`` until commit; return their acknowledged values.
+def _lock_rows(names: list[str]) -> dict[str, str | None]:
+    """Hold the ``git_ref`` rows of ``names`` until commit; return their acknowledged values.
 
-    The no-op UPDATE takes the row locks on PostgreSQL and the write lock on SQLite, so no
-    other unit of work can publish these refs until this one ends.
+    The no-op UPDATE takes the row locks on PostgreSQL (and the write lock on SQLite); a
+    name without a row gets a placeholder row, whose key another transaction cannot
+    insert until this one ends. So no other unit of work can publish these refs until
+    this one ends, and a ref that git holds differently now was left by a dead process.
+    Raises :class:`RefConflict` when another transaction claimed a new name first.
     """
     _seed_if_empty()
     db.session.execute(
@@ -173,7 +179,25 @@ def _lock_rows(names: list[str]) -> dict[str, str]:
         execution_options={"synchronize_session": False},
     )
     rows = db.session.execute(select(GitRef.name, GitRef.commit).where(GitRef.name.in_(names)))
-    return {name: commit for name, commit in rows}
+    known: dict[str, str | None] = {name: commit for name, commit in rows}
+    for name in names:
+        if name not in known:
+            try:
+                with db.session.begin_nested():
+                    db.session.execute(insert(GitRef).values(name=name, commit=CLAIMED))
+            except IntegrityError as exc:
+                raise RefConflict(f"{name} was created meanwhile") from exc
+            known[name] = None
+    return known
+
+
+def _set_rows(values: dict[str, str | None]) -> None:
+    """Record ``values`` as acknowledged (None: the ref no longer exists)."""
+    for name, value in values.items():
+        if value is None:
+            db.session.execute(delete(GitRef).where(GitRef.name == name))
+        else:
+            db.session.execute(update(GitRef).where(GitRef.name == name).values(commit=value))
 
 
 def _seed_if_empty() -> None:
@@ -195,31 +219,20 @@ def _publish() -> list[tuple[str, str | None, str | None]]:
         return []
     names = sorted(moves)
     acknowledged = _lock_rows(names)
-    updates, leftovers = [], []
-    conflict = False
-    for name in names:
-        read_at, new = moves[name]
-        known = acknowledged.get(name)
-        actual = gitstore.ref_value(name)
-        if actual != known:
-            # Published by a process that died before its commit: we hold the row's lock,
-            # so no living process can be about to acknowledge it.
-            leftovers.append((name, known, actual))
-        if read_at != known:
-            conflict = True
-        updates.append((name, new, actual))
-    if conflict:
+    actual = {name: gitstore.ref_value(name) for name in names}
+    leftovers = [
+        (name, acknowledged[name], actual[name])
+        for name in names
+        if actual[name] != acknowledged[name]
+    ]
+    if any(moves[name][0] != acknowledged[name] for name in names):
+        # Someone acknowledged a move of one of these refs after this work read it: run
+        # the work again on theirs, with whatever a dead process left dropped first.
         _drop_leftovers(gitstore, leftovers)
         raise RefConflict("a ref moved since this unit of work read it")
+    updates = [(name, moves[name][1], actual[name]) for name in names]
     gitstore.publish_refs(updates)
-    for name, new, _actual in updates:
-        if new is None:
-            db.session.execute(delete(GitRef).where(GitRef.name == name))
-        elif name in acknowledged:
-            db.session.execute(update(GitRef).where(GitRef.name == name).values(commit=new))
-        else:
-            db.session.add(GitRef(name=name, commit=new))
-    db.session.flush()
+    _set_rows({name: new for name, new, _old in updates})
     if leftovers:
         _record_recovery(leftovers)
     return updates
@@ -283,13 +296,17 @@ def recover() -> list[tuple[str, str | None, str | None]]:
         names = [name for name, _known, _actual in pending_recovery()]
         if not names:
             return []
-        acknowledged = _lock_rows(names)
+        try:
+            acknowledged = _lock_rows(names)
+        except RefConflict:
+            return []  # a live unit of work is creating one of them: the next run sees it
         gitstore = store()
         mend = []
         for name in names:
-            known, actual = acknowledged.get(name), gitstore.ref_value(name)
+            known, actual = acknowledged[name], gitstore.ref_value(name)
             if known != actual and (known is None or gitstore.has_object(known)):
                 mend.append((name, known, actual))
+        _set_rows({name: known for name, known in acknowledged.items() if known is None})
         if mend:
             gitstore.publish_refs([(name, known, actual) for name, known, actual in mend])
             _record_recovery(mend)
