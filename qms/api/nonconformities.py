@@ -1,6 +1,6 @@
 """API resources for nonconformities: raise, list, show, analyse, move through the workflow."""
 
-from flask import g
+from flask import g, request
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
@@ -245,4 +245,17 @@ def add_evidence(data, number):
         services.add_document(g.api_user, nc, data["document"])
     else:
         raise ValidationFailed(_("Give a record, a link or a document."), field="record")
+    return detail(nc)
+
+
+@blp.route("/<number>/evidence/file", methods=["POST"])
+@blp.response(201, NcDetailSchema)
+def add_file(number):
+    """Attach a file (multipart field ``file``) to the NC as evidence; its type is read from
+    its content, and a refused file leaves nothing behind."""
+    nc = services.get_nc(number)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed(_("Send the file as multipart form field 'file'."), field="file")
+    services.add_attachment(g.api_user, nc, upload.stream, upload.filename)
     return detail(nc)

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     DateField,
     HiddenField,
@@ -42,6 +42,9 @@ class NcForm(FlaskForm):
     )
     responsible = SelectField(_l("Responsible person"), validate_choice=False)
     due_date = DateField(_l("Due date"), validators=[Optional()])
+    files = MultipleFileField(
+        _l("Files as evidence"), description=_l("Photos, scans or documents of what was found.")
+    )
     submit = SubmitField(_l("Raise nonconformity"))
     similar = SubmitField(_l("Look for similar nonconformities"))
 

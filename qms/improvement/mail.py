@@ -3,9 +3,9 @@
 SMTP comes from the environment (QMS_SMTP_HOST, QMS_SMTP_PORT, QMS_SMTP_USER,
 QMS_SMTP_PASSWORD, QMS_SMTP_TLS, QMS_MAIL_FROM; app config keys of the same names win,
 which is how tests point it at their server). With no host configured, mail steps aside:
-nothing is sent and the skip is logged. A failing server is logged too and never fails
-the request that triggered the message. Each message is written in the recipient's
-language.
+nothing is sent and the skip is logged. Messages are sent after the unit of work that
+caused them commits, never inside it; a failing server is logged and never undoes the
+work. Each message is written in the recipient's language.
 """
 
 from __future__ import annotations
@@ -20,13 +20,21 @@ from email.utils import formataddr, make_msgid
 
 from flask import current_app, has_request_context, render_template, request
 from flask_babel import force_locale
-from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from qms import clock, uow
 from qms.auth.models import User
 from qms.extensions import db
 from qms.i18n import LANGUAGES
+from qms.improvement.models import (
+    OPEN_ACTION_STATES,
+    OPEN_NC_STATES,
+    Action,
+    Nonconformity,
+    Reminder,
+)
+from qms.uow import transactional
 
 log = logging.getLogger(__name__)
 
@@ -76,39 +84,56 @@ def _locale(user: User) -> str:
     return user.locale if user.locale in LANGUAGES else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def send(user: User, subject: str, body: str, smtp: SmtpSettings | None = None) -> bool:
-    """Send one plain-text message to ``user``; return whether the server accepted it."""
+@dataclass(frozen=True)
+class Message:
+    """A message composed for one person, ready to hand to the server."""
+
+    username: str
+    name: str
+    email: str | None
+    subject: str
+    body: str
+
+
+def compose(user: User, template: str, **context) -> Message:
+    """Return the message ``template`` renders for ``user``, in their language."""
+    subject, body = render(user, template, **context)
+    return Message(user.username, user.display_name, user.email, subject, body)
+
+
+def deliver(message: Message, smtp: SmtpSettings | None = None) -> bool:
+    """Send one plain-text message; return whether the server accepted it."""
     smtp = smtp or settings()
     if smtp is None:
-        log.info("No SMTP host configured; not sending %r to %s.", subject, user.username)
+        log.info(
+            "No SMTP host configured; not sending %r to %s.", message.subject, message.username
+        )
         return False
-    if not user.email:
-        log.info("%s has no e-mail address; not sending %r.", user.username, subject)
+    if not message.email:
+        log.info("%s has no e-mail address; not sending %r.", message.username, message.subject)
         return False
-    message = EmailMessage()
-    message["From"] = smtp.sender
-    message["To"] = formataddr((user.display_name, user.email))
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="qms")
-    message.set_content(body)
+    email = EmailMessage()
+    email["From"] = smtp.sender
+    email["To"] = formataddr((message.name, message.email))
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(domain="qms")
+    email.set_content(message.body)
     try:
         with smtplib.SMTP(smtp.host, smtp.port, timeout=15) as server:
             if smtp.tls:
                 server.starttls()
             if smtp.user:
                 server.login(smtp.user, smtp.password or "")
-            server.send_message(message)
+            server.send_message(email)
     except (OSError, smtplib.SMTPException) as exc:
-        log.warning("Could not send %r to %s: %s", subject, user.email, exc)
+        log.warning("Could not send %r to %s: %s", message.subject, message.email, exc)
         return False
-    log.info("Sent %r to %s.", subject, user.email)
+    log.info("Sent %r to %s.", message.subject, message.email)
     return True
 
 
 def _describe(obj) -> dict:
     """Return what a message needs to know about an NC or an action."""
-    from qms.improvement.models import Action
-
     if isinstance(obj, Action):
         return {
             "kind": "action",
@@ -134,11 +159,17 @@ def render(user: User, template: str, **context) -> tuple[str, str]:
     return subject.strip(), rest.strip() + "\n"
 
 
-def send_assignment(user: User, obj) -> bool:
-    """Tell ``user`` that an NC or an action is now theirs."""
-    item = _describe(obj)
-    subject, body = render(user, "improvement/mail/assigned.txt", item=item)
-    return send(user, subject, body)
+def send_assignment(user: User, obj) -> None:
+    """Tell ``user`` that an NC or an action is now theirs, once the unit of work commits.
+
+    The message is composed now, while the data it names is at hand, and sent only after
+    the commit: a refused change never mails anyone, and a slow server never holds locks.
+    """
+    if settings() is None:
+        log.info("No SMTP host configured; not telling %s of %s.", user.username, obj.number)
+        return
+    message = compose(user, "improvement/mail/assigned.txt", item=_describe(obj))
+    uow.after_commit(lambda: deliver(message))
 
 
 # -- reminders -------------------------------------------------------------------------
@@ -157,13 +188,6 @@ def due_items(today: date) -> list[tuple[object, User, str]]:
     ``before_due`` when the due date is within the reminder window (due day included),
     ``overdue`` once it has passed.
     """
-    from qms.improvement.models import (
-        OPEN_ACTION_STATES,
-        OPEN_NC_STATES,
-        Action,
-        Nonconformity,
-    )
-
     horizon = today + timedelta(days=reminder_days())
     found = []
     ncs = db.session.scalars(
@@ -186,58 +210,64 @@ def due_items(today: date) -> list[tuple[object, User, str]]:
 def send_reminders(today: date | None = None) -> list[str]:
     """Send each due reminder once; return a line per message sent.
 
-    A reminder is claimed by inserting its row (unique per item, kind, due date and
-    person) before sending and committed only once the server accepted the message,
-    so a second run, or two runs at once, never send it twice.
+    Each reminder is claimed by its own unit of work, which inserts its row (unique per
+    item, kind, due date and person), so a second run, or two runs at once, never send it
+    twice. The message goes out after that commit; when the server refuses it the claim is
+    given up again, so the next run tries once more.
     """
-    from qms.improvement.models import Reminder
-
-    today = today or date.today()
+    today = today or clock.today()
     smtp = settings()
     if smtp is None:
         log.info("No SMTP host configured; reminders are not sent.")
         return []
-    sent = []
+    sent: list[str] = []
     for obj, user, kind in due_items(today):
-        item = _describe(obj)
-        claimed = db.session.scalar(
-            select(Reminder.id).where(
-                Reminder.object_type == item["kind"],
-                Reminder.object_key == item["number"],
-                Reminder.kind == kind,
-                Reminder.due_date == item["due_date"],
-                Reminder.user_id == user.id,
-            )
-        )
-        if claimed is not None:
-            continue
-        # Each reminder is its own transaction (no savepoint: on SQLite the release of an
-        # outermost savepoint would commit the claim before the message is sent).
-        db.session.add(
-            Reminder(
-                object_type=item["kind"],
-                object_key=item["number"],
-                kind=kind,
-                due_date=item["due_date"],
-                user_id=user.id,
-            )
-        )
         try:
-            db.session.flush()
+            _claim(obj, user, kind, today, smtp, sent)
         except IntegrityError:
-            db.session.rollback()
             continue  # another run claimed it first
-        days = (item["due_date"] - today).days
-        subject, body = render(
-            user, "improvement/mail/reminder.txt", item=item, kind=kind, days=days
-        )
-        if send(user, subject, body, smtp):
-            db.session.commit()
-            sent.append(f"{kind} {item['number']} -> {user.username}")
-        else:
-            db.session.rollback()
     return sent
 
 
-def label(kind: str) -> str:
-    return {"nonconformity": _("Nonconformity"), "action": _("Action")}.get(kind, kind)
+@transactional
+def _claim(obj, user: User, kind: str, today: date, smtp: SmtpSettings, sent: list[str]) -> None:
+    """Claim one reminder and send it after the claim commits."""
+    item = _describe(obj)
+    claimed = db.session.scalar(
+        select(Reminder.id).where(
+            Reminder.object_type == item["kind"],
+            Reminder.object_key == item["number"],
+            Reminder.kind == kind,
+            Reminder.due_date == item["due_date"],
+            Reminder.user_id == user.id,
+        )
+    )
+    if claimed is not None:
+        return
+    reminder = Reminder(
+        object_type=item["kind"],
+        object_key=item["number"],
+        kind=kind,
+        due_date=item["due_date"],
+        user_id=user.id,
+    )
+    db.session.add(reminder)
+    db.session.flush()  # a run that claimed it at the same moment makes this fail
+    days = (item["due_date"] - today).days
+    message = compose(user, "improvement/mail/reminder.txt", item=item, kind=kind, days=days)
+    line = f"{kind} {item['number']} -> {user.username}"
+    reminder_id = reminder.id
+
+    def deliver_or_give_up() -> None:
+        if deliver(message, smtp):
+            sent.append(line)
+        else:
+            _give_up(reminder_id)
+
+    uow.after_commit(deliver_or_give_up)
+
+
+@transactional
+def _give_up(reminder_id: int) -> None:
+    """Forget a claim whose message the server did not accept, for the next run to retry."""
+    db.session.execute(delete(Reminder).where(Reminder.id == reminder_id))

@@ -141,7 +141,8 @@ class Evidence(db.Model):
     filename: Mapped[str | None] = mapped_column(String(200))
     content_type: Mapped[str | None] = mapped_column(String(100))
     size: Mapped[int | None] = mapped_column(Integer)
-    sha256: Mapped[str | None] = mapped_column(String(64))
+    # The file's name in the attachment store (qms.attachments), which backups and checks find.
+    sha256: Mapped[str | None] = mapped_column(String(64), info={"attachment": True})
     note: Mapped[str | None] = mapped_column(String(300))
     added_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,12 +17,13 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from qms import spreadsheets, trail
+from qms import clock, spreadsheets, trail
 from qms.auth.models import Department, User
+from qms.documents import services as documents_services
 from qms.errors import ServiceError
 from qms.extensions import db
 from qms.forms import options, show_error
-from qms.improvement import services
+from qms.improvement import labels, services
 from qms.improvement.forms import (
     ActionFilterForm,
     ActionForm,
@@ -62,16 +63,16 @@ register_work(30, work_panels)
 
 
 @bp.app_context_processor
-def labels():
+def inject_labels():
     """Give templates the localised names of sources, states, types and categories."""
     return {
-        "nc_state_label": services.nc_state_label,
-        "source_label": services.source_label,
-        "severity_label": services.severity_label,
-        "category_label": services.category_label,
-        "action_type_label": services.action_type_label,
-        "action_state_label": services.action_state_label,
-        "origin_label": services.origin_label,
+        "nc_state_label": labels.nc_state_label,
+        "source_label": labels.source_label,
+        "severity_label": labels.severity_label,
+        "category_label": labels.category_label,
+        "action_type_label": labels.action_type_label,
+        "action_state_label": labels.action_state_label,
+        "origin_label": labels.origin_label,
     }
 
 
@@ -90,9 +91,7 @@ def department_choices(blank: str | None = None, key: str = "name"):
 
 
 def document_choices():
-    from qms.documents.services import list_documents
-
-    docs = db.session.scalars(list_documents()).all()
+    docs = db.session.scalars(documents_services.list_documents()).all()
     return options([(d.code, f"{d.code} {d.title}") for d in docs])
 
 
@@ -122,14 +121,14 @@ def index():
     """List nonconformities with filters, aging and a CSV export."""
     form = FilterForm(request.args)
     form.state.choices = options(
-        [("", _("All states"))] + [(s, services.nc_state_label(s)) for s in NC_STATES]
+        [("", _("All states"))] + [(s, labels.nc_state_label(s)) for s in NC_STATES]
     )
     form.source.choices = options(
-        [("", _("All sources"))] + [(s, services.source_label(s)) for s in SOURCES]
+        [("", _("All sources"))] + [(s, labels.source_label(s)) for s in SOURCES]
     )
     form.department.choices = department_choices(_("All departments"), key="id")
     form.severity.choices = options(
-        [("", _("All severities"))] + [(s, services.severity_label(s)) for s in SEVERITIES]
+        [("", _("All severities"))] + [(s, labels.severity_label(s)) for s in SEVERITIES]
     )
     filters = _filters(form)
     sort = request.args.get("sort", "-raised_at")
@@ -194,12 +193,12 @@ def nc_csv(ncs) -> Response:
             nc.clause or "",
             " ".join(f"{d.code}/{d.revision or '-'}" for d in nc.documents),
             nc.raised_by.username,
-            nc.raised_at.strftime("%Y-%m-%d"),
+            clock.local(nc.raised_at).date().isoformat(),
             nc.responsible.username if nc.responsible else "",
             nc.due_date or "",
             services.days_open(nc),
             " ".join(a.number for a in nc.actions),
-            nc.closed_at.strftime("%Y-%m-%d") if nc.closed_at else "",
+            clock.local(nc.closed_at).date().isoformat() if nc.closed_at else "",
         ]
         for nc in ncs
     ]
@@ -219,10 +218,10 @@ def actions():
     """List actions, soonest due first, with filters and a CSV export."""
     form = ActionFilterForm(request.args)
     form.state.choices = options(
-        [("", _("All states"))] + [(s, services.action_state_label(s)) for s in ACTION_STATES]
+        [("", _("All states"))] + [(s, labels.action_state_label(s)) for s in ACTION_STATES]
     )
     form.action_type.choices = options(
-        [("", _("All types"))] + [(t, services.action_type_label(t)) for t in ACTION_TYPES]
+        [("", _("All types"))] + [(t, labels.action_type_label(t)) for t in ACTION_TYPES]
     )
     filters = services.ActionFilters(
         state=form.state.data if form.state.data in ACTION_STATES else None,
@@ -270,8 +269,8 @@ def action_csv(items) -> Response:
 
 def _nc_form() -> NcForm:
     form = NcForm()
-    form.source.choices = options([(s, services.source_label(s)) for s in SOURCES])
-    form.severity.choices = options([(s, services.severity_label(s)) for s in SEVERITIES])
+    form.source.choices = options([(s, labels.source_label(s)) for s in SOURCES])
+    form.severity.choices = options([(s, labels.severity_label(s)) for s in SEVERITIES])
     form.department.choices = department_choices()
     form.documents.choices = document_choices()
     form.responsible.choices = user_choices(_("Decided by the quality office"))
@@ -311,9 +310,11 @@ def new():
                     due_date=form.due_date.data,
                     documents=form.documents.data or [],
                     records=_split(form.records.data),
+                    files=[
+                        (f.stream, f.filename) for f in form.files.data or [] if f and f.filename
+                    ],
                 )
             except ServiceError as exc:
-                db.session.rollback()
                 show_error(form, exc)
             else:
                 count = len(services.similar_to(nc))
@@ -355,7 +356,7 @@ def _step_forms(nc) -> dict:
 def _analysis_form(nc) -> AnalysisForm:
     form = AnalysisForm(prefix="analysis")
     form.cause_category.choices = options(
-        [("", _("Choose…"))] + [(c, services.category_label(c)) for c in CAUSE_CATEGORIES]
+        [("", _("Choose…"))] + [(c, labels.category_label(c)) for c in CAUSE_CATEGORIES]
     )
     if request.method == "GET":
         for i, why in enumerate((nc.whys or [])[:5], start=1):
@@ -393,9 +394,10 @@ def _render_detail(nc, **forms):
         "events": services.timeline(nc),
         "days_open": services.days_open(nc),
         "gaps": services.analysis_gaps(nc),
-        "is_responsible": current_user.id == nc.responsible_id,
-        "may_plan": nc.state in services.PLANNING_STATES
-        and (current_user.id == nc.responsible_id or current_user.has_role("approver")),
+        "can_analyse": services.can_analyse(current_user, nc),
+        "can_assign": services.can_assign(current_user, nc),
+        "can_add_evidence": services.can_add_evidence(current_user, nc),
+        "can_plan_actions": services.can_plan_actions(current_user, nc),
     }
     return render_template("improvement/detail.html", **context)
 
@@ -436,7 +438,6 @@ def transition(number: str):
             reason=form.reason.data,
         )
     except ServiceError as exc:
-        db.session.rollback()
         nc = services.get_nc(number)
         steps = _step_forms(nc)
         if to in steps:
@@ -446,7 +447,11 @@ def transition(number: str):
             flash(exc.message, "error")
         return _render_detail(nc, steps=steps), exc.status
     flash(
-        _("%(number)s is now: %(state)s.", number=nc.number, state=services.nc_state_label(to)),
+        _(
+            "%(number)s is now: %(state)s.",
+            number=nc.number,
+            state=labels.nc_state_label(to),
+        ),
         "success",
     )
     return redirect(url_for("improvement.detail", number=number))
@@ -463,7 +468,6 @@ def analysis(number: str):
                 current_user, nc, form.whys(), form.cause_category.data, form.root_cause.data
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
             return _render_detail(services.get_nc(number), analysis_form=form), exc.status
         flash(_("Analysis saved."), "success")
@@ -479,7 +483,6 @@ def assign(number: str):
         try:
             services.assign(current_user, nc, form.responsible.data, form.due_date.data)
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
             return _render_detail(services.get_nc(number), assign_form=form), exc.status
         flash(_("Assigned."), "success")
@@ -499,16 +502,13 @@ def evidence(number: str):
             elif form.url.data:
                 services.add_link_evidence(current_user, nc, form.url.data, form.note.data)
             elif upload and upload.filename:
-                services.add_attachment(
-                    current_user, nc, upload.filename, upload.read(), upload.mimetype
-                )
+                services.add_attachment(current_user, nc, upload.stream, upload.filename)
             elif form.document.data:
                 services.add_document(current_user, nc, form.document.data)
             else:
                 form.record.errors.append(_("Give a record, a link, a file or a document."))
                 return _render_detail(nc, evidence_form=form), 422
         except ServiceError as exc:
-            db.session.rollback()
             # The services name the NC's fields; this form has one field for each kind.
             exc.field = {"records": "record", "documents": "document"}.get(exc.field, exc.field)
             show_error(form, exc)
@@ -537,10 +537,10 @@ def attachment(number: str, evidence_id: int):
 
 def _action_form() -> ActionForm:
     form = ActionForm()
-    form.action_type.choices = options([(t, services.action_type_label(t)) for t in ACTION_TYPES])
+    form.action_type.choices = options([(t, labels.action_type_label(t)) for t in ACTION_TYPES])
     form.owner.choices = user_choices(_("Choose…"))
     form.origin.choices = options(
-        [(o, services.origin_label(o)) for o in ACTION_ORIGINS if o != "nonconformity"]
+        [(o, labels.origin_label(o)) for o in ACTION_ORIGINS if o != "nonconformity"]
     )
     return form
 
@@ -571,7 +571,6 @@ def new_action():
                 origin_ref=form.origin_ref.data,
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             flash(_("Action %(number)s planned.", number=action.number), "success")
@@ -596,16 +595,13 @@ def _render_action(action, **forms):
     cr_form.documents.choices = document_choices()
     if request.method == "GET" and action.nonconformity:
         cr_form.documents.data = action.nonconformity.document_codes
-    nc = action.nonconformity
-    may_plan = current_user.id == action.owner_id or current_user.has_role("approver")
-    may_plan = may_plan or (nc is not None and current_user.id == nc.responsible_id)
     return render_template(
         "improvement/action.html",
         action=action,
         steps=steps,
         plan_form=plan_form,
         cr_form=cr_form,
-        may_plan=may_plan and action.state in ("planned", "in_progress"),
+        can_plan=services.can_plan(current_user, action),
         release=services.action_release(action, with_redline=True),
         events=trail.events_for("action", action.number),
     )
@@ -631,7 +627,6 @@ def action_transition(action_id: str):
             current_user, item, form.to.data, note=form.note.data, result=form.result.data
         )
     except ServiceError as exc:
-        db.session.rollback()
         show_error(form, exc)
         if exc.field not in ("note", "result"):
             flash(exc.message, "error")
@@ -640,7 +635,7 @@ def action_transition(action_id: str):
         _(
             "%(number)s is now: %(state)s.",
             number=item.number,
-            state=services.action_state_label(form.to.data),
+            state=labels.action_state_label(form.to.data),
         ),
         "success",
     )
@@ -658,7 +653,6 @@ def action_plan(action_id: str):
                 current_user, item, form.effectiveness_criteria.data, form.check_date.data
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
             return _render_action(services.get_action(action_id), plan_form=form), exc.status
         flash(_("Saved."), "success")
@@ -677,7 +671,6 @@ def action_change_request(action_id: str):
                 current_user, item, form.documents.data, form.reason.data
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
             return _render_action(services.get_action(action_id), cr_form=form), exc.status
         flash(_("Change request %(number)s raised.", number=number), "success")

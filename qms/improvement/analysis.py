@@ -1,0 +1,232 @@
+"""Root causes, recurrence and statistics: the 5-whys analysis, similar NCs, aging, to-do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from qms import clock, trail
+from qms.auth.models import User
+from qms.errors import Conflict, ValidationFailed
+from qms.extensions import db
+from qms.improvement.labels import nc_state_label
+from qms.improvement.models import (
+    CAUSE_CATEGORIES,
+    OPEN_ACTION_STATES,
+    OPEN_NC_STATES,
+    Action,
+    NcDocument,
+    Nonconformity,
+)
+from qms.improvement.permissions import (
+    can_verify_effectiveness,
+    in_quality_office,
+    is_checker,
+    require_responsible,
+)
+from qms.improvement.validation import choice, text
+from qms.uow import transactional
+
+MAX_WHYS = 5
+
+
+def analysis_gaps(nc: Nonconformity) -> list[str]:
+    """Return what the root-cause analysis still lacks (empty when complete)."""
+    gaps = []
+    if not [w for w in nc.whys or [] if w]:
+        gaps.append(_("the 5-whys chain"))
+    if nc.cause_category not in CAUSE_CATEGORIES:
+        gaps.append(_("the cause category"))
+    if not (nc.root_cause or "").strip():
+        gaps.append(_("the root cause"))
+    return gaps
+
+
+@transactional
+def record_analysis(
+    actor: User, nc: Nonconformity, whys: list[str], category: str, root_cause: str
+) -> Nonconformity:
+    """Write the root-cause analysis (5 whys, category, text); the responsible person does."""
+    if nc.state != "analysis":
+        raise Conflict(
+            _(
+                "The root cause is analysed in the analysis step; %(number)s is %(state)s.",
+                number=nc.number,
+                state=nc_state_label(nc.state),
+            )
+        )
+    require_responsible(actor, nc)
+    chain = [w.strip() for w in whys or [] if w and w.strip()]
+    if not chain:
+        raise ValidationFailed(_("Answer at least the first why."), field="whys")
+    if len(chain) > MAX_WHYS:
+        raise ValidationFailed(_("Five whys at most."), field="whys")
+    category = choice(category, CAUSE_CATEGORIES, "cause_category")
+    root_cause = text(root_cause, "root_cause", _("State the root cause."))
+    before = {"whys": nc.whys, "category": nc.cause_category, "root_cause": nc.root_cause}
+    nc.whys = chain
+    nc.cause_category = category
+    nc.root_cause = root_cause
+    trail.record(
+        "nc.analysed",
+        "nonconformity",
+        nc.number,
+        before=before,
+        after={"whys": chain, "category": category, "root_cause": root_cause},
+        user=actor,
+    )
+    return nc
+
+
+# -- aging -----------------------------------------------------------------------------
+
+
+def days_open(nc: Nonconformity, today: date | None = None) -> int:
+    """Return how many of the organisation's days the NC has been (or was) open."""
+    closed = clock.local(nc.closed_at)
+    end = (closed.date() if closed else None) or today or clock.today()
+    return max(0, (end - clock.local(nc.raised_at).date()).days)
+
+
+AGE_BUCKETS = ((0, 30), (31, 60), (61, 90), (91, None))
+
+
+def aging(ncs: Iterable[Nonconformity], today: date | None = None) -> list[dict]:
+    """Count open NCs per age bucket (0-30, 31-60, 61-90, over 90 days)."""
+    counts = [0] * len(AGE_BUCKETS)
+    for nc in ncs:
+        if not nc.is_open:
+            continue
+        days = days_open(nc, today)
+        for i, (low, high) in enumerate(AGE_BUCKETS):
+            if days >= low and (high is None or days <= high):
+                counts[i] += 1
+                break
+    total = max(sum(counts), 1)
+    return [
+        {
+            "label": f"{low}–{high}" if high is not None else f"> {low - 1}",
+            "count": n,
+            "percent": round(100 * n / total),
+        }
+        for (low, high), n in zip(AGE_BUCKETS, counts, strict=True)
+    ]
+
+
+# -- recurrence ------------------------------------------------------------------------
+
+
+@dataclass
+class Similar:
+    nc: Nonconformity
+    reasons: list[str] = field(default_factory=list)
+
+
+def similar(
+    clause: str | None,
+    department_id: int | None,
+    documents: Iterable[str] = (),
+    exclude: Nonconformity | None = None,
+    limit: int = 10,
+) -> list[Similar]:
+    """Return earlier NCs sharing the clause, the department or a document, closest first."""
+    codes = [c for c in documents if c]
+    conditions = []
+    if clause:
+        conditions.append(Nonconformity.clause == clause)
+    if department_id:
+        conditions.append(Nonconformity.department_id == department_id)
+    if codes:
+        conditions.append(Nonconformity.documents.any(NcDocument.code.in_(codes)))
+    if not conditions:
+        return []
+    stmt = select(Nonconformity).where(or_(*conditions))
+    if exclude is not None:
+        stmt = stmt.where(
+            Nonconformity.id != exclude.id, Nonconformity.raised_at <= exclude.raised_at
+        )
+    candidates = db.session.scalars(stmt.order_by(Nonconformity.raised_at.desc()).limit(200))
+    found = []
+    for nc in candidates:
+        reasons = []
+        if clause and nc.clause == clause:
+            reasons.append(_("clause %(clause)s", clause=clause))
+        shared = sorted(set(nc.document_codes) & set(codes))
+        if shared:
+            reasons.append(_("document %(codes)s", codes=", ".join(shared)))
+        if department_id and nc.department_id == department_id:
+            reasons.append(_("department %(name)s", name=nc.department.name))
+        found.append(Similar(nc, reasons))
+    found.sort(key=lambda s: -len(s.reasons))
+    return found[:limit]
+
+
+def similar_to(nc: Nonconformity, limit: int = 10) -> list[Similar]:
+    """Return the earlier NCs like ``nc``, closest first."""
+    return similar(nc.clause, nc.department_id, nc.document_codes, exclude=nc, limit=limit)
+
+
+# -- to-do -----------------------------------------------------------------------------
+
+
+@dataclass
+class Todo:
+    ncs: list[Nonconformity]
+    actions: list[Action]
+    to_accept: list[Nonconformity]
+    to_check: list[Action]
+
+    @property
+    def count(self) -> int:
+        return len(self.ncs) + len(self.actions) + len(self.to_accept) + len(self.to_check)
+
+
+def todo(user: User) -> Todo:
+    """Return what waits for ``user``: NCs and actions assigned to them, and what they decide."""
+    ncs = db.session.scalars(
+        select(Nonconformity)
+        .where(Nonconformity.responsible_id == user.id, Nonconformity.state.in_(OPEN_NC_STATES))
+        .order_by(Nonconformity.due_date.is_(None), Nonconformity.due_date, Nonconformity.id)
+    ).all()
+    actions = db.session.scalars(
+        select(Action)
+        .where(Action.owner_id == user.id, Action.state.in_(OPEN_ACTION_STATES))
+        .order_by(Action.due_date, Action.id)
+    ).all()
+    to_accept, to_check = [], []
+    if in_quality_office(user):
+        to_accept = [
+            nc
+            for nc in db.session.scalars(
+                select(Nonconformity)
+                .where(
+                    Nonconformity.state.in_(
+                        ("reported", "analysis", "action_plan", "effectiveness_check")
+                    )
+                )
+                .order_by(Nonconformity.raised_at)
+            )
+            if (nc.state == "reported" and nc.responsible_id is None)
+            or (nc.state == "analysis" and not analysis_gaps(nc))
+            or (nc.state == "action_plan" and nc.actions)
+            or nc.state == "effectiveness_check"
+        ]
+    # Only checkers by role and responsible people can judge an action: skip the query else.
+    if is_checker(user) or ncs:
+        to_check = [
+            a
+            for a in db.session.scalars(
+                select(Action).where(Action.state == "done").order_by(Action.done_at)
+            )
+            if can_verify_effectiveness(user, a)
+        ]
+    return Todo(list(ncs), list(actions), to_accept, to_check)
+
+
+def due_soon(days: int = 14) -> date:
+    """Return the last day counted as "due soon"."""
+    return clock.today() + timedelta(days=days)
