@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from qms.extensions import db
 from qms.improvement import mail, services
-from qms.improvement.models import Reminder
-from tests.builders_improvement import in_action_plan, raised
+from qms.improvement.models import Nonconformity, Reminder
+from qms.uow import unit_of_work
+from tests.builders_improvement import SOON, in_action_plan, raised
 
 
 def free_port() -> int:
@@ -112,6 +113,49 @@ def test_action_owner_is_told_of_the_assignment(users, smtp):
     assert action.number in message["Subject"]
 
 
+def test_assignment_mail_waits_for_the_work_it_belongs_to(users, smtp):
+    """Raised as one step of larger work that then fails, the NC is gone and nobody is told."""
+    with pytest.raises(RuntimeError), unit_of_work():
+        raised(users, responsible="author")
+        assert smtp.messages() == []
+        raise RuntimeError("a later step of the same work failed")
+    assert smtp.messages() == []
+    assert db.session.scalar(select(func.count()).select_from(Nonconformity)) == 0
+
+
+def test_no_mail_when_the_commit_fails(users, smtp, monkeypatch):
+    def refuse():
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(db.session, "commit", refuse)
+    with pytest.raises(RuntimeError):
+        raised(users, responsible="author")
+    with pytest.raises(RuntimeError):
+        services.create_action(
+            users["staff"], "improvement", "Queue display", "staff2", SOON, origin="suggestion"
+        )
+    monkeypatch.undo()
+    assert smtp.messages() == []
+    assert db.session.scalar(select(func.count()).select_from(Nonconformity)) == 0
+
+
+def test_mail_is_sent_after_the_commit(users, smtp, monkeypatch):
+    seen = []
+    deliver = mail.deliver
+
+    def deliver_and_look(message, smtp=None):
+        # Another connection sees only what was committed.
+        with db.engine.connect() as conn:
+            seen.append(conn.execute(select(Nonconformity.number)).scalars().all())
+        return deliver(message, smtp)
+
+    monkeypatch.setattr(mail, "deliver", deliver_and_look)
+    nc = raised(users, responsible="author")
+    assert seen == [[nc.number]]
+    [message] = smtp.messages()
+    assert nc.number in message["Subject"]
+
+
 def test_mail_is_written_in_the_recipients_language(users, smtp):
     users["author"].locale = "zh_Hans"
     users["author2"].locale = "zh_Hant"
@@ -169,6 +213,22 @@ def test_a_due_reminder_and_then_an_overdue_one_on_the_day_after(users, smtp, ru
         f"Due on {due}: {nc.number} {nc.title}",
         f"Overdue: {nc.number} {nc.title}",
     ]
+
+
+def test_a_reminder_whose_claim_cannot_commit_is_not_sent(users, smtp, monkeypatch):
+    raised(users, responsible="author", due_date=date.today())
+    assigned = len(smtp.messages())
+
+    def refuse():
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(db.session, "commit", refuse)
+    with pytest.raises(RuntimeError):
+        mail.send_reminders()
+    monkeypatch.undo()
+    assert len(smtp.messages()) == assigned
+    assert db.session.scalar(select(func.count()).select_from(Reminder)) == 0
+    assert len(mail.send_reminders()) == 1 and len(smtp.messages()) == assigned + 1
 
 
 def test_finished_items_get_no_reminder(users, smtp):
