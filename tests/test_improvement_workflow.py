@@ -515,3 +515,36 @@ def test_reopening_is_for_the_quality_office_and_not_the_doer(users):
     assert "quality office" in exc.value.message
     services.transition(users["approver"], nc, "analysis", reason="Not effective")
     assert nc.state == "analysis"
+
+
+# -- the organisation's date -------------------------------------------------------------
+
+
+@pytest.fixture
+def far_zone(app):
+    """Put the organisation in a zone whose date differs from the UTC date right now."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC)
+    for name in ("Etc/GMT+12", "Pacific/Kiritimati"):
+        if now.astimezone(ZoneInfo(name)).date() != now.date():
+            app.config["QMS_TIMEZONE"] = name
+            return now.astimezone(ZoneInfo(name)).date()
+    pytest.skip("no zone differs from UTC at this minute")
+
+
+def test_dates_are_the_organisations_not_utc(users, far_zone):
+    from qms import clock
+
+    assert clock.today() == far_zone
+    # Due "today" where the office is may be yesterday or tomorrow in UTC: it is accepted.
+    nc = raised(users, due_date=far_zone)
+    assert nc.due_date == far_zone
+    with pytest.raises(ValidationFailed):
+        raised(users, due_date=far_zone - timedelta(days=1))
+    services.transition(users["author"], nc, "containment")
+    services.transition(users["author"], nc, "analysis", containment="Form removed.")
+    assert nc.containment_on == far_zone
+    assert services.days_open(nc) == 0
+    assert services.due_soon(0) == far_zone
