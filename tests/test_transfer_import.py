@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from qms import render, trail
+from qms.documents import importing as documents_importing
 from qms.documents import rendering, services
 from qms.documents.consistency import check
 from qms.documents.models import Document, Revision, Signature
@@ -225,7 +226,7 @@ def test_import_is_one_commit_and_all_or_nothing(users, tmp_path, ctx, monkeypat
         write(src, f"QP-{n:02d} Procedure {n}.{'md' if n % 2 else 'html'}", f"# P{n}\n\ntext\n")
     gitstore = services.store()
     before = gitstore.head(MAIN)
-    real = services._sign
+    real = documents_importing._sign
     calls = []
 
     def failing(actor, rev, meaning, blob, comment):
@@ -234,7 +235,7 @@ def test_import_is_one_commit_and_all_or_nothing(users, tmp_path, ctx, monkeypat
             raise RuntimeError("disk full")
         return real(actor, rev, meaning, blob, comment)
 
-    monkeypatch.setattr(services, "_sign", failing)
+    monkeypatch.setattr(documents_importing, "_sign", failing)
     with pytest.raises(RuntimeError):
         importing.run(users["admin"], src)
     db.session.rollback()
@@ -244,7 +245,7 @@ def test_import_is_one_commit_and_all_or_nothing(users, tmp_path, ctx, monkeypat
     assert gitstore.refs("refs/tags/") == {}
     assert trail.verify() == []
 
-    monkeypatch.setattr(services, "_sign", real)
+    monkeypatch.setattr(documents_importing, "_sign", real)
     commit, _prepared = importing.run(users["admin"], src)
     assert db.session.scalar(select(func.count()).select_from(Revision)) == 60
     assert gitstore.log(MAIN)[0].sha == commit

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from qms.documents import release as documents_release
 from qms.documents import services
 from qms.extensions import db
 from qms.gitstore import MAIN, GitStore
@@ -111,7 +112,7 @@ def test_progress_moves_while_the_batch_is_recorded(client, auth, users, monkeyp
             polled.wait(30)
 
     monkeypatch.setattr(
-        services, "REVISION_HOOKS", [*services.REVISION_HOOKS, pause_in_the_transaction]
+        documents_release, "REVISION_HOOKS", [*services.REVISION_HOOKS, pause_in_the_transaction]
     )
     client.post(f"/transfer/import/{job_id}/run")
     assert reached.wait(30)

@@ -17,13 +17,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from qms.documents.labels import type_label
+from qms.documents.models import DOC_TYPES
 from qms.forms import options
 
 
 def type_choices():
-    from qms.documents.models import DOC_TYPES
-    from qms.documents.services import type_label
-
     return [(t, type_label(t)) for t in DOC_TYPES]  # pairs; views wrap them with options()
 
 

@@ -1,0 +1,96 @@
+"""Who may do what in document control: one ``can_<verb>(user, obj)`` per rule.
+
+The services guard every step with these, and the pages and templates ask the same
+functions which buttons to show, so a rule is written once. ``obj`` may be None to ask
+whether the user may do it to any document at all (a menu entry, a home-page panel).
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from qms import trail
+from qms.auth.models import User
+from qms.documents.models import ChangeRequest, Document, Revision
+from qms.errors import PermissionDenied
+
+AUTHORING_ROLES = ("author", "approver", "admin")
+APPROVING_ROLES = ("approver",)
+IMPORTING_ROLES = ("admin",)
+
+
+def contributors(rev: Revision) -> set[int]:
+    """Return the ids of everyone who opened or saved the revision: its authors."""
+    ids = {rev.author_id}
+    key = f"{rev.document.code}/{rev.label}"
+    for event in trail.events_for("revision", key):
+        if event.action in ("revision.opened", "revision.saved") and event.user_id:
+            ids.add(event.user_id)
+    return ids
+
+
+def can_author(user: User, doc: Document | None = None) -> bool:
+    """Return whether ``user`` may add documents and write their drafts."""
+    return user.has_role(*AUTHORING_ROLES)
+
+
+def can_review(user: User, rev: Revision | None = None) -> bool:
+    """Return whether ``user`` may sign a revision as reviewed: anyone but its authors."""
+    return rev is None or user.id not in contributors(rev)
+
+
+def can_approve(user: User, rev: Revision | None = None) -> bool:
+    """Return whether ``user`` may approve ``rev``: an approver who did not author it."""
+    return user.has_role(*APPROVING_ROLES) and (rev is None or user.id not in contributors(rev))
+
+
+def can_reject(user: User, doc: Document | None = None) -> bool:
+    """Return whether ``user`` may send a revision in review back to draft."""
+    return user.has_role(*APPROVING_ROLES)
+
+
+def can_release(user: User, doc: Document | None = None) -> bool:
+    """Return whether ``user`` may release an approved revision."""
+    return user.has_role(*APPROVING_ROLES)
+
+
+def can_obsolete(user: User, doc: Document | None = None) -> bool:
+    """Return whether ``user`` may withdraw an effective document."""
+    return user.has_role(*APPROVING_ROLES)
+
+
+def can_review_periodically(user: User, doc: Document | None = None) -> bool:
+    """Return whether ``user`` may record a periodic review "reviewed, no change"."""
+    return user.has_role(*APPROVING_ROLES)
+
+
+def can_decide_change_request(user: User, cr: ChangeRequest | None = None) -> bool:
+    """Return whether ``user`` may accept or decline a change request."""
+    return user.has_role(*APPROVING_ROLES)
+
+
+def can_import(user: User, items: object = None) -> bool:
+    """Return whether ``user`` may import an existing system's documents."""
+    return user.has_role(*IMPORTING_ROLES)
+
+
+#: Every rule by name, for the templates (``document_rules.can_release(current_user, doc)``).
+RULES = {
+    fn.__name__: fn
+    for fn in (
+        can_author,
+        can_review,
+        can_approve,
+        can_reject,
+        can_release,
+        can_obsolete,
+        can_review_periodically,
+        can_decide_change_request,
+        can_import,
+    )
+}
+
+
+def needs_role(*roles: str) -> PermissionDenied:
+    """Return the refusal for a step that needs one of ``roles``."""
+    return PermissionDenied(_("This needs the role: %(roles)s.", roles=", ".join(roles)))

@@ -1,0 +1,188 @@
+"""Reading: the content of a revision, who must read it, acknowledgements, each one's work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from qms import render, trail
+from qms.auth.models import User
+from qms.documents.models import Acknowledgement, ChangeRequest, Document, Revision
+from qms.documents.permissions import (
+    can_approve,
+    can_decide_change_request,
+    can_release,
+    can_review_periodically,
+    contributors,
+)
+from qms.documents.register import (
+    attachment_dir,
+    effective_revision,
+    list_documents,
+    next_review_window,
+)
+from qms.errors import Conflict
+from qms.extensions import db
+from qms.uow import store, transactional
+
+
+def revision_content(rev: Revision) -> str:
+    """Return the Markdown file of a revision: released content, or the draft's latest save."""
+    if rev.release_commit and rev.blob_id:
+        # Released exactly as signed (release writes this blob; `qms check` verifies it):
+        # reading the blob directly spares walking a tree of thousands of documents.
+        return store().read_blob(rev.blob_id).decode("utf-8")
+    commit = rev.release_commit or rev.head_commit
+    if commit is None:
+        return ""
+    data = store().read(commit, rev.document.path)
+    return (data or b"").decode("utf-8")
+
+
+def document_media(rev: Revision) -> render.StoredMedia:
+    """Return the images stored beside a document at ``rev``, by the URL its body uses.
+
+    The keys are relative to the Markdown file (``QP-07/media/image1.png``), which is
+    how an imported body references them, so a controlled copy can embed them; each is
+    read from the repository only when a copy is made.
+    """
+    commit = rev.release_commit or rev.head_commit
+    if commit is None:
+        return render.StoredMedia({}, store().read_blob)
+    doc = rev.document
+    folder = f"{attachment_dir(doc.doc_type, doc.code)}/media"
+    repo = store()
+    ids = {f"{doc.code}/media/{name}": sha for name, sha in repo.folder(commit, folder).items()}
+    return render.StoredMedia(ids, repo.read_blob)
+
+
+def document_file(rev: Revision, relative: str) -> bytes | None:
+    """Return a file from the document's own folder (an image, an original) at ``rev``.
+
+    ``relative`` is the path inside that folder, e.g. ``media/image1.png``; anything that
+    would step outside it (``..``, an absolute path) is refused with None.
+    """
+    parts = relative.split("/")
+    if not relative or relative.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        return None
+    commit = rev.release_commit or rev.head_commit
+    if commit is None:
+        return None
+    doc = rev.document
+    return store().read(commit, f"{attachment_dir(doc.doc_type, doc.code)}/{relative}")
+
+
+# -- who reads what ---------------------------------------------------------------------
+
+
+def concerns(doc: Document, user: User) -> bool:
+    """Return whether the user's department must read this document."""
+    if doc.distribute_to_all:
+        return True
+    ids = {d.department_id for d in doc.distribution} | {doc.department_id}
+    return user.department_id in ids
+
+
+def readers(doc: Document) -> list[User]:
+    """Return the active users who should read the document."""
+    stmt = select(User).where(User.active.is_(True))
+    if not doc.distribute_to_all:
+        ids = {d.department_id for d in doc.distribution} | {doc.department_id}
+        stmt = stmt.where(User.department_id.in_(ids))
+    return list(db.session.scalars(stmt))
+
+
+@transactional
+def acknowledge(actor: User, doc: Document) -> Acknowledgement:
+    """Record that the user has read the document's effective revision."""
+    rev = effective_revision(doc)
+    if rev is None or doc.status != "effective":
+        raise Conflict(_("%(code)s has no effective revision to acknowledge.", code=doc.code))
+    existing = db.session.scalar(
+        select(Acknowledgement).where(
+            Acknowledgement.revision_id == rev.id, Acknowledgement.user_id == actor.id
+        )
+    )
+    if existing:
+        return existing
+    ack = Acknowledgement(revision_id=rev.id, user_id=actor.id)
+    db.session.add(ack)
+    trail.record("revision.acknowledged", "revision", f"{doc.code}/{rev.label}", user=actor)
+    return ack
+
+
+def acknowledgement_counts(rev: Revision) -> tuple[int, int]:
+    """Return (acknowledged, expected) for a revision among the staff concerned."""
+    expected = {u.id for u in readers(rev.document)}
+    done = set(
+        db.session.scalars(
+            select(Acknowledgement.user_id).where(Acknowledgement.revision_id == rev.id)
+        )
+    )
+    return len(done & expected), len(expected)
+
+
+def reading_list(user: User) -> list[Document]:
+    """Return the effective documents the user must read and has not acknowledged yet."""
+    docs = db.session.scalars(
+        select(Document).where(Document.status == "effective").order_by(Document.code)
+    ).all()
+    acked = set(
+        db.session.scalars(
+            select(Acknowledgement.revision_id).where(Acknowledgement.user_id == user.id)
+        )
+    )
+    result = []
+    for doc in docs:
+        if not concerns(doc, user):
+            continue
+        rev = effective_revision(doc)
+        if rev and rev.id not in acked:
+            result.append(doc)
+    return result
+
+
+# -- each person's work ----------------------------------------------------------------
+
+
+@dataclass
+class Work:
+    """What waits for one person, shown on their home page."""
+
+    drafts: list[Revision]
+    to_approve: list[Revision]
+    to_release: list[Revision]
+    due_for_review: list[Document]
+    change_requests: list[ChangeRequest]
+
+
+def work_for(user: User) -> Work:
+    """Return what waits for ``user``: their drafts, and for approvers what waits on them."""
+    open_revs = db.session.scalars(
+        select(Revision)
+        .where(Revision.status.in_(("draft", "in_review", "approved")))
+        .order_by(Revision.created_at)
+    ).all()
+    drafts = [r for r in open_revs if r.status == "draft" and user.id in contributors(r)]
+    to_approve = [r for r in open_revs if r.status == "in_review" and can_approve(user, r)]
+    to_release = [r for r in open_revs if r.status == "approved" and can_release(user, r.document)]
+    due, crs = [], []
+    if can_review_periodically(user):
+        due = list(
+            db.session.scalars(
+                list_documents(status="effective").where(
+                    Document.next_review_due <= next_review_window()
+                )
+            )
+        )
+    if can_decide_change_request(user):
+        crs = list(
+            db.session.scalars(
+                select(ChangeRequest)
+                .where(ChangeRequest.status == "open")
+                .order_by(ChangeRequest.raised_at)
+            )
+        )
+    return Work(drafts, to_approve, to_release, due, crs)
