@@ -2,7 +2,7 @@
 
 import io
 import mimetypes
-from datetime import date
+from types import SimpleNamespace
 
 from flask import (
     Blueprint,
@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from qms import spreadsheets, trail
+from qms import clock, spreadsheets, trail
 from qms.auth.models import Department
 from qms.documents import rendering, services
 from qms.documents.forms import (
@@ -61,16 +61,21 @@ def work_panels(user) -> list[dict]:
 
 register_work(10, work_panels)
 
+#: The permission rules, as templates call them: ``document_rules.can_release(user, doc)``.
+#: One name for them all, since other domains have rules of the same names.
+RULES = SimpleNamespace(**services.RULES)
+
 
 @bp.app_context_processor
 def labels():
-    """Give every template the localised names of types, states and signature meanings."""
+    """Give every template the localised labels of documents and who may do what to them."""
     return {
         "type_label": services.type_label,
         "status_label": services.status_label,
         "meaning_label": services.meaning_label,
         "cr_status_label": services.cr_status_label,
-        "today": date.today(),
+        "document_rules": RULES,
+        "today": clock.today(),
     }
 
 
@@ -165,13 +170,13 @@ def review_due():
             Document.next_review_due <= services.next_review_window()
         )
     ).all()
-    return render_template("documents/review_due.html", docs=docs, today=date.today())
+    return render_template("documents/review_due.html", docs=docs, today=clock.today())
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     """Add a document to the register."""
-    if not current_user.has_role(*services.AUTHORING_ROLES):
+    if not services.can_author(current_user):
         abort(403)
     form = DocumentForm()
     form.doc_type.choices = options(type_choices())
@@ -202,7 +207,6 @@ def create():
                 distribution=form.distribution.data,
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             flash(
@@ -233,7 +237,6 @@ def detail(code: str):
         acknowledged=current is not None and rendering.has_acknowledged(current, current_user),
         concerns=services.concerns(doc, current_user),
         events=trail.events_for("document", doc.code),
-        can_approve=pending is not None and services.can_approve(current_user, pending),
         forms=_action_forms(doc),
     )
 
@@ -241,7 +244,7 @@ def detail(code: str):
 def _action_forms(doc: Document) -> dict:
     release = ReleaseForm(prefix="release")
     if release.effective_date.data is None:
-        release.effective_date.data = date.today()
+        release.effective_date.data = clock.today()
     return {
         "sign": SignForm(prefix="sign"),
         "review": SignForm(prefix="review"),
@@ -347,7 +350,6 @@ def open_draft(code: str):
                 change_request=form.change_request.data or None,
             )
         except ServiceError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
             return redirect(url_for("documents.detail", code=code))
         return redirect(url_for("documents.edit", code=code))
@@ -359,7 +361,7 @@ def open_draft(code: str):
 def edit(code: str):
     """Edit the open draft's Markdown with a preview; each save is a commit."""
     doc = services.get_document(code)
-    if not current_user.has_role(*services.AUTHORING_ROLES):
+    if not services.can_author(current_user, doc):
         abort(403)
     rev = services.open_revision(doc)
     if rev is not None and rev.status != "draft":
@@ -400,7 +402,6 @@ def edit(code: str):
                     change_request=form.change_request.data or None,
                 )
             except ServiceError as exc:
-                db.session.rollback()
                 show_error(form, exc)
             else:
                 flash(_("Draft saved as revision %(rev)s.", rev=rev.label), "success")
@@ -431,7 +432,6 @@ def _act(code: str, form_class, prefix: str | None, action, success: str):
     try:
         action(doc, form)
     except ServiceError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(success, "success")
@@ -582,7 +582,6 @@ def new_change_request():
                 form.source_ref.data,
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             flash(_("Change request %(number)s raised.", number=cr.number), "success")
@@ -601,7 +600,6 @@ def change_request(number: str):
                 current_user, cr, form.decision.data == "accept", form.note.data or ""
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             flash(_("Decision recorded."), "success")
