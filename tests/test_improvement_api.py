@@ -175,3 +175,34 @@ def test_actions_without_an_nc_and_listing(api):
     assert api("GET", "/actions?owner=author").json["total"] == 1
     assert api("GET", f"/actions/{response.json['number']}").json["id"] == response.json["id"]
     assert api("GET", "/actions/999").status_code == 404
+
+
+def test_evidence_file_is_uploaded_as_a_stream_and_a_refused_one_leaves_nothing(app, api):
+    import io
+    from pathlib import Path
+
+    number = api("POST", "/nonconformities", json=NC).json["number"]
+    path = f"/nonconformities/{number}/evidence/file"
+    refused = api(
+        "POST",
+        path,
+        data={"file": (io.BytesIO(b"<html><script>alert(1)</script></html>"), "report.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422 and "report.pdf" in refused.json["error"]
+    assert refused.json["detail"] == {"file": [refused.json["error"]]}
+    store = Path(app.config["QMS_ATTACHMENTS_DIR"])
+    assert not store.exists() or [p for p in store.rglob("*") if p.is_file()] == []
+    assert api("GET", f"/nonconformities/{number}").json["evidence"] == []
+    missing = api("POST", path, data={}, content_type="multipart/form-data")
+    assert missing.status_code == 422
+    response = api(
+        "POST",
+        path,
+        data={"file": (io.BytesIO(b"12:00 printer jammed\n12:40 fixed\n"), "queue.log")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.json
+    [evidence] = response.json["evidence"]
+    assert evidence["kind"] == "attachment" and evidence["filename"] == "queue.log"
+    assert (store / evidence["sha256"][:2] / evidence["sha256"]).is_file()
