@@ -5,8 +5,10 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from qms.api import PagingQuery, authenticate, page_of
+from qms.auth.models import Department
 from qms.errors import ValidationFailed
 from qms.extensions import db
 from qms.improvement import services
@@ -156,10 +158,6 @@ def detail(nc):
 
 
 def _department_id(name: str | None) -> int | None:
-    from sqlalchemy import select
-
-    from qms.auth.models import Department
-
     if not name:
         return None
     return db.session.scalar(select(Department.id).where(Department.name == name)) or -1
