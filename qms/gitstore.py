@@ -414,8 +414,12 @@ class GitStore:
         :class:`RefConflict` when any ref is not where the caller expects, and then no
         ref has moved.
         """
+        # "delete REF" without an old value: deleting what is already gone is no conflict
+        # (git refuses an empty old value as a "zero <oldvalue>").
         lines = "".join(
-            f"delete {ref} {old or ''}\n" if new is None else f"update {ref} {new} {old or ZERO}\n"
+            (f"delete {ref} {old}\n" if old else f"delete {ref}\n")
+            if new is None
+            else f"update {ref} {new} {old or ZERO}\n"
             for ref, new, old in updates
         )
         if not lines:

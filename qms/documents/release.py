@@ -133,20 +133,24 @@ def make_effective(rev: Revision, actor: User | None = None) -> None:
     doc = rev.document
     previous = effective_revision(doc)
     gitstore = store()
-    tag = tag_name(doc.code, rev.label)
-    commit = gitstore.head(f"refs/tags/{tag}")
-    if commit is None:
-        signer = actor or rev.released_by or rev.author
-        commit = gitstore.commit_on_main(
-            {doc.path: rev.blob_id},
-            release_message(rev, previous, [s for s in rev.signatures if s.meaning != "authored"]),
-            person(signer),
-            extra_parents=(rev.head_commit,) if rev.head_commit else (),
-        )
-        gitstore.create_tag(tag, commit, f"{doc.code} revision {rev.label}", person(signer))
+    signer = person(actor or rev.released_by or rev.author)
+    # Always a new release commit, never a tag git already holds: the database has not
+    # acknowledged such a tag (the revision is not effective), so it was left by a release
+    # that never committed, and the unit of work drops it rather than adopting it.
+    commit = gitstore.commit_on_main(
+        {doc.path: rev.blob_id},
+        release_message(rev, previous, [s for s in rev.signatures if s.meaning != "authored"]),
+        signer,
+        extra_parents=(rev.head_commit,) if rev.head_commit else (),
+    )
+    gitstore.create_tag(
+        tag_name(doc.code, rev.label), commit, f"{doc.code} revision {rev.label}", signer
+    )
     _apply_effective(rev, previous, commit)
     if rev.head_commit:
-        gitstore.delete_ref(draft_ref(doc.code, rev.label))
+        # From where the database has it, not git: a branch a dead process moved or deleted
+        # is then one the unit of work puts right instead of leaving behind.
+        gitstore.update_ref(draft_ref(doc.code, rev.label), None, rev.head_commit)
 
 
 def _apply_effective(rev: Revision, previous: Revision | None, commit: str) -> None:
