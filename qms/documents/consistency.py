@@ -1,21 +1,26 @@
-"""Compare the database with the document repository and repair what git can prove.
+"""Compare the database with the document repository; mend only what the unit of work can.
 
-Every service writes git before the database, so after a crash git may be ahead:
-a release tagged but not recorded, a draft saved but its head not stored, a draft
-opened without its row, a document obsoleted on main but still effective in the
-register. Those are repaired from the commit trailers. Anything else is reported.
+The unit of work (:mod:`qms.uow`) moves refs and commits the database together, so git
+and the database can differ only where a process died between publishing its refs and
+committing. The database never heard of such a move and its client was never told it
+succeeded, so mending means putting the ref back where the database acknowledged it
+(:func:`qms.uow.recover`), never adopting what git holds. Everything else that differs
+was done behind the application's back and is reported for a person to judge.
 """
+
+from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from qms import trail
-from qms.auth.models import User
-from qms.documents import services
+from qms import trail, uow
 from qms.documents.models import Document, Revision
 from qms.extensions import db
-from qms.gitstore import MAIN
+from qms.gitstore import MAIN, CommitInfo, GitStore, draft_ref, tag_name
+
+OPEN = ("draft", "in_review", "approved", "scheduled")
+RELEASED = ("effective", "superseded", "obsolete")
 
 
 @dataclass
@@ -24,136 +29,178 @@ class Finding:
     repaired: bool = False
 
 
-def _user_for(author: str) -> User | None:
-    """Find the user a git identity ``Name <email>`` stands for."""
-    email = author.rsplit("<", 1)[-1].rstrip(">").strip()
-    username = email.split("@", 1)[0]
-    return db.session.scalar(
-        select(User).where(or_(User.email == email, User.username == username))
-    )
-
-
 def check(repair: bool = False) -> list[Finding]:
-    """Return every difference between the database and git, repairing where proven."""
-    findings: list[Finding] = []
-    gitstore = services.store()
-    tags = gitstore.refs("refs/tags/")
-    drafts = gitstore.refs("refs/heads/drafts/")
-    docs = {d.code: d for d in db.session.scalars(select(Document))}
+    """Return every difference between the database and git.
 
-    # Released revisions: a tag is git's proof of a release.
+    With ``repair``, first put every ref git holds but the database never acknowledged
+    back where it was acknowledged, and report each as repaired.
+    """
+    findings: list[Finding] = []
+    if repair:
+        for ref, known, actual in uow.recover():
+            findings.append(
+                Finding(f"{ref}: put back at {_short(known)} from {_short(actual)}", repaired=True)
+            )
+    gitstore = uow.store()
+    for ref, known, actual in uow.pending_recovery():
+        findings.append(
+            Finding(
+                f"{ref}: git holds {_short(actual)} but the database acknowledged {_short(known)}"
+            )
+        )
+    docs = {d.code: d for d in db.session.scalars(select(Document))}
+    # Keyed by (code, label), read in one query: an installation has thousands.
+    revisions = {
+        (code, rev.label): rev
+        for rev, code in db.session.execute(
+            select(Revision, Document.code).join(Document, Revision.document_id == Document.id)
+        )
+    }
+    tags = gitstore.refs("refs/tags/")
+    main_log = gitstore.log(MAIN)
+    findings += _releases_on_main(main_log, tags, revisions)
+    findings += _tags(tags, docs, revisions)
+    findings += _drafts(gitstore, revisions)
+    findings += _main_files(gitstore, docs, revisions, main_log)
+    findings += [Finding(f"audit trail: {problem}") for problem in trail.verify()]
+    return findings
+
+
+def _short(sha: str | None) -> str:
+    return sha[:10] if sha else "nothing"
+
+
+def _released_by(commit: CommitInfo, recorded: dict) -> list[tuple[str, str]]:
+    """Return the ``(code, label)`` pairs a commit on main releases (none for other commits).
+
+    A release names its document and revision; an import batch names every document it
+    brings, each as the revision the database recorded for that commit (``recorded``:
+    release commit -> code -> label).
+    """
+    if commit.trailer("Obsolete") == "yes":
+        return []
+    codes = commit.trailers.get("Document") or []
+    label = commit.trailer("Revision")
+    if label and len(codes) == 1:
+        return [(codes[0], label)]
+    if commit.trailer("Imported-by"):
+        labels = recorded.get(commit.sha, {})
+        return [(code, labels.get(code, "?")) for code in codes]
+    return []
+
+
+def _releases_on_main(main_log: list[CommitInfo], tags: dict, revisions: dict) -> list[Finding]:
+    """Find releases by main's first-parent history, so that an untagged one cannot hide."""
+    findings = []
+    recorded: dict[str, dict[str, str]] = {}
+    for (code, label), rev in revisions.items():
+        if rev.release_commit:
+            recorded.setdefault(rev.release_commit, {})[code] = label
+    on_main = set()
+    for commit in main_log:
+        on_main.add(commit.sha)
+        for code, label in _released_by(commit, recorded):
+            name = f"{code}/{label}"
+            tagged = tags.get(f"refs/tags/{tag_name(code, label)}")
+            if tagged is None:
+                findings.append(
+                    Finding(f"{name} was released on main ({commit.sha[:10]}) untagged")
+                )
+            elif tagged != commit.sha:
+                findings.append(
+                    Finding(
+                        f"{name}: the tag names {tagged[:10]}, the release on main "
+                        f"{commit.sha[:10]}"
+                    )
+                )
+            rev = revisions.get((code, label))
+            if rev is None:
+                findings.append(
+                    Finding(f"{name} was released on main ({commit.sha[:10]}) but is unknown")
+                )
+            elif rev.status not in RELEASED or rev.release_commit != commit.sha:
+                findings.append(
+                    Finding(
+                        f"{name} was released on main ({commit.sha[:10]}) but the database "
+                        f"has it {rev.status}, released by {_short(rev.release_commit)}"
+                    )
+                )
+    for (code, label), rev in sorted(revisions.items()):
+        if rev.release_commit and rev.release_commit not in on_main:
+            findings.append(
+                Finding(
+                    f"{code}/{label}: the database names release commit "
+                    f"{rev.release_commit[:10]}, which is not in main's history"
+                )
+            )
+    return findings
+
+
+def _tags(tags: dict, docs: dict, revisions: dict) -> list[Finding]:
+    """Every tag marks a revision the database has as released by the tagged commit."""
+    findings = []
     for ref, commit in sorted(tags.items()):
-        info = gitstore.commit_info(commit)
-        # The tag's name says which revision it is: an import batch is one commit that
-        # releases many documents, so its trailers name them all.
-        code, label = ref.removeprefix("refs/tags/").rsplit("/", 1)
-        doc = docs.get(code)
-        if doc is None:
+        # The tag's name says which revision it is (an import commit releases many).
+        code, _sep, label = ref.removeprefix("refs/tags/").rpartition("/")
+        if code not in docs:
             findings.append(Finding(f"{ref}: document {code} is not in the register"))
             continue
-        rev = db.session.scalar(
-            select(Revision).where(Revision.document_id == doc.id, Revision.label == label)
-        )
+        rev = revisions.get((code, label))
         if rev is None:
             findings.append(Finding(f"{ref}: revision {code}/{label} is not in the database"))
-        elif rev.status in ("approved", "scheduled") and rev.blob_id == info.trailer(
-            "Content-Blob"
-        ):
-            finding = Finding(
-                f"{code}/{label} was released in git ({commit[:10]}) "
-                "but is not effective in the database"
-            )
-            if repair:
-                if rev.effective_date is None:
-                    rev.effective_date = services.date.fromisoformat(info.trailer("Effective-Date"))
-                services._apply_effective(rev, services.effective_revision(doc), commit)
-                gitstore.delete_ref(f"refs/heads/drafts/{code}/{label}")
-                trail.record(
-                    "check.repaired",
-                    "revision",
-                    f"{code}/{label}",
-                    after={"release_commit": commit},
-                )
-                finding.repaired = True
-            findings.append(finding)
-        elif rev.status in ("effective", "superseded", "obsolete") and rev.release_commit != commit:
-            finding = Finding(
-                f"{code}/{label}: the database names release commit "
-                f"{(rev.release_commit or 'none')[:10]}, the tag {commit[:10]}"
-            )
-            if repair:
-                rev.release_commit = commit
-                finding.repaired = True
-            findings.append(finding)
-
-    # Open drafts: the branch head is the latest save.
-    open_revs = db.session.scalars(
-        select(Revision).where(Revision.status.in_(("draft", "in_review", "approved", "scheduled")))
-    ).all()
-    known = set()
-    for rev in open_revs:
-        ref = f"refs/heads/drafts/{rev.document.code}/{rev.label}"
-        known.add(ref)
-        head = drafts.get(ref)
-        if head is None:
+        elif rev.release_commit != commit:
             findings.append(
-                Finding(f"{rev.document.code}/{rev.label}: the draft branch is missing")
-            )
-        elif head != rev.head_commit:
-            ancestors = {c.sha for c in gitstore.log(head, first_parent=True)}
-            finding = Finding(
-                f"{rev.document.code}/{rev.label}: the draft branch is at "
-                f"{head[:10]}, the database at {(rev.head_commit or 'none')[:10]}"
-            )
-            if repair and rev.status == "draft" and rev.head_commit in ancestors:
-                rev.head_commit = head
-                finding.repaired = True
-            findings.append(finding)
-    for ref, head in sorted(drafts.items()):
-        if ref in known:
-            continue
-        code, label = ref.removeprefix("refs/heads/drafts/").rsplit("/", 1)
-        doc = docs.get(code)
-        finding = Finding(f"{ref}: a draft branch the database does not know")
-        exists = doc is not None and db.session.scalar(
-            select(Revision.id).where(Revision.document_id == doc.id, Revision.label == label)
-        )
-        if repair and doc is not None and not exists and services.open_revision(doc) is None:
-            info = gitstore.commit_info(head)
-            author = _user_for(info.author)
-            if author is not None:
-                db.session.add(
-                    Revision(document=doc, label=label, author_id=author.id, head_commit=head)
+                Finding(
+                    f"{code}/{label}: the database names release commit "
+                    f"{_short(rev.release_commit)}, the tag {commit[:10]}"
                 )
-                trail.record("check.repaired", "revision", f"{code}/{label}", after={"head": head})
-                finding.repaired = True
-        findings.append(finding)
+            )
+    return findings
 
-    # Main holds exactly the effective documents, at their signed content.
-    main = gitstore.head(MAIN)
-    files = gitstore.files(main)
-    last_on_main: dict[str, object] = {}  # code -> newest main commit naming it, read once
+
+def _drafts(gitstore: GitStore, revisions: dict) -> list[Finding]:
+    """Every open revision has its branch at the latest save, and every branch a revision."""
+    findings = []
+    branches = gitstore.refs("refs/heads/drafts/")
+    known = set()
+    for (code, label), rev in sorted(revisions.items()):
+        if rev.status not in OPEN or rev.head_commit is None:
+            continue
+        ref = draft_ref(code, label)
+        known.add(ref)
+        head = branches.get(ref)
+        if head is None:
+            findings.append(Finding(f"{code}/{label}: the draft branch is missing"))
+        elif head != rev.head_commit:
+            findings.append(
+                Finding(
+                    f"{code}/{label}: the draft branch is at {head[:10]}, "
+                    f"the database at {_short(rev.head_commit)}"
+                )
+            )
+    for ref in sorted(set(branches) - known):
+        findings.append(Finding(f"{ref}: a draft branch the database does not know"))
+    return findings
+
+
+def _main_files(
+    gitstore: GitStore, docs: dict, revisions: dict, main_log: list[CommitInfo]
+) -> list[Finding]:
+    """Main holds exactly the effective documents, at their signed content."""
+    findings = []
+    files = gitstore.files(main_log[0].sha) if main_log else {}
+    effective = {
+        code: rev for (code, _label), rev in revisions.items() if rev.status == "effective"
+    }
     for doc in docs.values():
         if doc.status != "effective":
             if doc.path in files and doc.status == "obsolete":
                 findings.append(Finding(f"{doc.code} is obsolete but still on main"))
             continue
-        rev = services.effective_revision(doc)
         blob = files.get(doc.path)
+        rev = effective.get(doc.code)
         if blob is None:
-            finding = Finding(f"{doc.code} is effective in the database but not on main")
-            if not last_on_main:
-                for commit in reversed(gitstore.log(MAIN)):
-                    last_on_main[commit.trailer("Document")] = commit
-            last = last_on_main.get(doc.code)
-            if repair and last is not None and last.trailer("Obsolete") == "yes":
-                body = last.message.split("\n\n")
-                doc.status = "obsolete"
-                doc.obsolete_reason = body[1] if len(body) > 2 else ""
-                rev.status = "obsolete"
-                trail.record("check.repaired", "document", doc.code, after={"status": "obsolete"})
-                finding.repaired = True
-            findings.append(finding)
+            findings.append(Finding(f"{doc.code} is effective in the database but not on main"))
         elif rev is not None and blob != rev.blob_id:
             findings.append(
                 Finding(
@@ -166,9 +213,4 @@ def check(repair: bool = False) -> list[Finding]:
         if path.count("/") > 1 and "/".join(path.split("/")[:2]) + ".md" in registered:
             continue
         findings.append(Finding(f"{path} is on main but not in the register"))
-
-    for problem in trail.verify():
-        findings.append(Finding(f"audit trail: {problem}"))
-    if repair:
-        db.session.commit()
     return findings
