@@ -23,7 +23,18 @@ ALICE = Person("Alice", "alice@example.org")
 
 @pytest.fixture
 def store(tmp_path):
-    return GitStore.init(tmp_path / "docs.git")
+    """A repository used outside the application: ref moves are queued as a unit of work
+    queues them, and :func:`publish` publishes them."""
+    store = GitStore.init(tmp_path / "docs.git")
+    store.pending = {}
+    return store
+
+
+def publish(store: GitStore) -> None:
+    """Publish the queued ref moves in one compare-and-swap, as the unit of work does."""
+    moves = [(ref, new, old) for ref, (old, new) in store.pending.items()]
+    store.pending = {}
+    store.publish_refs(moves)
 
 
 def test_init_makes_a_bare_repository_with_main(store):
@@ -34,14 +45,34 @@ def test_init_makes_a_bare_repository_with_main(store):
     assert GitStore.init(store.path).head(MAIN) == store.head(MAIN)
 
 
+def test_refs_move_only_inside_a_unit_of_work(store):
+    store.pending = None
+    with pytest.raises(GitStoreError, match="unit of work"):
+        store.commit_on_main({"a.md": store.write_blob(b"a")}, "a", ALICE)
+
+
 def test_commit_on_main_writes_without_a_work_tree(store):
     blob = store.write_blob(b"# Hello\n")
     commit = store.commit_on_main({"procedures/QP-01.md": blob}, "Add", ALICE)
+    publish(store)
+    assert store.head(MAIN) == commit
     assert store.read(commit, "procedures/QP-01.md") == b"# Hello\n"
     assert store.commit_info(commit).author == "Alice <alice@example.org>"
     removed = store.commit_on_main({"procedures/QP-01.md": None}, "Remove", ALICE)
+    publish(store)
     assert store.read(removed, "procedures/QP-01.md") is None
     assert store.read(commit, "procedures/QP-01.md") == b"# Hello\n"
+
+
+def test_queued_moves_read_as_moved_but_git_moves_only_on_publish(store):
+    before = store.head(MAIN)
+    first = store.commit_on_main({"a.md": store.write_blob(b"a")}, "a", ALICE)
+    second = store.commit_on_main({"b.md": store.write_blob(b"b")}, "b", ALICE)
+    assert store.head(MAIN) == second  # the unit of work sees its own moves
+    assert store.ref_value(MAIN) == before  # git does not, yet
+    assert store.commit_info(second).parents == (first,)
+    publish(store)
+    assert store.ref_value(MAIN) == second
 
 
 def test_ref_moves_only_from_the_expected_value(store):
@@ -50,23 +81,49 @@ def test_ref_moves_only_from_the_expected_value(store):
     store.commit_on(MAIN, {"a.md": blob}, "one", ALICE, expected=old)
     with pytest.raises(RefConflict):
         store.commit_on(MAIN, {"b.md": blob}, "stale", ALICE, expected=old)
+    publish(store)
+    # Another writer that read main before that publication cannot publish over it.
+    store.commit_on(MAIN, {"c.md": blob}, "late", ALICE, expected=old)
+    with pytest.raises(RefConflict):
+        publish(store)
+
+
+def test_publication_is_all_or_nothing(store):
+    main = store.head(MAIN)
+    store.commit_on(
+        "refs/heads/drafts/QP-01/A", {"a.md": store.write_blob(b"x")}, "x", ALICE, None, start=main
+    )
+    publish(store)
+    draft = store.head("refs/heads/drafts/QP-01/A")
+    store.commit_on_main({"b.md": store.write_blob(b"b")}, "b", ALICE)
+    store.create_tag("QP-01/A", main, "A", ALICE)
+    store.update_ref("refs/heads/drafts/QP-01/A", None, main)  # stale: the draft moved on
+    with pytest.raises(RefConflict):
+        publish(store)
+    assert store.head(MAIN) == main
+    assert store.refs("refs/tags/") == {}
+    assert store.head("refs/heads/drafts/QP-01/A") == draft
 
 
 def test_new_branch_must_not_exist(store):
     blob = store.write_blob(b"x")
     start = store.head(MAIN)
     store.commit_on("refs/heads/drafts/QP-01/A", {"a.md": blob}, "x", ALICE, None, start=start)
+    publish(store)
+    store.commit_on("refs/heads/drafts/QP-01/A", {"a.md": blob}, "x", ALICE, None, start=start)
     with pytest.raises(RefConflict):
-        store.commit_on("refs/heads/drafts/QP-01/A", {"a.md": blob}, "x", ALICE, None, start=start)
+        publish(store)
 
 
 def test_tags_are_immutable(store):
     first = store.head(MAIN)
     second = store.commit_on_main({"a.md": store.write_blob(b"a")}, "a", ALICE)
+    publish(store)
     store.create_tag("QP-01/A", first, "A", ALICE)
-    store.create_tag("QP-01/A", first, "A", ALICE)  # the same tag again is a no-op
+    publish(store)
+    store.create_tag("QP-01/A", second, "A moved", ALICE)
     with pytest.raises(GitStoreError):
-        store.create_tag("QP-01/A", second, "A moved", ALICE)
+        publish(store)
     assert store.refs("refs/tags/") == {"refs/tags/QP-01/A": first}
 
 
@@ -130,6 +187,7 @@ WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_processes_releasing_at_once_lose_no_update(app, users):
     """Several real processes release different documents at once on one repository."""
     codes = [f"QP-{n:02d}" for n in range(1, 7)]
