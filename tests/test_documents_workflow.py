@@ -1,9 +1,10 @@
 """The rules of the revision workflow, enforced by the services for every role."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from qms import clock
 from qms.documents import services
 from qms.errors import Conflict, PermissionDenied, ValidationFailed
 from qms.extensions import db
@@ -131,10 +132,10 @@ def test_release_on_future_date_becomes_effective_by_itself(users):
     services.save_draft(users["author"], doc, content("QP-07", body="# B\n"), "Revision B")
     services.submit(users["author"], doc)
     services.approve(users["approver"], doc, PASSWORD)
-    later = date.today() + timedelta(days=10)
+    later = clock.today() + timedelta(days=10)
     rev = services.release(users["approver"], doc, later)
     assert rev.status == "scheduled" and doc.current_revision == "A"
-    assert services.apply_due_releases(date.today()) == []
+    assert services.apply_due_releases(clock.today()) == []
     done = services.apply_due_releases(later)
     assert [r.label for r in done] == ["B"]
     db.session.refresh(doc)
@@ -145,7 +146,7 @@ def test_release_on_future_date_becomes_effective_by_itself(users):
 def test_release_date_cannot_be_in_the_past(users):
     doc = approved(users)
     with pytest.raises(ValidationFailed, match="past"):
-        services.release(users["approver"], doc, date.today() - timedelta(days=1))
+        services.release(users["approver"], doc, clock.today() - timedelta(days=1))
 
 
 def test_release_supersedes_previous_revision(users):
@@ -201,13 +202,13 @@ def test_every_save_is_a_commit_on_the_draft_branch(users):
 
 def test_periodic_review_resets_due_date_with_signature(users):
     doc = effective(users)
-    doc.next_review_due = date.today() - timedelta(days=3)
+    doc.next_review_due = clock.today() - timedelta(days=3)
     db.session.commit()
     assert doc in db.session.scalars(services.list_documents(due_for_review=True)).all()
     with pytest.raises(PermissionDenied):
         services.review_no_change(users["approver"], doc, "wrong")
     services.review_no_change(users["approver"], doc, PASSWORD, "Still fit")
-    assert doc.next_review_due == services.add_months(date.today(), 12)
+    assert doc.next_review_due == services.add_months(clock.today(), 12)
     assert services.effective_revision(doc).signatures[-1].meaning == "periodic_review"
 
 
@@ -236,7 +237,7 @@ def test_change_request_flow(users):
     cr = services.raise_change_request(
         users["staff"], "Fix step 3", "Out of date", ["QP-07"], "NC-2026-0001"
     )
-    assert cr.number == f"CR-{date.today().year}-0001" and cr.status == "open"
+    assert cr.number == f"CR-{clock.today().year}-0001" and cr.status == "open"
     with pytest.raises(ValidationFailed, match="not accepted"):
         services.open_draft(users["author"], doc, change_request=cr.number)
     with pytest.raises(PermissionDenied):

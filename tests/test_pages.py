@@ -113,6 +113,32 @@ def test_wrong_password_does_not_sign(users, client, auth):
     assert services.open_revision(services.get_document("QP-07")).signatures == []
 
 
+@pytest.mark.parametrize("username", ["staff", "author", "approver", "approver2", "admin"])
+def test_the_page_offers_each_step_to_whom_the_rules_allow_it(users, client, auth, username):
+    doc = in_review(users)
+    user, rev = users[username], services.open_revision(doc)
+    auth.login(username)
+    page = client.get("/documents/QP-07").get_data(as_text=True)
+    approves = services.can_approve(user, rev)
+    assert ("Approve and sign" in page) == approves
+    assert ("Send back to draft" in page) == services.can_reject(user, doc)
+    assert ("Sign as reviewed" in page) == (services.can_review(user, rev) and not approves)
+    home = client.get("/").get_data(as_text=True)
+    assert ("Waiting for your approval" in home) == services.can_approve(user)
+    assert ("Change requests to decide" in home) == services.can_decide_change_request(user)
+    register = client.get("/documents/").get_data(as_text=True)
+    assert ("New document" in register) == services.can_author(user)
+
+
+def test_no_role_is_spelled_out_in_the_document_pages():
+    """The pages ask the services' can_<verb> rules; a role list there would drift."""
+    from qms import ROOT
+
+    sources = [ROOT / "qms" / "documents" / "views.py"]
+    sources += sorted((ROOT / "templates" / "documents").glob("*.html"))
+    assert [p.name for p in sources if "has_role" in p.read_text(encoding="utf-8")] == []
+
+
 @pytest.mark.parametrize("username", ["staff", "auditor"])
 def test_staff_cannot_open_the_editor_or_create(users, client, auth, username):
     new_document(users)
