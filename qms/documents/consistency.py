@@ -25,6 +25,8 @@ RELEASED = ("effective", "superseded", "obsolete")
 
 @dataclass
 class Finding:
+    """One difference between the database and git; ``repaired`` once it was mended."""
+
     message: str
     repaired: bool = False
 

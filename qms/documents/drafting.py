@@ -53,6 +53,8 @@ def next_label(doc: Document) -> str:
 
 @dataclass
 class ParsedContent:
+    """A draft's front matter and Markdown body, as validated."""
+
     meta: dict
     body: str
 

@@ -52,6 +52,7 @@ def get_document(code: str) -> Document:
 
 
 def get_revision(doc: Document, label: str) -> Revision:
+    """Return revision ``label`` of ``doc`` or raise :class:`NotFound`."""
     rev = db.session.scalar(
         select(Revision).where(Revision.document_id == doc.id, Revision.label == label)
     )
@@ -71,6 +72,7 @@ def open_revision(doc: Document) -> Revision | None:
 
 
 def effective_revision(doc: Document) -> Revision | None:
+    """Return the revision in force (effective, or the last one of an obsolete document)."""
     return db.session.scalar(
         select(Revision).where(
             Revision.document_id == doc.id, Revision.status.in_(("effective", "obsolete"))
@@ -210,6 +212,7 @@ def tree() -> list[tuple[Document, int]]:
 
 
 def validate_code(code: str) -> str:
+    """Return the stripped code; raise :class:`ValidationFailed` unless it may name a document."""
     code = (code or "").strip()
     if not code:
         raise ValidationFailed(_("A document code is required."), field="code")
@@ -231,6 +234,7 @@ def validate_code(code: str) -> str:
 
 
 def validate_clauses(clauses) -> list[str]:
+    """Return the ISO 9001 clauses of a list or a comma-separated string, without repeats."""
     if isinstance(clauses, str):
         clauses = [c for c in re.split(r"[,\s;，]+", clauses) if c]
     result = []
