@@ -100,12 +100,13 @@ class RecordLink(db.Model):
 
 
 class Attachment(db.Model):
-    """A file attached to a record; the bytes live in the instance under their sha256."""
+    """A file attached to a record; the bytes live in :mod:`qms.attachments` by sha256."""
 
     __tablename__ = "record_attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # Marked so that backups and ``qms check`` find the files records name.
+    sha256: Mapped[str] = mapped_column(String(64), index=True, info={"attachment": True})
     name: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)
     content_type: Mapped[str] = mapped_column(String(120))
