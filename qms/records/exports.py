@@ -15,7 +15,8 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from qms import render
+from qms import clock, render
+from qms.i18n import when
 from qms.records import services
 from qms.records.fields import FieldDef, display
 from qms.records.models import Record
@@ -44,7 +45,7 @@ def table(records: Iterable[Record], form: str | None) -> tuple[list[str], list[
         _("Version"),
         _("Submitted by"),
         _("Department"),
-        _("Submitted at (UTC)"),
+        _("Submitted at"),
     ]
     definitions: dict[str, services.FormDefinition] = {}
 
@@ -76,7 +77,7 @@ def table(records: Iterable[Record], form: str | None) -> tuple[list[str], list[
             str(record.version),
             record.submitted_by.display_name,
             record.department.name,
-            record.submitted_at.strftime("%Y-%m-%d %H:%M"),
+            when(record.submitted_at),
         ]
         if form:
             for key, _label in columns:
@@ -130,7 +131,7 @@ def record_markdown(record: Record, version: int | None = None) -> str:
         (_("Version"), str(version or record.version)),
         (_("Submitted by"), record.submitted_by.display_name),
         (_("Department"), record.department.name),
-        (_("Submitted at (UTC)"), record.submitted_at.strftime("%Y-%m-%d %H:%M")),
+        (_("Submitted at"), when(record.submitted_at)),
     ]
     if record.status == "void":
         facts.append((_("Void because"), record.void_reason or ""))
@@ -144,18 +145,13 @@ def record_markdown(record: Record, version: int | None = None) -> str:
 
 def _field_markdown(fd: FieldDef, value, found: dict) -> list[str]:
     lines = [f"## {md_escape(fd.label)}", ""]
-    if fd.type == "table":
-        rows = value or []
-        if not rows:
+    if fd.columns:
+        cells = fd.kind.cells(fd, value, found)
+        if not cells:
             return [*lines, "—", ""]
         lines.append("| " + " | ".join(_cell(c.label) for c in fd.columns) + " |")
         lines.append("|" + "---|" * len(fd.columns))
-        for row in rows:
-            lines.append(
-                "| "
-                + " | ".join(_cell(display(c, row.get(c.key), found)) for c in fd.columns)
-                + " |"
-            )
+        lines += ["| " + " | ".join(_cell(text) for text in row) + " |" for row in cells]
         return [*lines, ""]
     text = display(fd, value, found)
     return [*lines, md_escape(text) if text else "—", ""]
@@ -168,7 +164,7 @@ def controlled_copy(record: Record) -> render.ControlledCopy:
         title=defn.title,
         revision=record.form_revision,
         status=services.status_label(record.status),
-        effective_date=record.submitted_at.date().isoformat(),
+        effective_date=clock.local(record.submitted_at).date().isoformat(),
         labels={
             "revision": _("Form revision"),
             "effective_date": _("Submitted"),

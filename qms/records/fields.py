@@ -1,17 +1,25 @@
-"""A record form's field definitions: the schema, checking values against it, and WTForms.
+"""A record form's field definitions: one class per field type, and the WTForms form.
 
 A form's revision carries its fields in the YAML front matter under ``fields:``. This
 module turns that list into :class:`FieldDef` objects (refusing bad definitions with a
 message naming the field), checks submitted values against them (one function for the
 browser and the API), and builds the WTForms form staff fill in.
+
+What a type means lives in one :class:`FieldType` subclass, registered by its name the
+way WTForms keeps one class per field: the settings it takes (:meth:`~FieldType.parse`),
+how a value is checked (:meth:`~FieldType.check`), the form field staff fill in
+(:meth:`~FieldType.form_field`) and how a value is shown (:meth:`~FieldType.display`).
+A new type is one new class; nothing else branches on type names.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import ClassVar, NoReturn
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -33,53 +41,18 @@ from wtforms import widgets as w
 
 from qms.forms import options as choice_list
 
-FIELD_TYPES = (
-    "text",
-    "textarea",
-    "number",
-    "integer",
-    "date",
-    "datetime",
-    "time",
-    "select",
-    "multiselect",
-    "radio",
-    "checkbox",
-    "email",
-    "phone",
-    "user",
-    "department",
-    "attachment",
-    "table",
-)
-CHOICE_TYPES = ("select", "multiselect", "radio")
-NUMERIC_TYPES = ("number", "integer")
-# A table's columns are simple values: no nested tables or file uploads in a cell.
-COLUMN_TYPES = tuple(t for t in FIELD_TYPES if t not in ("table", "attachment"))
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]{3,28}[0-9]$")
-DEFAULT_MAX_LENGTH = {"text": 500, "textarea": 20000, "email": 254, "phone": 32}
-KNOWN_KEYS = {
-    "key",
-    "label",
-    "type",
-    "required",
-    "options",
-    "min",
-    "max",
-    "unit",
-    "max_length",
-    "pattern",
-    "help",
-    "default",
-    "columns",
-    "min_rows",
-    "max_rows",
-}
+#: What every type takes; a type's own settings are in :attr:`FieldType.settings`.
+COMMON_KEYS = {"key", "label", "type", "required", "unit", "help", "default"}
 MAX_ROWS = 200
 # Numbers beyond this lose precision as JSON floats; no record form needs them.
 LARGEST = 10**15
+#: A value that is not stored at all (an empty optional field), as opposed to ``None``.
+MISSING = object()
+
+Fail = Callable[[str], NoReturn]
 
 
 class DefinitionError(ValueError):
@@ -119,6 +92,11 @@ class FieldDef:
     max_rows: int = MAX_ROWS
 
     @property
+    def kind(self) -> FieldType:
+        """The class of this field's type, which knows how to check, fill in and show it."""
+        return FIELD_TYPES[self.type]
+
+    @property
     def label(self) -> str:
         """The label in the user's language, falling back to the form's own."""
         return localised(self.labels) or self.key
@@ -138,7 +116,7 @@ class FieldDef:
 
     @property
     def limit(self) -> int | None:
-        return self.max_length or DEFAULT_MAX_LENGTH.get(self.type)
+        return self.max_length or self.kind.max_length
 
 
 def localised(labels: dict[str, str]) -> str | None:
@@ -161,6 +139,692 @@ def _texts(item: dict, name: str) -> dict[str, str]:
     return texts
 
 
+def is_blank(value) -> bool:
+    return (
+        value is None
+        or value == ""
+        or value == []
+        or (isinstance(value, str) and not value.strip())
+    )
+
+
+@dataclass
+class Lookups:
+    """How values that name things in the system are checked (users, departments, files)."""
+
+    users: Callable[[str], bool]
+    departments: Callable[[str], bool]
+    attachments: Callable[[int], bool]
+
+    @classmethod
+    def none(cls) -> Lookups:
+        return cls(lambda _u: False, lambda _d: False, lambda _a: False)
+
+
+# -- the types ---------------------------------------------------------------------------
+
+#: Every field type by name, in the order the definition help lists them.
+FIELD_TYPES: dict[str, FieldType] = {}
+
+
+def register(cls: type[FieldType]) -> type[FieldType]:
+    """Make a :class:`FieldType` subclass usable in definitions under its ``name``."""
+    FIELD_TYPES[cls.name] = cls()
+    return cls
+
+
+def _only_for(setting: str) -> str:
+    """Say which types take ``setting``, for a definition that gives it to another type."""
+    return {
+        "options": _("options are only for select, multiselect and radio fields."),
+        "min": _("%(name)s is only for number, integer and table fields.", name="min"),
+        "max": _("%(name)s is only for number, integer and table fields.", name="max"),
+        "max_length": _("max_length is only for text, textarea, email and phone fields."),
+        "pattern": _("a pattern is only for text, email and phone fields."),
+        "columns": _("columns are only for table fields."),
+    }[setting]
+
+
+#: Settings some types take; any other key (but ``label_*``/``help_*``) is unknown.
+TYPE_SETTINGS = ("options", "min", "max", "max_length", "pattern", "columns")
+
+
+class Marker:
+    """Marks a field as required for the label's asterisk; the service does the checking."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        return None
+
+
+class FieldType:
+    """How one type of field is defined, checked, filled in and shown.
+
+    A subclass sets :attr:`name` and overrides what differs; :func:`register` keeps one
+    instance of it. Methods take the :class:`FieldDef` they work on.
+    """
+
+    name: ClassVar[str]
+    #: The settings (of :data:`TYPE_SETTINGS`) this type takes.
+    settings: ClassVar[frozenset[str]] = frozenset()
+    #: Whether a table's column may be of this type.
+    in_tables: ClassVar[bool] = True
+    #: Whether a definition may give a default value.
+    takes_default: ClassVar[bool] = True
+    #: The longest text taken when the definition sets no ``max_length`` (text types).
+    max_length: ClassVar[int | None] = None
+
+    # -- the definition
+
+    def parse(self, item: dict, fail: Fail, name: str) -> dict:
+        """Return this type's own settings of a definition, as :class:`FieldDef` arguments."""
+        return {}
+
+    # -- values
+
+    def validate(self, fd: FieldDef, value, lookups: Lookups, partial: bool):
+        """Return ``(clean value or MISSING, problems)`` for what was given for the field.
+
+        With ``partial`` (a draft), a missing required value is not a problem.
+        """
+        if is_blank(value):
+            missing = fd.required and not partial
+            return MISSING, [_("This field is required.")] if missing else []
+        clean, problem = self.check(fd, value, lookups)
+        return (MISSING, [problem]) if problem else (clean, [])
+
+    def check(self, fd: FieldDef, value, lookups: Lookups) -> tuple[object, str | None]:
+        """Return ``(clean value, None)`` or ``(None, localised problem)`` for a given value."""
+        return None, _("This field cannot be filled.")
+
+    def indexed(self, fd: FieldDef, value) -> list[tuple[str, object]]:
+        """Return the ``(key, value)`` pairs by which lists find a stored value."""
+        return [(fd.key, value)]
+
+    def filters(self, fd: FieldDef) -> list[tuple[str, str]]:
+        """Return ``(key, label)`` of what a list of records may be filtered by."""
+        return [(fd.key, fd.label)]
+
+    # -- the form
+
+    def render_kw(self, fd: FieldDef, **extra) -> dict:
+        kw: dict = {"required": False}  # drafts may be saved partly filled
+        if self.max_length and fd.limit:
+            kw["maxlength"] = fd.limit
+        kw.update(extra)
+        return kw
+
+    def common(self, fd: FieldDef, **render_kw) -> dict:
+        """Return the arguments every WTForms field of this definition takes."""
+        return {
+            "label": fd.label,
+            "description": fd.hint,
+            "validators": [Marker()] if fd.required else [],
+            "render_kw": self.render_kw(fd, **render_kw),
+        }
+
+    def form_field(self, fd: FieldDef, choices: dict, in_table: bool = False):
+        """Return the unbound WTForms field staff fill in.
+
+        ``choices`` gives ``{"user": [(username, name)], "department": [(name, name)]}``.
+        """
+        return StringField(**self.common(fd))
+
+    def form_fields(self, fd: FieldDef, choices: dict) -> dict:
+        """Return every unbound WTForms field the definition adds to a form, by name."""
+        return {fd.key: self.form_field(fd, choices)}
+
+    def form_value(self, fd: FieldDef, value):
+        """Turn a stored value into what the form field shows."""
+        return value
+
+    def form_data(self, fd: FieldDef, value) -> dict:
+        """Return the form data, by field name, that shows a stored value."""
+        return {fd.key: self.form_value(fd, value)}
+
+    def read(self, fd: FieldDef, form):
+        """Return what was typed into the form for the field, as a raw value."""
+        return self.raw(fd, form[fd.key].data)
+
+    def raw(self, fd: FieldDef, data):
+        return data if data is not None else ""
+
+    # -- showing
+
+    def display(self, fd: FieldDef, value, names: dict) -> str:
+        """Return a non-empty stored value as plain text (the caller escapes it)."""
+        return str(value)
+
+    def cells(self, fd: FieldDef, value, names: dict) -> list[list[str]]:
+        """Return a value's table cells as text: none, but for tables."""
+        return []
+
+
+@register
+class TextType(FieldType):
+    name = "text"
+    settings = frozenset({"max_length", "pattern"})
+    max_length = 500
+    #: Whether leading and trailing space is dropped (a textarea keeps its indentation).
+    strip: ClassVar[bool] = True
+
+    def parse(self, item, fail, name):
+        max_length = item.get("max_length")
+        if max_length is not None and (
+            isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
+        ):
+            fail(_("max_length must be a whole number of at least 1."))
+        pattern = item.get("pattern")
+        if pattern is not None:
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                fail(_("the pattern is not a valid regular expression: %(error)s", error=str(exc)))
+        return {
+            "max_length": max_length,
+            "pattern": str(pattern) if pattern is not None else None,
+        }
+
+    def check(self, fd, value, lookups):
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            return None, _("Enter text.")
+        text = str(value).replace("\r\n", "\n")
+        if self.strip:
+            text = text.strip()
+        if fd.limit and len(text) > fd.limit:
+            return None, _("Use at most %(n)s characters.", n=fd.limit)
+        problem = self.format_problem(text)
+        if problem:
+            return None, problem
+        if fd.pattern and not re.fullmatch(fd.pattern, text):
+            return None, _("The value does not have the expected format.")
+        return text, None
+
+    def format_problem(self, text: str) -> str | None:
+        """Return what is wrong with the text's form (an e-mail address's, say), if anything."""
+        return None
+
+
+@register
+class TextareaType(TextType):
+    name = "textarea"
+    settings = frozenset({"max_length"})
+    max_length = 20000
+    strip = False
+
+    def form_field(self, fd, choices, in_table=False):
+        return TextAreaField(**self.common(fd, rows=2 if in_table else 4))
+
+
+class NumberType(FieldType):
+    settings = frozenset({"min", "max"})
+    not_a_number: ClassVar[Callable[[], str]]
+    step: ClassVar[str]
+
+    def parse(self, item, fail, name):
+        low, high = _bounds(item, fail)
+        return {"min": low, "max": high}
+
+    def check(self, fd, value, lookups):
+        try:
+            number = (
+                None if isinstance(value, bool) else Decimal(str(value).strip().replace(",", ""))
+            )
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or abs(number) >= LARGEST:
+            return None, self.not_a_number()
+        clean = self.clean(number)
+        if clean is None:
+            return None, self.not_a_number()
+        if fd.min is not None and number < Decimal(str(fd.min)):
+            return None, _("Enter at least %(min)s.", min=fd.min)
+        if fd.max is not None and number > Decimal(str(fd.max)):
+            return None, _("Enter at most %(max)s.", max=fd.max)
+        return clean, None
+
+    def clean(self, number: Decimal) -> int | float | None:
+        """Return the number as stored, or None when this type does not take it."""
+        return int(number) if number == number.to_integral_value() else float(number)
+
+    def form_field(self, fd, choices, in_table=False):
+        kw: dict = {"step": self.step, "inputmode": "decimal"}
+        if fd.min is not None:
+            kw["min"] = fd.min
+        if fd.max is not None:
+            kw["max"] = fd.max
+        return StringField(widget=w.NumberInput(), **self.common(fd, **kw))
+
+    def form_value(self, fd, value):
+        return None if value is None else str(value)
+
+    def display(self, fd, value, names):
+        return f"{value} {fd.unit}" if fd.unit else str(value)
+
+
+@register
+class DecimalType(NumberType):
+    name = "number"
+    step = "any"
+    not_a_number = staticmethod(lambda: _("Enter a number."))
+
+
+@register
+class IntegerType(NumberType):
+    name = "integer"
+    step = "1"
+    not_a_number = staticmethod(lambda: _("Enter a whole number."))
+
+    def clean(self, number):
+        return int(number) if number == number.to_integral_value() else None
+
+
+class MomentType(FieldType):
+    """A date, a date and time, or a time of day, stored in ISO form."""
+
+    widget: ClassVar[type]
+    wrong: ClassVar[Callable[[], str]]
+
+    def check(self, fd, value, lookups):
+        text = str(value).strip() if isinstance(value, (str, date, time)) else ""
+        try:
+            return self.iso(text), None
+        except ValueError:
+            return None, self.wrong()
+
+    def iso(self, text: str) -> str:
+        """Return the value in the form it is stored; :raises ValueError: it is not one."""
+        raise NotImplementedError
+
+    def form_field(self, fd, choices, in_table=False):
+        return StringField(widget=self.widget(), **self.common(fd))
+
+
+@register
+class DateType(MomentType):
+    name = "date"
+    widget = w.DateInput
+    wrong = staticmethod(lambda: _("Enter a date as YYYY-MM-DD."))
+
+    def iso(self, text):
+        return date.fromisoformat(text).isoformat()
+
+
+@register
+class DateTimeType(MomentType):
+    name = "datetime"
+    widget = w.DateTimeLocalInput
+    wrong = staticmethod(lambda: _("Enter a date and time as YYYY-MM-DD HH:MM."))
+
+    def iso(self, text):
+        moment = datetime.fromisoformat(text.replace(" ", "T"))
+        return moment.replace(second=0, microsecond=0, tzinfo=None).isoformat(timespec="minutes")
+
+    def display(self, fd, value, names):
+        return str(value).replace("T", " ")
+
+
+@register
+class TimeType(MomentType):
+    name = "time"
+    widget = w.TimeInput
+    wrong = staticmethod(lambda: _("Enter a time as HH:MM."))
+
+    def iso(self, text):
+        return (
+            time.fromisoformat(text).replace(second=0, microsecond=0).isoformat(timespec="minutes")
+        )
+
+
+class ChoiceType(FieldType):
+    """A field whose values are the options its definition lists."""
+
+    settings = frozenset({"options"})
+
+    def parse(self, item, fail, name):
+        raw_options = item.get("options")
+        if not isinstance(raw_options, list) or not raw_options:
+            fail(_("a %(type)s needs a list of options.", type=self.name))
+        opts: list[Option] = []
+        for option in raw_options:
+            if isinstance(option, dict):
+                value = option.get("value")
+                option_labels = _texts(option, "label")
+            else:
+                value, option_labels = option, {}
+            if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value) == "":
+                fail(_("option %(option)s is not valid.", option=repr(option)))
+            if any(o.value == str(value) for o in opts):
+                fail(_("option %(option)s appears twice.", option=str(value)))
+            opts.append(Option(str(value), option_labels))
+        return {"options": tuple(opts)}
+
+    def check(self, fd, value, lookups):
+        if not isinstance(value, (str, int)) or str(value) not in {o.value for o in fd.options}:
+            return None, _("Choose one of the options.")
+        return str(value), None
+
+    def pairs(self, fd: FieldDef) -> list[tuple[str, str]]:
+        return [(o.value, o.label()) for o in fd.options]
+
+    def display(self, fd, value, names):
+        return fd.option_label(str(value))
+
+
+@register
+class SelectType(ChoiceType):
+    name = "select"
+
+    def form_field(self, fd, choices, in_table=False):
+        return _select(self, fd, self.pairs(fd))
+
+
+@register
+class MultiselectType(ChoiceType):
+    name = "multiselect"
+
+    def check(self, fd, value, lookups):
+        values = value if isinstance(value, list) else [value]
+        allowed = [o.value for o in fd.options]
+        chosen = {str(v) for v in values if not is_blank(v)}
+        if not chosen <= set(allowed) or any(not isinstance(v, (str, int)) for v in values):
+            return None, _("Choose among the options only.")
+        return [v for v in allowed if v in chosen], None
+
+    def indexed(self, fd, value):
+        return [(fd.key, v) for v in value]
+
+    def form_field(self, fd, choices, in_table=False):
+        return SelectMultipleField(
+            choices=choice_list(self.pairs(fd)),
+            validate_choice=False,
+            widget=w.ListWidget(prefix_label=False),
+            option_widget=w.CheckboxInput(),
+            **self.common(fd),
+        )
+
+    def form_value(self, fd, value):
+        return [] if value is None else value
+
+    def raw(self, fd, data):
+        return list(data or [])
+
+    def display(self, fd, value, names):
+        return ", ".join(fd.option_label(str(v)) for v in value)
+
+
+@register
+class RadioType(ChoiceType):
+    name = "radio"
+
+    def form_field(self, fd, choices, in_table=False):
+        return RadioField(
+            choices=choice_list(self.pairs(fd)), validate_choice=False, **self.common(fd)
+        )
+
+
+@register
+class CheckboxType(FieldType):
+    name = "checkbox"
+    TRUE = ("y", "yes", "true", "on", "1")
+    FALSE = ("n", "no", "false", "off", "0")
+
+    def validate(self, fd, value, lookups, partial):
+        # An unticked box is an answer ("no"), unless the box must be ticked.
+        if value is None:
+            value = False
+        if is_blank(value) or (value is False and fd.required):
+            if fd.required:
+                return MISSING, [] if partial else [_("Tick this box.")]
+            return False, []
+        return super().validate(fd, value, lookups, partial)
+
+    def check(self, fd, value, lookups):
+        if isinstance(value, bool):
+            return value, None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True, None
+        if text in self.FALSE:
+            return False, None
+        return None, _("Tick the box or leave it empty.")
+
+    def form_field(self, fd, choices, in_table=False):
+        return BooleanField(**self.common(fd))
+
+    def form_value(self, fd, value):
+        return False if value is None else value
+
+    def raw(self, fd, data):
+        return bool(data)
+
+    def display(self, fd, value, names):
+        return _("yes") if value else _("no")
+
+
+@register
+class EmailType(TextType):
+    name = "email"
+    max_length = 254
+
+    def format_problem(self, text):
+        if not EMAIL_RE.match(text):
+            return _("Enter an e-mail address such as name@example.org.")
+        return None
+
+    def form_field(self, fd, choices, in_table=False):
+        return StringField(widget=w.EmailInput(), **self.common(fd))
+
+
+@register
+class PhoneType(TextType):
+    name = "phone"
+    max_length = 32
+
+    def format_problem(self, text):
+        if not PHONE_RE.match(text):
+            return _("Enter a telephone number: digits, spaces, dashes and an optional +.")
+        return None
+
+    def form_field(self, fd, choices, in_table=False):
+        return StringField(widget=w.TelInput(), **self.common(fd))
+
+
+class NamedType(FieldType):
+    """A field naming something the system knows (a person, a department) by its name."""
+
+    takes_default = False
+    unknown: ClassVar[Callable[[], str]]
+
+    def exists(self, lookups: Lookups, name: str) -> bool:
+        raise NotImplementedError
+
+    def check(self, fd, value, lookups):
+        if not isinstance(value, str) or not self.exists(lookups, value.strip()):
+            return None, self.unknown()
+        return value.strip(), None
+
+    def form_field(self, fd, choices, in_table=False):
+        return _select(self, fd, choices.get(self.name, []))
+
+
+@register
+class UserType(NamedType):
+    name = "user"
+    unknown = staticmethod(lambda: _("Choose a person who has an account in the system."))
+
+    def exists(self, lookups, name):
+        return lookups.users(name)
+
+    def display(self, fd, value, names):
+        return names.get(("user", value), value)
+
+
+@register
+class DepartmentType(NamedType):
+    name = "department"
+    unknown = staticmethod(lambda: _("Choose a department of the organisation."))
+
+    def exists(self, lookups, name):
+        return lookups.departments(name)
+
+
+@register
+class AttachmentType(FieldType):
+    """A file, stored once by :mod:`qms.attachments`; the value is its attachment's id."""
+
+    name = "attachment"
+    in_tables = False
+    takes_default = False
+
+    def check(self, fd, value, lookups):
+        try:
+            ident = int(value)
+        except (TypeError, ValueError):
+            ident = None
+        if ident is None or isinstance(value, bool) or not lookups.attachments(ident):
+            return None, _("The attached file was not found; attach it again.")
+        return ident, None
+
+    def filters(self, fd):
+        return []
+
+    def form_fields(self, fd, choices):
+        # The file already attached (to a draft, a record), kept when no new file is chosen.
+        return {fd.key: FileField(**self.common(fd)), kept_name(fd): HiddenField()}
+
+    def form_data(self, fd, value):
+        return {kept_name(fd): "" if value is None else str(value)}
+
+    def read(self, fd, form):
+        kept = form[kept_name(fd)].data or ""
+        return int(kept) if kept.isdigit() else ""
+
+    def display(self, fd, value, names):
+        return names.get(("attachment", value), f"#{value}")
+
+
+def kept_name(fd: FieldDef) -> str:
+    """Return the name of the hidden field that keeps an attachment field's file id."""
+    return f"{fd.key}__kept"
+
+
+@register
+class TableType(FieldType):
+    """Rows of simple values, one column per field definition."""
+
+    name = "table"
+    settings = frozenset({"min", "max", "columns"})
+    in_tables = False
+    takes_default = False
+
+    def parse(self, item, fail, name):
+        low, high = _bounds(item, fail)
+        if not item.get("columns"):
+            fail(_("a table needs a list of columns."))
+        return {
+            "columns": parse_fields(item.get("columns"), columns_of=name),
+            "min_rows": int(low) if low is not None else (1 if item.get("required") else 0),
+            "max_rows": int(high) if high is not None else MAX_ROWS,
+        }
+
+    def validate(self, fd, value, lookups, partial):
+        if value is None or value == "":
+            value = []
+        if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+            return MISSING, [_("Give the rows as a list of objects keyed by column.")]
+        rows = [r for r in value if any(not is_blank(v) and v is not False for v in r.values())]
+        problems: list[str] = []
+        if len(rows) > fd.max_rows:
+            problems.append(_("At most %(n)s rows are allowed.", n=fd.max_rows))
+        if not partial and len(rows) < fd.min_rows:
+            problems.append(_("Fill in at least %(n)s row(s).", n=fd.min_rows))
+        clean_rows = []
+        for number, row in enumerate(rows, start=1):
+            clean, errors = validate_values(fd.columns, row, lookups, partial)
+            for key, messages in errors.items():
+                column = next((c for c in fd.columns if c.key == key), None)
+                label = column.label if column else key
+                problems += [
+                    _("Row %(row)s, %(column)s: %(problem)s", row=number, column=label, problem=m)
+                    for m in messages
+                ]
+            clean_rows.append(clean)
+        return (MISSING, problems) if problems else (clean_rows, [])
+
+    def indexed(self, fd, value):
+        return [
+            (f"{fd.key}.{key}", cell)
+            for row in value
+            for column in fd.columns
+            if not is_blank(row.get(column.key))
+            for key, cell in column.kind.indexed(column, row[column.key])
+        ]
+
+    def filters(self, fd):
+        return [(f"{fd.key}.{c.key}", f"{fd.label} · {c.label}") for c in fd.columns]
+
+    def form_fields(self, fd, choices):
+        class Row(Form):
+            pass
+
+        for column in fd.columns:
+            setattr(Row, column.key, column.kind.form_field(column, choices, in_table=True))
+        return {
+            fd.key: FieldList(
+                FormField(Row),
+                label=fd.label,
+                description=fd.hint,
+                min_entries=max(fd.min_rows, 1),
+                max_entries=fd.max_rows,
+            )
+        }
+
+    def form_data(self, fd, value):
+        return {
+            fd.key: [
+                {c.key: c.kind.form_value(c, row.get(c.key, c.default)) for c in fd.columns}
+                for row in (value or [])
+            ]
+        }
+
+    def read(self, fd, form):
+        return [
+            {c.key: c.kind.raw(c, entry.form[c.key].data) for c in fd.columns}
+            for entry in form[fd.key].entries
+        ]
+
+    def display(self, fd, value, names):
+        return "; ".join(
+            ", ".join(
+                f"{c.label}: {display(c, row.get(c.key), names)}"
+                for c in fd.columns
+                if not is_blank(row.get(c.key))
+            )
+            for row in value
+        )
+
+    def cells(self, fd, value, names):
+        return [[display(c, row.get(c.key), names) for c in fd.columns] for row in value or []]
+
+
+def _bounds(item: dict, fail: Fail) -> tuple[float | None, float | None]:
+    low, high = item.get("min"), item.get("max")
+    for bound_name, bound in (("min", low), ("max", high)):
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))):
+            fail(_("%(name)s must be a number.", name=bound_name))
+    if low is not None and high is not None and low > high:
+        fail(_("min (%(min)s) is over max (%(max)s).", min=low, max=high))
+    return low, high
+
+
+def _select(kind: FieldType, fd: FieldDef, pairs) -> SelectField:
+    return SelectField(
+        choices=choice_list([("", "—")] + list(pairs)), validate_choice=False, **kind.common(fd)
+    )
+
+
 # -- parsing a definition ----------------------------------------------------------------
 
 
@@ -169,13 +833,12 @@ def parse_fields(raw, *, columns_of: str | None = None) -> tuple[FieldDef, ...]:
 
     :raises DefinitionError: the list, or one field in it, is not a valid definition.
     """
-    where = columns_of
     if raw is None:
         raw = []
     if not isinstance(raw, list):
-        if where:
+        if columns_of:
             raise DefinitionError(
-                _("Field %(key)s: columns must be a list of fields.", key=where), where
+                _("Field %(key)s: columns must be a list of fields.", key=columns_of), columns_of
             )
         raise DefinitionError(_("The fields of a record form must be a list."))
     defs: list[FieldDef] = []
@@ -193,6 +856,51 @@ def parse_fields(raw, *, columns_of: str | None = None) -> tuple[FieldDef, ...]:
 
 
 def _parse_field(item, index: int, columns_of: str | None) -> FieldDef:
+    key = _key_of(item, index)
+    name = f"{columns_of}.{key}" if columns_of else key
+
+    def fail(message: str) -> NoReturn:
+        raise DefinitionError(_("Field %(key)s: %(problem)s", key=name, problem=message), name)
+
+    unknown = sorted(
+        str(k)
+        for k in item
+        if k not in COMMON_KEYS
+        and k not in TYPE_SETTINGS
+        and not str(k).startswith(("label_", "help_"))
+    )
+    if unknown:
+        fail(_("unknown setting %(name)s.", name=", ".join(map(str, unknown))))
+    kind = _kind_of(item, columns_of, fail)
+    labels = _texts(item, "label")
+    if not labels.get(""):
+        fail(_("a label is required."))
+    required = item.get("required", False)
+    if not isinstance(required, bool):
+        fail(_("required must be true or false."))
+    for setting in TYPE_SETTINGS:
+        if setting in item and setting not in kind.settings:
+            fail(_only_for(setting))
+    fd = FieldDef(
+        key=key,
+        type=kind.name,
+        labels=labels,
+        required=required,
+        unit=str(item["unit"]) if item.get("unit") is not None else None,
+        help=_texts(item, "help"),
+        default=item.get("default"),
+        **kind.parse(item, fail, name),
+    )
+    if fd.default is not None:
+        if not kind.takes_default:
+            fail(_("a %(type)s field cannot have a default.", type=kind.name))
+        _value, problem = kind.check(fd, fd.default, Lookups.none())
+        if problem:
+            fail(_("the default is not valid: %(problem)s", problem=problem))
+    return fd
+
+
+def _key_of(item, index: int) -> str:
     if not isinstance(item, dict):
         raise DefinitionError(
             _("Field number %(n)s is not a mapping of key, label and type.", n=index)
@@ -207,19 +915,14 @@ def _parse_field(item, index: int, columns_of: str | None) -> FieldDef:
                 key=repr(key),
             )
         )
-    name = f"{columns_of}.{key}" if columns_of else key
+    return key
 
-    def fail(message: str):
-        raise DefinitionError(_("Field %(key)s: %(problem)s", key=name, problem=message), name)
 
-    unknown = sorted(
-        str(k) for k in item if k not in KNOWN_KEYS and not str(k).startswith(("label_", "help_"))
-    )
-    if unknown:
-        fail(_("unknown setting %(name)s.", name=", ".join(map(str, unknown))))
+def _kind_of(item: dict, columns_of: str | None, fail: Fail) -> FieldType:
+    """Return the class of the field's type, among those a table's column may have."""
+    allowed = [t for t, kind in FIELD_TYPES.items() if kind.in_tables or not columns_of]
     ftype = item.get("type")
-    allowed = COLUMN_TYPES if columns_of else FIELD_TYPES
-    if ftype not in allowed:
+    if not isinstance(ftype, str) or ftype not in allowed:
         fail(
             _(
                 "unknown type %(type)s; use one of %(types)s.",
@@ -227,210 +930,15 @@ def _parse_field(item, index: int, columns_of: str | None) -> FieldDef:
                 types=", ".join(allowed),
             )
         )
-    labels = _texts(item, "label")
-    if not labels.get(""):
-        fail(_("a label is required."))
-    required = item.get("required", False)
-    if not isinstance(required, bool):
-        fail(_("required must be true or false."))
-    opts: list[Option] = []
-    if ftype in CHOICE_TYPES:
-        raw_options = item.get("options")
-        if not isinstance(raw_options, list) or not raw_options:
-            fail(_("a %(type)s needs a list of options.", type=ftype))
-        for option in raw_options:
-            if isinstance(option, dict):
-                value = option.get("value")
-                option_labels = _texts(option, "label")
-            else:
-                value, option_labels = option, {}
-            if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value) == "":
-                fail(_("option %(option)s is not valid.", option=repr(option)))
-            if any(o.value == str(value) for o in opts):
-                fail(_("option %(option)s appears twice.", option=str(value)))
-            opts.append(Option(str(value), option_labels))
-    elif "options" in item:
-        fail(_("options are only for select, multiselect and radio fields."))
-    low, high = item.get("min"), item.get("max")
-    for bound_name, bound in (("min", low), ("max", high)):
-        if bound is None:
-            continue
-        if ftype not in NUMERIC_TYPES and ftype != "table":
-            fail(_("%(name)s is only for number, integer and table fields.", name=bound_name))
-        if isinstance(bound, bool) or not isinstance(bound, (int, float)):
-            fail(_("%(name)s must be a number.", name=bound_name))
-    if low is not None and high is not None and low > high:
-        fail(_("min (%(min)s) is over max (%(max)s).", min=low, max=high))
-    max_length = item.get("max_length")
-    if max_length is not None:
-        if ftype not in DEFAULT_MAX_LENGTH:
-            fail(_("max_length is only for text, textarea, email and phone fields."))
-        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
-            fail(_("max_length must be a whole number of at least 1."))
-    pattern = item.get("pattern")
-    if pattern is not None:
-        if ftype not in ("text", "phone", "email"):
-            fail(_("a pattern is only for text, email and phone fields."))
-        try:
-            re.compile(str(pattern))
-        except re.error as exc:
-            fail(_("the pattern is not a valid regular expression: %(error)s", error=str(exc)))
-    columns: tuple[FieldDef, ...] = ()
-    min_rows, max_rows = 0, MAX_ROWS
-    if ftype == "table":
-        if not item.get("columns"):
-            fail(_("a table needs a list of columns."))
-        columns = parse_fields(item.get("columns"), columns_of=name)
-        min_rows = int(low) if low is not None else (1 if required else 0)
-        max_rows = int(high) if high is not None else MAX_ROWS
-    elif "columns" in item:
-        fail(_("columns are only for table fields."))
-    fd = FieldDef(
-        key=key,
-        type=ftype,
-        labels=labels,
-        required=required,
-        options=tuple(opts),
-        min=None if ftype == "table" else low,
-        max=None if ftype == "table" else high,
-        unit=str(item["unit"]) if item.get("unit") is not None else None,
-        max_length=max_length,
-        pattern=str(pattern) if pattern is not None else None,
-        help=_texts(item, "help"),
-        default=item.get("default"),
-        columns=columns,
-        min_rows=min_rows,
-        max_rows=max_rows,
-    )
-    if fd.default is not None:
-        if ftype in ("table", "attachment", "user", "department"):
-            fail(_("a %(type)s field cannot have a default.", type=ftype))
-        _value, problem = check_value(fd, fd.default, Lookups.none())
-        if problem:
-            fail(_("the default is not valid: %(problem)s", problem=problem))
-    return fd
+    return FIELD_TYPES[ftype]
 
 
-# -- checking values ---------------------------------------------------------------------
-
-
-@dataclass
-class Lookups:
-    """How values that name things in the system are checked (users, departments, files)."""
-
-    users: object  # callable(username) -> bool
-    departments: object  # callable(name) -> bool
-    attachments: object  # callable(id) -> bool
-
-    @classmethod
-    def none(cls) -> Lookups:
-        return cls(lambda _u: False, lambda _d: False, lambda _a: False)
-
-
-def is_blank(value) -> bool:
-    return (
-        value is None
-        or value == ""
-        or value == []
-        or (isinstance(value, str) and not value.strip())
-    )
+# -- checking and showing values ---------------------------------------------------------
 
 
 def check_value(fd: FieldDef, value, lookups: Lookups) -> tuple[object, str | None]:
     """Return ``(clean value, None)`` or ``(None, localised problem)`` for one non-blank value."""
-    t = fd.type
-    if t in ("text", "textarea", "email", "phone"):
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            return None, _("Enter text.")
-        text = str(value).replace("\r\n", "\n")
-        if t != "textarea":
-            text = text.strip()
-        if fd.limit and len(text) > fd.limit:
-            return None, _("Use at most %(n)s characters.", n=fd.limit)
-        if t == "email" and not EMAIL_RE.match(text):
-            return None, _("Enter an e-mail address such as name@example.org.")
-        if t == "phone" and not PHONE_RE.match(text):
-            return None, _("Enter a telephone number: digits, spaces, dashes and an optional +.")
-        if fd.pattern and not re.fullmatch(fd.pattern, text):
-            return None, _("The value does not have the expected format.")
-        return text, None
-    if t in NUMERIC_TYPES:
-        not_a_number = _("Enter a number.") if t == "number" else _("Enter a whole number.")
-        try:
-            number = (
-                None if isinstance(value, bool) else Decimal(str(value).strip().replace(",", ""))
-            )
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite() or abs(number) >= LARGEST:
-            return None, not_a_number
-        if t == "integer":
-            if number != number.to_integral_value():
-                return None, not_a_number
-            clean: object = int(number)
-        else:
-            clean = int(number) if number == number.to_integral_value() else float(number)
-        if fd.min is not None and number < Decimal(str(fd.min)):
-            return None, _("Enter at least %(min)s.", min=fd.min)
-        if fd.max is not None and number > Decimal(str(fd.max)):
-            return None, _("Enter at most %(max)s.", max=fd.max)
-        return clean, None
-    if t in ("date", "datetime", "time"):
-        text = str(value).strip() if isinstance(value, (str, date, time)) else ""
-        try:
-            if t == "date":
-                return date.fromisoformat(text).isoformat(), None
-            if t == "datetime":
-                moment = datetime.fromisoformat(text.replace(" ", "T"))
-                return moment.replace(second=0, microsecond=0, tzinfo=None).isoformat(
-                    timespec="minutes"
-                ), None
-            return time.fromisoformat(text).replace(second=0, microsecond=0).isoformat(
-                timespec="minutes"
-            ), None
-        except ValueError:
-            return None, {
-                "date": _("Enter a date as YYYY-MM-DD."),
-                "datetime": _("Enter a date and time as YYYY-MM-DD HH:MM."),
-                "time": _("Enter a time as HH:MM."),
-            }[t]
-    if t in ("select", "radio"):
-        if not isinstance(value, (str, int)) or str(value) not in {o.value for o in fd.options}:
-            return None, _("Choose one of the options.")
-        return str(value), None
-    if t == "multiselect":
-        values = value if isinstance(value, list) else [value]
-        allowed = [o.value for o in fd.options]
-        chosen = {str(v) for v in values if not is_blank(v)}
-        if not chosen <= set(allowed) or any(not isinstance(v, (str, int)) for v in values):
-            return None, _("Choose among the options only.")
-        return [v for v in allowed if v in chosen], None
-    if t == "checkbox":
-        if isinstance(value, bool):
-            return value, None
-        text = str(value).strip().lower()
-        if text in ("y", "yes", "true", "on", "1"):
-            return True, None
-        if text in ("n", "no", "false", "off", "0"):
-            return False, None
-        return None, _("Tick the box or leave it empty.")
-    if t == "user":
-        if not isinstance(value, str) or not lookups.users(value.strip()):
-            return None, _("Choose a person who has an account in the system.")
-        return value.strip(), None
-    if t == "department":
-        if not isinstance(value, str) or not lookups.departments(value.strip()):
-            return None, _("Choose a department of the organisation.")
-        return value.strip(), None
-    if t == "attachment":
-        try:
-            ident = int(value)
-        except (TypeError, ValueError):
-            ident = None
-        if ident is None or isinstance(value, bool) or not lookups.attachments(ident):
-            return None, _("The attached file was not found; attach it again.")
-        return ident, None
-    return None, _("This field cannot be filled.")
+    return fd.kind.check(fd, value, lookups)
 
 
 def validate_values(
@@ -449,95 +957,19 @@ def validate_values(
         if key not in known:
             errors.setdefault(str(key), []).append(_("This form has no field %(key)s.", key=key))
     for fd in defs:
-        value = raw.get(fd.key)
-        if fd.type == "table":
-            rows, problems = _check_table(fd, value, lookups, partial)
-            if problems:
-                errors[fd.key] = problems
-            else:
-                values[fd.key] = rows
-            continue
-        if fd.type == "checkbox" and value is None:
-            value = False
-        if is_blank(value) or (fd.type == "checkbox" and value is False and fd.required):
-            if fd.required and not partial:
-                errors[fd.key] = [
-                    _("Tick this box.") if fd.type == "checkbox" else _("This field is required.")
-                ]
-            elif fd.type == "checkbox":
-                values[fd.key] = False
-            continue
-        clean, problem = check_value(fd, value, lookups)
-        if problem:
-            errors[fd.key] = [problem]
-        else:
+        clean, problems = fd.kind.validate(fd, raw.get(fd.key), lookups, partial)
+        if problems:
+            errors[fd.key] = problems
+        elif clean is not MISSING:
             values[fd.key] = clean
     return values, errors
 
 
-def _check_table(fd: FieldDef, value, lookups: Lookups, partial: bool):
-    if value is None or value == "":
-        value = []
-    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
-        return [], [_("Give the rows as a list of objects keyed by column.")]
-    rows = [r for r in value if any(not is_blank(v) and v is not False for v in r.values())]
-    problems: list[str] = []
-    if len(rows) > fd.max_rows:
-        problems.append(_("At most %(n)s rows are allowed.", n=fd.max_rows))
-    if not partial and len(rows) < fd.min_rows:
-        problems.append(_("Fill in at least %(n)s row(s).", n=fd.min_rows))
-    clean_rows = []
-    for number, row in enumerate(rows, start=1):
-        clean, errors = validate_values(fd.columns, row, lookups, partial)
-        for key, messages in errors.items():
-            column = next((c for c in fd.columns if c.key == key), None)
-            label = column.label if column else key
-            for message in messages:
-                problems.append(
-                    _(
-                        "Row %(row)s, %(column)s: %(problem)s",
-                        row=number,
-                        column=label,
-                        problem=message,
-                    )
-                )
-        clean_rows.append(clean)
-    return clean_rows, problems
-
-
-# -- showing values ----------------------------------------------------------------------
-
-
 def display(fd: FieldDef, value, names: dict | None = None) -> str:
     """Return a value as plain text for pages and exports (the caller escapes it)."""
-    names = names or {}
     if value is None or value == "" or value == []:
         return ""
-    t = fd.type
-    if t in ("select", "radio"):
-        return fd.option_label(str(value))
-    if t == "multiselect":
-        return ", ".join(fd.option_label(str(v)) for v in value)
-    if t == "checkbox":
-        return _("yes") if value else _("no")
-    if t == "user":
-        return names.get(("user", value), value)
-    if t == "attachment":
-        return names.get(("attachment", value), f"#{value}")
-    if t == "datetime":
-        return str(value).replace("T", " ")
-    if t in NUMERIC_TYPES and fd.unit:
-        return f"{value} {fd.unit}"
-    if t == "table":
-        return "; ".join(
-            ", ".join(
-                f"{c.label}: {display(c, row.get(c.key), names)}"
-                for c in fd.columns
-                if not is_blank(row.get(c.key))
-            )
-            for row in value
-        )
-    return str(value)
+    return fd.kind.display(fd, value, names or {})
 
 
 # -- the WTForms form ----------------------------------------------------------------------
@@ -551,90 +983,15 @@ class RecordForm(FlaskForm):
     """
 
 
-def _render_kw(fd: FieldDef, **extra) -> dict:
-    kw = {"required": False}  # drafts may be saved partly filled
-    if fd.limit and fd.type in DEFAULT_MAX_LENGTH:
-        kw["maxlength"] = fd.limit
-    kw.update(extra)
-    return kw
-
-
-def _wtf_field(fd: FieldDef, choices: dict, in_table: bool = False):
-    """Return an unbound WTForms field for one definition."""
-    label = fd.label
-    desc = fd.hint
-    flags = [Marker()] if fd.required else []
-    common = {"label": label, "description": desc, "validators": flags}
-    t = fd.type
-    if t == "textarea":
-        return TextAreaField(render_kw=_render_kw(fd, rows=2 if in_table else 4), **common)
-    if t in NUMERIC_TYPES:
-        kw = {"step": "1" if t == "integer" else "any", "inputmode": "decimal"}
-        if fd.min is not None:
-            kw["min"] = fd.min
-        if fd.max is not None:
-            kw["max"] = fd.max
-        return StringField(widget=w.NumberInput(), render_kw=_render_kw(fd, **kw), **common)
-    if t == "date":
-        return StringField(widget=w.DateInput(), render_kw=_render_kw(fd), **common)
-    if t == "datetime":
-        return StringField(widget=w.DateTimeLocalInput(), render_kw=_render_kw(fd), **common)
-    if t == "time":
-        return StringField(widget=w.TimeInput(), render_kw=_render_kw(fd), **common)
-    if t == "email":
-        return StringField(widget=w.EmailInput(), render_kw=_render_kw(fd), **common)
-    if t == "phone":
-        return StringField(widget=w.TelInput(), render_kw=_render_kw(fd), **common)
-    if t in ("select", "user", "department"):
-        pairs = [(o.value, o.label()) for o in fd.options] if t == "select" else choices.get(t, [])
-        return SelectField(
-            choices=choice_list([("", "—")] + list(pairs)),
-            validate_choice=False,
-            render_kw=_render_kw(fd),
-            **common,
-        )
-    if t == "radio":
-        return RadioField(
-            choices=choice_list([(o.value, o.label()) for o in fd.options]),
-            validate_choice=False,
-            render_kw=_render_kw(fd),
-            **common,
-        )
-    if t == "multiselect":
-        return SelectMultipleField(
-            choices=choice_list([(o.value, o.label()) for o in fd.options]),
-            validate_choice=False,
-            widget=w.ListWidget(prefix_label=False),
-            option_widget=w.CheckboxInput(),
-            render_kw=_render_kw(fd),
-            **common,
-        )
-    if t == "checkbox":
-        return BooleanField(render_kw=_render_kw(fd), **common)
-    if t == "attachment":
-        return FileField(render_kw=_render_kw(fd), **common)
-    return StringField(render_kw=_render_kw(fd), **common)
-
-
-class Marker:
-    """Marks a field as required for the label's asterisk; the service does the checking."""
-
-    field_flags = {"required": True}
-
-    def __call__(self, form, field):
-        return None
-
-
 def build_form(
     defs: tuple[FieldDef, ...],
     choices: dict,
-    rows: dict[str, int],
     posted: bool,
     data=None,
     extra: dict | None = None,
     prefix: str = "",
 ) -> RecordForm:
-    """Build the WTForms form for a definition, with ``rows[key]`` rows for each table.
+    """Build the WTForms form for a definition; read the request when ``posted``.
 
     ``choices`` gives ``{"user": [(username, name)], "department": [(name, name)]}``.
     """
@@ -643,30 +1000,8 @@ def build_form(
         pass
 
     for fd in defs:
-        if fd.type == "table":
-
-            class Row(Form):
-                pass
-
-            for column in fd.columns:
-                setattr(Row, column.key, _wtf_field(column, choices, in_table=True))
-            count = max(rows.get(fd.key, 0), fd.min_rows, 1)
-            setattr(
-                Generated,
-                fd.key,
-                FieldList(
-                    FormField(Row),
-                    label=fd.label,
-                    description=fd.hint,
-                    min_entries=count,
-                    max_entries=fd.max_rows,
-                ),
-            )
-        else:
-            setattr(Generated, fd.key, _wtf_field(fd, choices))
-            if fd.type == "attachment":
-                # The file already attached to a draft, kept when no new file is chosen.
-                setattr(Generated, f"{fd.key}__kept", HiddenField())
+        for name, unbound in fd.kind.form_fields(fd, choices).items():
+            setattr(Generated, name, unbound)
     for name, unbound in (extra or {}).items():
         setattr(Generated, name, unbound)
     if posted:
@@ -678,47 +1013,43 @@ def form_data(defs: tuple[FieldDef, ...], values: dict) -> dict:
     """Turn stored values into the data a generated form shows."""
     data: dict = {}
     for fd in defs:
-        value = values.get(fd.key, fd.default)
-        if fd.type == "table":
-            data[fd.key] = [
-                {c.key: _field_value(c, row.get(c.key, c.default)) for c in fd.columns}
-                for row in (value or [])
-            ]
-        elif fd.type == "attachment":
-            data[f"{fd.key}__kept"] = "" if value is None else str(value)
-        else:
-            data[fd.key] = _field_value(fd, value)
+        data.update(fd.kind.form_data(fd, values.get(fd.key, fd.default)))
     return data
 
 
-def _field_value(fd: FieldDef, value):
-    if value is None:
-        return [] if fd.type == "multiselect" else (False if fd.type == "checkbox" else None)
-    if fd.type in NUMERIC_TYPES:
-        return str(value)
-    return value
-
-
 def raw_values(defs: tuple[FieldDef, ...], form: RecordForm) -> dict:
-    """Read what was typed into a generated form as raw values for :func:`validate_values`."""
-    raw: dict = {}
+    """Read what was typed into a generated form as raw values for :func:`validate_values`.
+
+    An attachment field gives the id of the file already kept; a newly chosen file is in
+    :func:`uploads`, stored only with the record that names it.
+    """
+    return {fd.key: fd.kind.read(fd, form) for fd in defs}
+
+
+def uploads(defs: tuple[FieldDef, ...], form: RecordForm) -> dict:
+    """Return the files newly chosen in a posted form's attachment fields, by field key."""
+    out = {}
     for fd in defs:
-        if fd.type == "attachment":
-            continue  # the view stores the upload first and puts the attachment id here
-        field_ = form[fd.key]
-        if fd.type == "table":
-            raw[fd.key] = [
-                {c.key: _raw(c, entry.form[c.key].data) for c in fd.columns}
-                for entry in field_.entries
-            ]
-        else:
-            raw[fd.key] = _raw(fd, field_.data)
-    return raw
+        if isinstance(fd.kind, AttachmentType):
+            upload = form[fd.key].data
+            if upload and getattr(upload, "filename", ""):
+                out[fd.key] = upload
+    return out
 
 
-def _raw(fd: FieldDef, value):
-    if fd.type == "checkbox":
-        return bool(value)
-    if fd.type == "multiselect":
-        return list(value or [])
-    return value if value is not None else ""
+def kept_attachments(defs: tuple[FieldDef, ...], form: RecordForm) -> dict[str, int]:
+    """Return the ids of the files already kept in a form's attachment fields, by field key."""
+    out = {}
+    for fd in defs:
+        if isinstance(fd.kind, AttachmentType):
+            ident = fd.kind.read(fd, form)
+            if ident != "":
+                out[fd.key] = ident
+    return out
+
+
+def add_row(defs: tuple[FieldDef, ...], form: RecordForm, key: str) -> None:
+    """Give the table field ``key`` of a posted form one more row, up to its limit."""
+    fd = next((f for f in defs if f.key == key), None)
+    if fd is not None and isinstance(fd.kind, TableType) and len(form[key].entries) < fd.max_rows:
+        form[key].append_entry()

@@ -29,7 +29,7 @@ from qms.extensions import db
 from qms.forms import options
 from qms.navigation import NavItem, register_nav, register_work
 from qms.records import exports, services
-from qms.records.fields import DefinitionError, build_form, form_data, raw_values
+from qms.records.fields import DefinitionError, add_row, build_form, form_data, raw_values
 from qms.records.forms import ActionForm, FilterForm, ReasonForm
 from qms.records.models import RECORD_STATUSES
 
@@ -59,7 +59,7 @@ def form_preview(meta: dict) -> Markup:
         return Markup(render_template("records/_form_preview.html", error=exc.message))
     # Prefixed: the preview sits inside the editor's form, whose field names it must not reuse.
     form = build_form(
-        fields, services.choices(), {}, posted=False, data=form_data(fields, {}), prefix="preview"
+        fields, services.choices(), posted=False, data=form_data(fields, {}), prefix="preview"
     )
     return Markup(render_template("records/_form_preview.html", form=form, fields=fields))
 
@@ -158,9 +158,7 @@ def _take_uploads(defn, form, raw: dict) -> dict[str, list[str]]:
 def _fill(defn: services.FormDefinition, saved):
     posted = request.method == "POST"
     values = saved.values if saved is not None else {}
-    form = build_form(
-        defn.fields, services.choices(), {}, posted, data=form_data(defn.fields, values)
-    )
+    form = build_form(defn.fields, services.choices(), posted, data=form_data(defn.fields, values))
     table_errors: dict[str, list[str]] = {}
     if posted:
         action = request.form.get("action", "submit")
@@ -168,9 +166,7 @@ def _fill(defn: services.FormDefinition, saved):
             flash(_("The form expired; your values are kept. Please send it again."), "error")
         elif action.startswith("add_row:"):
             key = action.partition(":")[2]
-            fd = defn.field(key)
-            if fd is not None and fd.type == "table" and len(form[key].entries) < fd.max_rows:
-                form[key].append_entry()
+            add_row(defn.fields, form, key)
             _take_uploads(defn, form, {})
         else:
             raw = raw_values(defn.fields, form)
@@ -370,7 +366,6 @@ def amend(number: str):
     form = build_form(
         defn.fields,
         services.choices(),
-        {},
         posted,
         data=form_data(defn.fields, record.values),
         extra={"amend_reason": reason},
@@ -382,9 +377,7 @@ def amend(number: str):
             flash(_("The form expired; your values are kept. Please send it again."), "error")
         elif action.startswith("add_row:"):
             key = action.partition(":")[2]
-            fd = defn.field(key)
-            if fd is not None and fd.type == "table" and len(form[key].entries) < fd.max_rows:
-                form[key].append_entry()
+            add_row(defn.fields, form, key)
             _take_uploads(defn, form, {})
         else:
             raw = raw_values(defn.fields, form)
