@@ -2,17 +2,19 @@
 
 import io
 import threading
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from qms import attachments
 from qms.documents import services as documents
 from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
-from qms.records import services
-from qms.records.models import Record, RecordVersion
+from qms.records import fields, services
+from qms.records.models import Attachment, Record, RecordDraft, RecordVersion
+from qms.uow import unit_of_work
 from tests.builders import effective
 from tests.builders_records import form_content, form_in_force, submit
 
@@ -56,12 +58,21 @@ def test_every_field_type_refuses_invalid_values_naming_the_field(users, form):
     assert db.session.scalar(select(Record.id)) is None
 
 
+class Upload:
+    """A file as a form posts it."""
+
+    def __init__(self, data: bytes, filename: str):
+        self.stream, self.filename = io.BytesIO(data), filename
+
+
 def test_attachment_field_stores_an_uploaded_file(users, form):
     attachment = services.store_attachment(
-        users["staff"], io.BytesIO(b"%PDF-1.4 evidence"), "../../evil/scan.pdf", "application/pdf"
+        users["staff"], io.BytesIO(b"%PDF-1.4 evidence"), "../../evil/scan.pdf"
     )
-    assert attachment.name == "scan.pdf"
-    assert services.attachment_path(attachment).read_bytes() == b"%PDF-1.4 evidence"
+    assert attachment.name == "scan.pdf" and attachment.content_type == "application/pdf"
+    path = services.attachment_path(attachment)
+    assert path == attachments.path(attachment.sha256) and path.parent.name == path.name[:2]
+    assert path.read_bytes() == b"%PDF-1.4 evidence"
     record = submit(users, file=attachment.id)
     assert record.values["file"] == attachment.id
     with pytest.raises(ValidationFailed) as exc:
@@ -72,9 +83,67 @@ def test_attachment_field_stores_an_uploaded_file(users, form):
 def test_attachment_over_the_size_limit_is_refused(app, users, form):
     app.config["QMS_MAX_ATTACHMENT_BYTES"] = 10
     with pytest.raises(ValidationFailed) as exc:
-        services.store_attachment(users["staff"], io.BytesIO(b"x" * 11), "big.txt", "text/plain")
-    assert exc.value.field == "attachment"
-    assert not list(services.attachments_dir().glob("[0-9a-f]*"))
+        services.store_attachment(users["staff"], io.BytesIO(b"x" * 11), "big.txt")
+    assert exc.value.field == "file"
+    assert attachments.stored() == set()
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0
+
+
+def test_record_attachments_are_named_for_the_one_store(users, form):
+    assert Attachment.__table__.c.sha256 in attachments.attachment_columns()
+    attachment = services.store_attachment(users["staff"], io.BytesIO(b"checked"), "a.txt")
+    assert attachments.referenced() == attachments.stored() == {attachment.sha256}
+    assert attachments.problems() == []
+
+
+def test_a_refused_submission_keeps_neither_its_upload_nor_a_row(users, form):
+    with pytest.raises(ValidationFailed) as exc:
+        services.submit_record(
+            users["staff"],
+            "RF-01",
+            {"title": "T", "score": "many"},
+            uploads={"file": Upload(b"%PDF-1.4 scan", "scan.pdf")},
+        )
+    assert list(exc.value.detail) == ["score"]
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0
+    assert attachments.stored() == set()
+    assert "attachment.uploaded" not in trail_actions()
+
+
+def test_a_refused_upload_is_named_with_the_other_problems(users, form):
+    with pytest.raises(ValidationFailed) as exc:
+        services.submit_record(
+            users["staff"],
+            "RF-01",
+            {"score": "many"},
+            uploads={"file": Upload(b"<svg onload=alert(1)>", "x.svg")},
+        )
+    assert set(exc.value.detail) == {"title", "score", "file"}
+    assert "x.svg is not a kind of file" in exc.value.detail["file"][0]
+    assert attachments.stored() == set()
+
+
+def test_an_upload_is_kept_with_the_record_or_draft_that_names_it(users, form):
+    record = services.submit_record(
+        users["staff"], "RF-01", {"title": "T"}, uploads={"file": Upload(b"%PDF-1 a", "a.pdf")}
+    )
+    attachment = db.session.get(Attachment, record.values["file"])
+    assert attachment.name == "a.pdf" and attachments.exists(attachment.sha256)
+    draft = services.save_draft(
+        users["staff"], "RF-01", {}, uploads={"file": Upload(b"%PDF-1 b", "b.pdf")}
+    )
+    assert db.session.get(Attachment, draft.values["file"]).name == "b.pdf"
+    amended = services.amend_record(
+        users["staff"], record.number, {"title": "T"}, "new scan", {"file": Upload(b"c", "c.txt")}
+    )
+    assert db.session.get(Attachment, amended.values["file"]).name == "c.txt"
+    assert len(attachments.stored()) == 3 and attachments.problems() == []
+
+
+def trail_actions() -> list[str]:
+    from qms.trail import AuditEvent
+
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
 @pytest.mark.parametrize("value", ["4.5", "NaN", "Infinity", "1e400", True, "12abc"])
@@ -313,14 +382,25 @@ def test_every_change_leaves_a_trail_event(users, form):
 # -- links, lists, retention -----------------------------------------------------------------
 
 
-def test_link_can_join_the_callers_transaction(users, form):
+def test_link_joins_the_callers_unit_of_work(users, form):
     record = submit(users)
-    services.link_record(record.number, "audit", "IA-1", users["auditor"], commit=False)
-    db.session.rollback()
+    with pytest.raises(RuntimeError), unit_of_work():
+        services.link_record(record.number, "audit", "IA-1", users["auditor"])
+        raise RuntimeError("the caller's own step fails after linking")
     assert services.links_to("audit", "IA-1") == []
     services.link_record(record.number, "audit", "IA-1", users["auditor"])
     db.session.rollback()
     assert services.links_to("audit", "IA-1") == [record]
+
+
+def test_draft_deleted_and_void_are_their_own_units_of_work(users, form):
+    draft = services.save_draft(users["staff"], "RF-01", {"title": "half"})
+    record = submit(users)
+    services.delete_draft(users["staff"], draft.id)
+    services.void_record(users["approver"], record.number, "dup")
+    db.session.rollback()  # nothing is left uncommitted for a caller to lose
+    assert db.session.get(RecordDraft, draft.id) is None
+    assert services.get_record(record.number).status == "void"
 
 
 def test_records_link_to_nonconformities_and_audits(users, form):
@@ -352,6 +432,28 @@ def test_lists_filter_by_field_value_submitter_status_and_dates(users, form):
     assert set(numbers(date_from=today, date_to=today)) == {a.number, b.number}
     assert numbers(date_from=today + timedelta(days=1)) == []
     assert numbers(sort="number") == [a.number, b.number]
+
+
+def test_lists_filter_by_the_organisations_dates(app, users, form):
+    app.config["QMS_TIMEZONE"] = "Asia/Shanghai"
+    record = submit(users)
+    # 23:30 UTC on 1 January is 07:30 on 2 January in Shanghai.
+    record.submitted_at = datetime(2026, 1, 1, 23, 30, tzinfo=UTC)
+    db.session.commit()
+
+    def numbers(day):
+        stmt = services.list_records(date_from=day, date_to=day)
+        return [r.number for r in db.session.scalars(stmt)]
+
+    assert numbers(date(2026, 1, 2)) == [record.number]
+    assert numbers(date(2026, 1, 1)) == []
+
+
+def test_records_are_numbered_by_the_organisations_year(app, users, form, monkeypatch):
+    app.config["QMS_TIMEZONE"] = "Asia/Shanghai"
+    new_year = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # 07:30 on 1 January 2027 there
+    monkeypatch.setattr(services, "utcnow", lambda: new_year)
+    assert submit(users).number == "RF-01/2027/000001"
 
 
 def test_records_past_retention_are_listed_never_deleted(users):
@@ -417,3 +519,43 @@ def test_concurrent_submissions_get_distinct_numbers_and_none_is_lost(app, users
 
 def test_attachment_limit_defaults_to_20_mb(app):
     assert app.config["QMS_MAX_ATTACHMENT_BYTES"] == 20 * 1024 * 1024
+
+
+# -- one class per field type ----------------------------------------------------------------
+
+
+def test_every_field_type_is_one_registered_class():
+    from tests.builders_records import ALL_FIELDS
+
+    assert set(fields.FIELD_TYPES) == {f["type"] for f in ALL_FIELDS}
+    classes = [type(kind) for kind in fields.FIELD_TYPES.values()]
+    assert len(set(classes)) == len(classes)
+    assert all(isinstance(kind, fields.FieldType) for kind in fields.FIELD_TYPES.values())
+    assert all(name == kind.name for name, kind in fields.FIELD_TYPES.items())
+
+
+def test_a_new_field_type_is_one_class(users, monkeypatch):
+    monkeypatch.setattr(fields, "FIELD_TYPES", dict(fields.FIELD_TYPES))
+
+    @fields.register
+    class Colour(fields.FieldType):
+        name = "colour"
+
+        def check(self, fd, value, lookups):
+            ok = isinstance(value, str) and len(value) == 7 and value.startswith("#")
+            return (value.lower(), None) if ok else (None, "Enter a colour as #rrggbb.")
+
+        def display(self, fd, value, names):
+            return f"colour {value}"
+
+    (fd,) = fields.parse_fields([{"key": "c", "label": "C", "type": "colour", "required": True}])
+    assert fields.validate_values((fd,), {"c": "#FF0000"}, fields.Lookups.none()) == (
+        {"c": "#ff0000"},
+        {},
+    )
+    assert fields.validate_values((fd,), {"c": "red"}, fields.Lookups.none())[1] == {
+        "c": ["Enter a colour as #rrggbb."]
+    }
+    assert fields.display(fd, "#ff0000") == "colour #ff0000"
+    with pytest.raises(fields.DefinitionError, match="only for number"):
+        fields.parse_fields([{"key": "c", "label": "C", "type": "colour", "min": 1}])

@@ -149,6 +149,7 @@ def test_attachment_upload_then_reference(api, form, app):
     )
     assert response.status_code == 201, response.json
     assert response.json["size"] == 4 and len(response.json["sha256"]) == 64
+    assert response.json["content_type"] == "text/plain"  # read from the bytes, not the claim
     number = post(api, file=response.json["id"]).json["number"]
     assert api("GET", f"/records/{number}").json["values"]["file"] == response.json["id"]
     app.config["QMS_MAX_ATTACHMENT_BYTES"] = 2
@@ -159,6 +160,24 @@ def test_attachment_upload_then_reference(api, form, app):
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
+
+
+def test_attachment_that_can_run_script_is_refused_and_not_kept(api, form):
+    import io
+
+    from qms import attachments
+
+    response = api(
+        "POST",
+        "/records/attachments",
+        data={"file": (io.BytesIO(b"<svg onload='alert(1)'/>"), "scan.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "scan.pdf is not a kind of file" in response.json["detail"]["file"][0]
+    assert attachments.stored() == set()
+    missing = api("POST", "/records/attachments", data={}, content_type="multipart/form-data")
+    assert missing.status_code == 422 and "file" in missing.json["detail"]
 
 
 def test_link_through_the_api(api, form):

@@ -8,11 +8,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from qms import spreadsheets
+from qms import attachments, spreadsheets
 from qms.documents import services as documents
 from qms.extensions import db
 from qms.records import exports, services
-from qms.records.models import Record
+from qms.records.models import Attachment, Record, RecordDraft
 from tests.builders_records import form_content, form_in_force, submit
 from tests.test_records import VALID_AND_INVALID
 
@@ -61,6 +61,8 @@ def test_record_pages_render_for_every_role(users, client, auth, form, username)
         assert response.status_code == 200, path
     retention = client.get("/records/retention").status_code
     assert retention == (200 if username in ("approver", "admin") else 403)
+    shown = "/records/retention" in client.get("/records/").get_data(as_text=True)
+    assert shown == services.can_review_retention(users[username]) == (retention == 200)
 
 
 def test_home_page_lists_the_departments_forms_and_my_drafts(users, client, auth, form):
@@ -140,30 +142,91 @@ def test_add_row_keeps_the_values_typed(users, client, auth, form):
     assert 'name="rows-1-item"' in page
 
 
+def post_with_file(client, path, values, content, name, action="submit", **extra):
+    data = {**form_data(values, action), **extra}
+    data["file"] = (io.BytesIO(content), name, "application/pdf")
+    return client.post(path, data=data, content_type="multipart/form-data")
+
+
+def nothing_attached() -> bool:
+    return db.session.scalar(select(Attachment.id)) is None and attachments.stored() == set()
+
+
 def test_attachment_in_the_browser_is_served_as_a_download(users, client, auth, form):
     auth.login("staff")
-    data = form_data({"title": "With file"})
-    data["file"] = (io.BytesIO(b"<html><script>x</script></html>"), "evidence.html", "text/html")
-    response = client.post("/records/fill/RF-01", data=data, content_type="multipart/form-data")
+    response = post_with_file(
+        client, "/records/fill/RF-01", {"title": "With file"}, b"%PDF-1.4 scan", "evidence.pdf"
+    )
     assert response.status_code == 302
     record = db.session.scalar(select(Record))
     with client.get(f"/records/attachments/{record.values['file']}") as download:
         assert download.status_code == 200
         assert download.headers["Content-Disposition"].startswith("attachment")
         assert download.mimetype == "application/octet-stream"
-        assert download.data.startswith(b"<html>")
+        assert download.data == b"%PDF-1.4 scan"
     detail = client.get(f"/records/{record.number}").get_data(as_text=True)
-    assert "evidence.html" in detail
+    assert "evidence.pdf" in detail
 
 
-def test_upload_kept_when_other_fields_fail(users, client, auth, form):
+def test_a_page_that_can_run_script_is_refused_beside_the_file_field(users, client, auth, form):
     auth.login("staff")
-    data = form_data({"score": "x"})
-    data["file"] = (io.BytesIO(b"data"), "scan.pdf", "application/pdf")
-    page = client.post(
-        "/records/fill/RF-01", data=data, content_type="multipart/form-data"
+    page = post_with_file(
+        client,
+        "/records/fill/RF-01",
+        {"title": "Kept title"},
+        b"<html><script>x</script></html>",
+        "evidence.pdf",
     ).get_data(as_text=True)
-    assert "scan.pdf" in page and 'name="file__kept"' in page
+    assert 'id="file-error-1"' in page and "evidence.pdf is not a kind of file" in page
+    assert 'value="Kept title"' in page
+    assert db.session.scalar(select(Record.id)) is None and nothing_attached()
+
+
+def test_uploads_are_not_kept_before_the_record_validates(users, client, auth, form):
+    auth.login("staff")
+    values = {"title": "Kept title", "score": "999"}
+    response = post_with_file(client, "/records/fill/RF-01", values, b"%PDF-1.4 a", "scan.pdf")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    score_block = page[page.index('id="score-error-1"') - 400 : page.index('id="score"')]
+    assert "Enter at most 100" in score_block
+    assert 'value="Kept title"' in page and 'value="999"' in page
+    assert "scan.pdf was not kept" in page  # the file must be chosen again
+    assert db.session.scalar(select(Record.id)) is None and nothing_attached()
+    # The same refusal for a draft, and for a row added while a file is chosen.
+    draft = post_with_file(
+        client, "/records/fill/RF-01", {"score": "x"}, b"%PDF-1.4 b", "b.pdf", "draft"
+    )
+    assert draft.status_code == 200 and db.session.scalar(select(RecordDraft.id)) is None
+    add_row = post_with_file(
+        client, "/records/fill/RF-01", {"title": "T"}, b"%PDF-1.4 c", "c.pdf", "add_row:rows"
+    )
+    assert "c.pdf was not kept" in add_row.get_data(as_text=True) and nothing_attached()
+    # Sent again with valid values, the file is kept with the record.
+    response = post_with_file(client, "/records/fill/RF-01", {"title": "T"}, b"%PDF-1.4 a", "a.pdf")
+    assert response.status_code == 302 and len(attachments.stored()) == 1
+
+
+def test_a_draft_keeps_its_file_until_it_is_submitted(users, client, auth, form):
+    auth.login("staff")
+    response = post_with_file(client, "/records/fill/RF-01", {}, b"%PDF-1.4 d", "d.pdf", "draft")
+    assert response.status_code == 302
+    draft_url = response.headers["Location"]
+    page = client.get(draft_url).get_data(as_text=True)
+    kept = db.session.scalar(select(Attachment))
+    assert "d.pdf" in page and f'name="file__kept" type="hidden" value="{kept.id}"' in page
+    response = client.post(draft_url, data={**form_data({"title": "T"}), "file__kept": kept.id})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Record)).values["file"] == kept.id
+
+
+def test_draft_saved_time_is_shown_in_the_organisations_zone(app, users, client, auth, form):
+    app.config["QMS_TIMEZONE"] = "Asia/Shanghai"
+    draft = services.save_draft(users["staff"], "RF-01", {"title": "half"})
+    auth.login("staff")
+    page = client.get(f"/records/drafts/{draft.id}").get_data(as_text=True)
+    line = page[page.index("draft saved") :].split("<", 1)[0]
+    assert line.strip().endswith("CST") and "UTC" not in line
 
 
 def test_amend_in_the_browser_shows_both_versions(users, client, auth, form):
@@ -180,6 +243,23 @@ def test_amend_in_the_browser_shows_both_versions(users, client, auth, form):
         f"/records/{record.number}/amend", data=form_data({"title": "B", "score": "3"})
     )
     assert response.status_code == 200 and "Give the reason" in response.get_data(as_text=True)
+
+
+def test_amend_in_the_browser_takes_files_as_filling_does(users, client, auth, form):
+    record = submit(users, score=1)
+    auth.login("staff")
+    path = f"/records/{record.number}/amend"
+    refused = post_with_file(client, path, {"title": "A title"}, b"%PDF-1.4 x", "x.pdf")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and 'id="amend_reason-error-1"' in page
+    assert "x.pdf was not kept" in page and nothing_attached()
+    response = post_with_file(
+        client, path, {"title": "A title"}, b"%PDF-1.4 x", "x.pdf", amend_reason="Scan added"
+    )
+    assert response.status_code == 302
+    assert db.session.get(Attachment, services.get_record(record.number).values["file"]).name == (
+        "x.pdf"
+    )
 
 
 def test_no_route_changes_a_submitted_record_in_place(app, users, client, auth, form):

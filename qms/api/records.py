@@ -2,6 +2,7 @@
 
 from flask import g, request
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -142,11 +143,14 @@ class Records(MethodView):
 @blp.route("/attachments", methods=["POST"])
 @blp.response(201, AttachmentSchema)
 def upload():
-    """Store a file (multipart field ``file``); use its ``id`` as an attachment field's value."""
+    """Store a file (multipart field ``file``); use its ``id`` as an attachment field's value.
+
+    The file is typed by its content; HTML, SVG and programs are refused.
+    """
     upload_ = request.files.get("file")
     if upload_ is None or not upload_.filename:
-        raise ValidationFailed("Send the file as multipart form field 'file'.", field="file")
-    return services.store_attachment(g.api_user, upload_.stream, upload_.filename, upload_.mimetype)
+        raise ValidationFailed(_("Send the file as multipart form field 'file'."), field="file")
+    return services.store_attachment(g.api_user, upload_.stream, upload_.filename, field="file")
 
 
 @blp.route("/<path:number>")

@@ -4,29 +4,31 @@ A record form is a controlled document of type ``record_form``; its effective re
 defines the fields. A filled record is pinned to that revision and its release commit,
 is numbered ``<FORM CODE>/<YEAR>/<6-digit sequence>``, and is never changed in place:
 an amendment is a new version with a reason, a void keeps every version readable.
+
+Every public function that changes something is a unit of work (:mod:`qms.uow`): a file
+attached while filling is stored in the same unit as the record or draft that names it,
+so a refused submission keeps neither.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import IO, Protocol
 
-from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from qms import render, trail
+from qms import attachments, clock, render, trail
 from qms.auth.models import Department, User
 from qms.database import next_number
 from qms.documents import services as documents
 from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
-from qms.models import aware, utcnow
+from qms.models import utcnow
 from qms.records.fields import (
     DefinitionError,
     FieldDef,
@@ -36,6 +38,10 @@ from qms.records.fields import (
     parse_fields,
     validate_values,
 )
+
+# Re-exported: pages, exports and other domains name the labels as record services.
+from qms.records.labels import link_label as link_label
+from qms.records.labels import status_label as status_label
 from qms.records.models import (
     LINK_TYPES,
     RECORD_STATUSES,
@@ -46,13 +52,40 @@ from qms.records.models import (
     RecordValue,
     RecordVersion,
 )
+from qms.uow import transactional
 
 FORM_TYPE = "record_form"
 NUMBER_RE = re.compile(r"^(?P<code>[A-Za-z0-9.-]{1,40})/(?P<year>\d{4})/(?P<seq>\d{6,})$")
-# Who may amend any record (the submitter may amend their own) and who may void one.
+# Who may amend any record (the submitter may amend their own), void one, and see which
+# records are past their retention period.
 AMEND_ROLES = ("approver", "admin")
 VOID_ROLES = ("approver", "admin")
-DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+RETENTION_ROLES = ("approver", "admin")
+
+
+class Upload(Protocol):
+    """A file chosen in a form (Werkzeug's ``FileStorage`` is one)."""
+
+    stream: IO[bytes]
+    filename: str | None
+
+
+# -- who may do what -------------------------------------------------------------------------
+
+
+def can_amend(user: User, record: Record) -> bool:
+    return record.status != "void" and (
+        record.submitted_by_id == user.id or user.has_role(*AMEND_ROLES)
+    )
+
+
+def can_void(user: User, record: Record) -> bool:
+    return record.status != "void" and user.has_role(*VOID_ROLES)
+
+
+def can_review_retention(user: User, _records=None) -> bool:
+    """Whether the user may see the records kept past retention (for a disposal decision)."""
+    return user.has_role(*RETENTION_ROLES)
 
 
 # -- form definitions ----------------------------------------------------------------------
@@ -212,9 +245,15 @@ def lookups(actor: User | None = None) -> Lookups:
     return Lookups(user_exists, department_exists, attachment_exists)
 
 
-def check_values(defn: FormDefinition, raw: dict, partial: bool = False) -> dict:
-    """Return the clean values, or raise :class:`ValidationFailed` with errors by field key."""
+def check_values(
+    defn: FormDefinition, raw: dict, partial: bool = False, problems: dict | None = None
+) -> dict:
+    """Return the clean values, or raise :class:`ValidationFailed` with errors by field key.
+
+    ``problems`` are found before (a refused upload) and replace the value's own, if any.
+    """
     values, errors = validate_values(defn.fields, raw, lookups(), partial=partial)
+    errors.update(problems or {})
     if errors:
         first = next(iter(errors))
         raise ValidationFailed(
@@ -267,10 +306,22 @@ def names(values: dict) -> dict:
 # -- drafts ----------------------------------------------------------------------------------
 
 
-def save_draft(actor: User, code: str, raw: dict, draft_id: int | None = None) -> RecordDraft:
-    """Keep a partly filled record as the actor's own draft; required fields may be empty."""
+@transactional
+def save_draft(
+    actor: User,
+    code: str,
+    raw: dict,
+    draft_id: int | None = None,
+    uploads: Mapping[str, Upload] | None = None,
+) -> RecordDraft:
+    """Keep a partly filled record as the actor's own draft; required fields may be empty.
+
+    ``uploads`` are files newly chosen for attachment fields, kept only with the draft.
+    """
     defn = fillable(code)
-    values = check_values(defn, raw, partial=True)
+    raw = dict(raw)
+    problems = _take_uploads(actor, defn, raw, uploads)
+    values = check_values(defn, raw, partial=True, problems=problems)
     draft = get_draft(actor, draft_id) if draft_id else None
     if draft is None:
         draft = RecordDraft(form_code=defn.code, owner_id=actor.id, values=values)
@@ -280,7 +331,7 @@ def save_draft(actor: User, code: str, raw: dict, draft_id: int | None = None) -
             raise ValidationFailed(_("This draft is for another form."), field="form")
         draft.values = values
         draft.updated_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     return draft
 
 
@@ -292,10 +343,10 @@ def get_draft(actor: User, draft_id: int) -> RecordDraft:
     return draft
 
 
+@transactional
 def delete_draft(actor: User, draft_id: int) -> None:
     """Discard one of the actor's drafts (it was never a record)."""
     db.session.delete(get_draft(actor, draft_id))
-    db.session.commit()
 
 
 def drafts_of(user: User) -> list[RecordDraft]:
@@ -328,39 +379,43 @@ def get_record(number: str) -> Record:
 
 def _index(record: Record, defn: FormDefinition) -> None:
     """Replace the record's searchable copies of its current values."""
-    db.session.query(RecordValue).filter(RecordValue.record_id == record.id).delete(
-        synchronize_session=False
+    db.session.execute(
+        delete(RecordValue).where(RecordValue.record_id == record.id),
+        execution_options={"synchronize_session": False},
     )
     rows = []
     for fd in defn.fields:
         value = record.values.get(fd.key)
-        if is_blank(value):
-            continue
-        if fd.type == "table":
-            for row in value:
-                for column in fd.columns:
-                    cell = row.get(column.key)
-                    if not is_blank(cell):
-                        rows.append((f"{fd.key}.{column.key}", cell))
-        elif fd.type == "multiselect":
-            rows.extend((fd.key, v) for v in value)
-        else:
-            rows.append((fd.key, value))
+        if not is_blank(value):
+            rows += fd.kind.indexed(fd, value)
     for key, value in rows:
         db.session.add(RecordValue(record_id=record.id, key=key, value=str(value)[:500]))
 
 
-def submit_record(actor: User, code: str, raw: dict, draft_id: int | None = None) -> Record:
+@transactional
+def submit_record(
+    actor: User,
+    code: str,
+    raw: dict,
+    draft_id: int | None = None,
+    uploads: Mapping[str, Upload] | None = None,
+) -> Record:
     """Check the values against the effective form and keep them as a numbered record.
+
+    ``uploads`` are files newly chosen for attachment fields: they are stored with the
+    record, or not at all when it is refused.
 
     :raises ValidationFailed: with ``detail`` the problems keyed by field key.
     :raises Conflict: the form is obsolete or not in force.
     """
     defn = fillable(code)
-    values = check_values(defn, raw)
+    raw = dict(raw)
+    problems = _take_uploads(actor, defn, raw, uploads)
+    values = check_values(defn, raw, problems=problems)
     draft = get_draft(actor, draft_id) if draft_id else None
     now = utcnow()
-    year = now.year
+    # Numbered by the organisation's year: a record at 07:00 on 1 January in UTC+8 is new.
+    year = clock.local(now).year
     # The counter row stays locked until commit: concurrent submissions get distinct numbers.
     seq = next_number(f"record:{defn.code}:{year}")
     number = f"{defn.code}/{year}/{seq:06d}"
@@ -397,25 +452,22 @@ def submit_record(actor: User, code: str, raw: dict, draft_id: int | None = None
         },
         user=actor,
     )
-    db.session.commit()
     return record
 
 
-def can_amend(user: User, record: Record) -> bool:
-    return record.status != "void" and (
-        record.submitted_by_id == user.id or user.has_role(*AMEND_ROLES)
-    )
-
-
-def can_void(user: User, record: Record) -> bool:
-    return record.status != "void" and user.has_role(*VOID_ROLES)
-
-
-def amend_record(actor: User, number: str, raw: dict, reason: str) -> Record:
+@transactional
+def amend_record(
+    actor: User,
+    number: str,
+    raw: dict,
+    reason: str,
+    uploads: Mapping[str, Upload] | None = None,
+) -> Record:
     """Add a new version of a record's values with a reason; earlier versions stay as they were.
 
     The values are checked against the revision the record was filled on, so a record
-    keeps its form's fields even after the form is revised.
+    keeps its form's fields even after the form is revised. ``uploads`` as for
+    :func:`submit_record`.
     """
     record = get_record(number)
     if record.status == "void":
@@ -428,7 +480,9 @@ def amend_record(actor: User, number: str, raw: dict, reason: str) -> Record:
     if not reason:
         raise ValidationFailed(_("Give the reason for the amendment."), field="reason")
     defn = record_definition(record)
-    values = check_values(defn, raw)
+    raw = dict(raw)
+    problems = _take_uploads(actor, defn, raw, uploads)
+    values = check_values(defn, raw, problems=problems)
     if values == record.values:
         raise ValidationFailed(
             _("Nothing was changed, so there is nothing to amend."), field="reason"
@@ -456,16 +510,16 @@ def amend_record(actor: User, number: str, raw: dict, reason: str) -> Record:
         after={"version": record.version, "values": values, "reason": reason},
         user=actor,
     )
-    db.session.commit()
     return record
 
 
+@transactional
 def void_record(actor: User, number: str, reason: str) -> Record:
     """Mark a record void with a reason; it and all its versions stay readable."""
     record = get_record(number)
     if record.status == "void":
         raise Conflict(_("Record %(number)s is already void.", number=number))
-    if not actor.has_role(*VOID_ROLES):
+    if not can_void(actor, record):
         raise PermissionDenied(_("Only an approver or an administrator may void a record."))
     reason = (reason or "").strip()
     if not reason:
@@ -483,17 +537,15 @@ def void_record(actor: User, number: str, reason: str) -> Record:
         after={"status": "void", "reason": reason},
         user=actor,
     )
-    db.session.commit()
     return record
 
 
-def link_record(
-    number: str, target_type: str, target_key: str, actor: User, commit: bool = True
-) -> RecordLink:
+@transactional
+def link_record(number: str, target_type: str, target_key: str, actor: User) -> RecordLink:
     """Record that a record concerns, or is cited by, another object (e.g. a nonconformity).
 
-    Linking the same pair twice returns the existing link. ``commit=False`` leaves the
-    link in the caller's transaction, for a domain linking as one step of its own change.
+    Linking the same pair twice returns the existing link. Called by a domain as one step
+    of its own change, the link joins that change's unit of work.
     """
     record = get_record(number)
     if target_type not in LINK_TYPES:
@@ -527,10 +579,7 @@ def link_record(
         after={"target_type": target_type, "target_key": target_key},
         user=actor,
     )
-    if commit:
-        db.session.commit()
-    else:
-        db.session.flush()
+    db.session.flush()
     return link
 
 
@@ -578,10 +627,9 @@ def list_records(
     if form:
         stmt = stmt.where(Record.form_code == form)
     if date_from:
-        stmt = stmt.where(Record.submitted_at >= datetime.combine(date_from, datetime.min.time()))
+        stmt = stmt.where(Record.submitted_at >= _day_starts(date_from))
     if date_to:
-        end = datetime.combine(date_to + timedelta(days=1), datetime.min.time())
-        stmt = stmt.where(Record.submitted_at < end)
+        stmt = stmt.where(Record.submitted_at < _day_starts(date_to + timedelta(days=1)))
     if department_id:
         stmt = stmt.where(Record.department_id == department_id)
     if department:
@@ -611,12 +659,17 @@ def list_records(
     return stmt.order_by(column.desc() if sort.startswith("-") else column, Record.id.desc())
 
 
+def _day_starts(day: date) -> datetime:
+    """Return when the organisation's ``day`` begins, in UTC as timestamps are stored."""
+    return datetime.combine(day, time.min, tzinfo=clock.zone()).astimezone(UTC)
+
+
 def past_retention(today: date | None = None) -> list[tuple[FormDefinition, list[Record]]]:
     """Return, per form with a retention period, the records kept longer than it.
 
     Nothing is deleted: the list is for a disposal decision (QP-02).
     """
-    today = today or date.today()
+    today = today or clock.today()
     out = []
     codes = db.session.scalars(select(Record.form_code).distinct().order_by(Record.form_code))
     for code in list(codes):
@@ -631,7 +684,7 @@ def past_retention(today: date | None = None) -> list[tuple[FormDefinition, list
             select(Record)
             .where(
                 Record.form_code == code,
-                Record.submitted_at < datetime.combine(cutoff, datetime.min.time()),
+                Record.submitted_at < _day_starts(cutoff),
             )
             .order_by(Record.submitted_at)
         ).all()
@@ -643,25 +696,7 @@ def past_retention(today: date | None = None) -> list[tuple[FormDefinition, list
 def retention_ends(record: Record, defn: FormDefinition) -> date | None:
     if not defn.retention_months:
         return None
-    return documents.add_months(aware(record.submitted_at).date(), defn.retention_months)
-
-
-def status_label(status: str) -> str:
-    return {
-        "submitted": _("submitted"),
-        "amended": _("amended"),
-        "void": _("void"),
-    }.get(status, status)
-
-
-def link_label(target_type: str) -> str:
-    return {
-        "nonconformity": _("Nonconformity"),
-        "audit": _("Audit"),
-        "action": _("Action"),
-        "complaint": _("Complaint"),
-        "record": _("Record"),
-    }.get(target_type, target_type)
+    return documents.add_months(clock.local(record.submitted_at).date(), defn.retention_months)
 
 
 def shown(defn: FormDefinition, values: dict) -> list[tuple[FieldDef, str, list[list[str]]]]:
@@ -670,60 +705,26 @@ def shown(defn: FormDefinition, values: dict) -> list[tuple[FieldDef, str, list[
     out = []
     for fd in defn.fields:
         value = values.get(fd.key)
-        cells = []
-        if fd.type == "table":
-            cells = [[display(c, row.get(c.key), found) for c in fd.columns] for row in value or []]
-        out.append((fd, display(fd, value, found), cells))
+        out.append((fd, display(fd, value, found), fd.kind.cells(fd, value, found)))
     return out
 
 
 # -- attachments -----------------------------------------------------------------------------
 
 
-def attachments_dir() -> Path:
-    return Path(current_app.config["QMS_INSTANCE"]) / "attachments"
+@transactional
+def store_attachment(actor: User, stream, filename: str | None, field: str = "file") -> Attachment:
+    """Keep an uploaded file in the attachment store and name it by a row of its own.
 
-
-def store_attachment(actor: User, stream, filename: str, content_type: str | None) -> Attachment:
-    """Keep an uploaded file under its sha256 in the instance; refuse it over the size limit.
-
-    :raises ValidationFailed: the file is empty or too large.
+    :raises ValidationFailed: the file is empty, too large or of a kind that may not be
+        attached (``field`` names the form field in the message's detail).
     """
-    limit = int(current_app.config.get("QMS_MAX_ATTACHMENT_BYTES") or DEFAULT_MAX_ATTACHMENT_BYTES)
-    folder = attachments_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := stream.read(1024 * 1024):
-                size += len(chunk)
-                if size > limit:
-                    raise ValidationFailed(
-                        _("The file is larger than %(mb)s MB.", mb=round(limit / 1048576, 1)),
-                        field="attachment",
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise ValidationFailed(_("The file is empty."), field="attachment")
-        target = folder / digest.hexdigest()
-        # Same content, same name: a second upload of the file is stored once.
-        if target.exists():
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    name = Path((filename or "").replace("\\", "/")).name.strip() or "attachment"
+    stored = attachments.save(stream, filename, field=field)
     attachment = Attachment(
-        sha256=digest.hexdigest(),
-        name=name[:255],
-        size=size,
-        content_type=(content_type or "application/octet-stream")[:120],
+        sha256=stored.sha256,
+        name=stored.name[:255],
+        size=stored.size,
+        content_type=stored.content_type[:120],
         uploaded_by_id=actor.id,
     )
     db.session.add(attachment)
@@ -732,22 +733,45 @@ def store_attachment(actor: User, stream, filename: str, content_type: str | Non
         "attachment.uploaded",
         "attachment",
         str(attachment.id),
-        after={"name": attachment.name, "size": size, "sha256": attachment.sha256},
+        after={"name": attachment.name, "size": stored.size, "sha256": stored.sha256},
         user=actor,
     )
-    db.session.commit()
     return attachment
 
 
+def _take_uploads(
+    actor: User, defn: FormDefinition, raw: dict, uploads: Mapping[str, Upload] | None
+) -> dict[str, list[str]]:
+    """Store the files chosen for attachment fields, putting each one's id in ``raw``.
+
+    Return the refused files' problems by field key; the caller's unit of work removes
+    the stored ones again if the record or draft that names them is refused.
+    """
+    problems: dict[str, list[str]] = {}
+    for key, upload in (uploads or {}).items():
+        fd = defn.field(key)
+        if fd is None or fd.kind.name != "attachment":
+            problems[key] = [_("This form has no field %(key)s.", key=key)]
+            continue
+        try:
+            attachment = store_attachment(actor, upload.stream, upload.filename, field=key)
+        except ValidationFailed as exc:
+            problems[key] = [exc.message]
+        else:
+            raw[key] = attachment.id
+    return problems
+
+
 def get_attachment(ident: int) -> Attachment:
+    """Return an attached file's row. :raises NotFound: no such row, or its file is missing."""
     attachment = db.session.get(Attachment, ident)
-    if attachment is None or not (attachments_dir() / attachment.sha256).exists():
+    if attachment is None or not attachments.exists(attachment.sha256):
         raise NotFound(_("There is no such attached file."))
     return attachment
 
 
 def attachment_path(attachment: Attachment) -> Path:
-    return attachments_dir() / attachment.sha256
+    return attachments.path(attachment.sha256)
 
 
 def search_filters(code: str | None) -> list[tuple[str, str]]:
@@ -758,10 +782,4 @@ def search_filters(code: str | None) -> list[tuple[str, str]]:
         defn = definition(code)
     except (NotFound, Conflict, ValidationFailed):
         return []
-    out = []
-    for fd in defn.fields:
-        if fd.type == "table":
-            out.extend((f"{fd.key}.{c.key}", f"{fd.label} · {c.label}") for c in fd.columns)
-        elif fd.type != "attachment":
-            out.append((fd.key, fd.label))
-    return out
+    return [pair for fd in defn.fields for pair in fd.kind.filters(fd)]

@@ -1,7 +1,6 @@
 """Pages for filling record forms, keeping drafts, and reading, amending and exporting records."""
 
 import io
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -21,15 +20,24 @@ from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import TextAreaField
 
-from qms import render, spreadsheets, trail
+from qms import clock, render, spreadsheets, trail
+from qms.attachments import clean_name
 from qms.auth.models import Department, User
 from qms.documents import rendering as doc_rendering
-from qms.errors import ServiceError, ValidationFailed
+from qms.errors import ServiceError
 from qms.extensions import db
 from qms.forms import options
 from qms.navigation import NavItem, register_nav, register_work
 from qms.records import exports, services
-from qms.records.fields import DefinitionError, add_row, build_form, form_data, raw_values
+from qms.records.fields import (
+    DefinitionError,
+    add_row,
+    build_form,
+    form_data,
+    kept_attachments,
+    raw_values,
+    uploads,
+)
 from qms.records.forms import ActionForm, FilterForm, ReasonForm
 from qms.records.models import RECORD_STATUSES
 
@@ -97,20 +105,21 @@ def index():
         mine=mine,
         drafts=services.drafts_of(current_user),
         recent=db.session.scalars(services.list_records().limit(10)).all(),
+        can_review_retention=services.can_review_retention(current_user),
     )
 
 
 @bp.route("/fill/<code>", methods=["GET", "POST"])
 def fill(code: str):
     """Fill the effective revision of a record form; save it as a draft or submit it."""
-    return _fill(services.fillable(code), None)
+    return _filling(services.fillable(code), None)
 
 
 @bp.route("/drafts/<int:draft_id>", methods=["GET", "POST"])
 def draft(draft_id: int):
     """Go on filling a saved draft, against the form revision in force now."""
     saved = services.get_draft(current_user, draft_id)
-    return _fill(services.fillable(saved.form_code), saved)
+    return _filling(services.fillable(saved.form_code), saved)
 
 
 @bp.post("/drafts/<int:draft_id>/delete")
@@ -122,104 +131,128 @@ def delete_draft(draft_id: int):
     return redirect(url_for("records.index"))
 
 
-def _put_errors(form, errors: dict[str, list[str]], defn) -> dict[str, list[str]]:
+def _filling(defn: services.FormDefinition, saved):
+    """Fill a form anew or from a saved draft: keep it as a draft, or submit the record."""
+
+    def save(action: str, raw: dict, files: dict, _form):
+        draft_id = saved.id if saved is not None else None
+        if action == "draft":
+            kept = services.save_draft(current_user, defn.code, raw, draft_id, uploads=files)
+            flash(_("Draft saved. Only you can see it."), "success")
+            return redirect(url_for("records.draft", draft_id=kept.id))
+        record = services.submit_record(current_user, defn.code, raw, draft_id, uploads=files)
+        flash(_("Record %(number)s submitted.", number=record.number), "success")
+        return redirect(url_for("records.detail", number=record.number))
+
+    return _record_form(defn, saved.values if saved is not None else {}, save, saved=saved)
+
+
+@bp.route("/<path:number>/amend", methods=["GET", "POST"])
+def amend(number: str):
+    """Amend a record: a new version with a reason; the earlier one stays as it was."""
+    record = services.get_record(number)
+    if not services.can_amend(current_user, record):
+        abort(403)
+
+    def save(_action: str, raw: dict, files: dict, form):
+        reason = form.amend_reason.data or ""
+        services.amend_record(current_user, record.number, raw, reason, uploads=files)
+        flash(_("Record %(number)s amended.", number=record.number), "success")
+        return redirect(url_for("records.detail", number=record.number))
+
+    reason = TextAreaField(
+        _l("Reason for the amendment"),
+        description=_l("Shown with the new version, next to the earlier one."),
+        render_kw={"required": False, "rows": 3},
+    )
+    return _record_form(
+        services.record_definition(record),
+        record.values,
+        save,
+        extra={"amend_reason": reason},
+        record=record,
+        saved=None,
+    )
+
+
+# A service's field that the page names otherwise (a form field may be keyed "reason").
+PAGE_FIELDS = {"reason": "amend_reason"}
+
+
+def _record_form(defn: services.FormDefinition, values: dict, save, extra=None, **page):
+    """Show a record form, and take what was posted: a row added, a draft, a record, an amendment.
+
+    ``save(action, raw values, uploads, form)`` makes the change and returns the page to go
+    to; when the service refuses, the form comes back with what was typed and each
+    problem beside its field, and nothing of the submission is kept.
+    """
+    posted = request.method == "POST"
+    form = build_form(
+        defn.fields, services.choices(), posted, data=form_data(defn.fields, values), extra=extra
+    )
+    table_errors: dict[str, list[str]] = {}
+    if posted:
+        action = request.form.get("action", "submit")
+        files = uploads(defn.fields, form)
+        if not form.validate_on_submit():
+            flash(_("The form expired; your values are kept. Please send it again."), "error")
+        elif action.startswith("add_row:"):
+            add_row(defn.fields, form, action.partition(":")[2])
+            _choose_again(form, files)
+        else:
+            try:
+                return save(action, raw_values(defn.fields, form), files, form)
+            except ServiceError as exc:
+                table_errors = _put_errors(form, exc, defn)
+                _choose_again(form, files)
+                flash(exc.message, "error")
+    return render_template(
+        "records/fill.html",
+        defn=defn,
+        form=form,
+        table_errors=table_errors,
+        instructions=_instructions(defn),
+        action=ActionForm(),
+        attachments=_attachment_names(defn, form),
+        **page,
+    )
+
+
+def _put_errors(form, exc: ServiceError, defn) -> dict[str, list[str]]:
     """Put each problem beside its field; return those shown above the form instead."""
+    errors = exc.detail if isinstance(exc.detail, dict) else {}
+    name = PAGE_FIELDS.get(exc.field, exc.field)
+    if not errors and name and name in form and defn.field(name) is None:
+        errors = {name: [exc.message]}
     elsewhere: dict[str, list[str]] = {}
     for key, messages in errors.items():
         fd = defn.field(key)
-        if fd is not None and fd.type != "table" and key in form:
+        if key in form and (fd is None or fd.type != "table"):
             form[key].errors = list(form[key].errors) + list(messages)
         else:
             elsewhere[key] = list(messages)
     return elsewhere
 
 
-def _take_uploads(defn, form, raw: dict) -> dict[str, list[str]]:
-    """Store files chosen in attachment fields; put each file's id in the raw values."""
-    errors: dict[str, list[str]] = {}
-    for fd in defn.fields:
-        if fd.type != "attachment":
-            continue
-        kept = form[f"{fd.key}__kept"]
-        upload = form[fd.key].data
-        if upload and getattr(upload, "filename", ""):
-            try:
-                attachment = services.store_attachment(
-                    current_user, upload.stream, upload.filename, upload.mimetype
-                )
-            except ValidationFailed as exc:
-                errors[fd.key] = [exc.message]
-            else:
-                kept.data = str(attachment.id)
-        raw[fd.key] = int(kept.data) if (kept.data or "").isdigit() else ""
-    return errors
-
-
-def _fill(defn: services.FormDefinition, saved):
-    posted = request.method == "POST"
-    values = saved.values if saved is not None else {}
-    form = build_form(defn.fields, services.choices(), posted, data=form_data(defn.fields, values))
-    table_errors: dict[str, list[str]] = {}
-    if posted:
-        action = request.form.get("action", "submit")
-        if not form.validate_on_submit():
-            flash(_("The form expired; your values are kept. Please send it again."), "error")
-        elif action.startswith("add_row:"):
-            key = action.partition(":")[2]
-            add_row(defn.fields, form, key)
-            _take_uploads(defn, form, {})
-        else:
-            raw = raw_values(defn.fields, form)
-            upload_errors = _take_uploads(defn, form, raw)
-            try:
-                if upload_errors:
-                    raise ValidationFailed(
-                        _("Some values are not valid; see the message beside each field."),
-                        detail=upload_errors,
-                    )
-                if action == "draft":
-                    kept = services.save_draft(
-                        current_user, defn.code, raw, saved.id if saved else None
-                    )
-                else:
-                    record = services.submit_record(
-                        current_user, defn.code, raw, saved.id if saved else None
-                    )
-            except ServiceError as exc:
-                db.session.rollback()
-                if isinstance(exc.detail, dict):
-                    table_errors = _put_errors(form, exc.detail, defn)
-                flash(exc.message, "error")
-            else:
-                if action == "draft":
-                    flash(_("Draft saved. Only you can see it."), "success")
-                    return redirect(url_for("records.draft", draft_id=kept.id))
-                flash(_("Record %(number)s submitted.", number=record.number), "success")
-                return redirect(url_for("records.detail", number=record.number))
-    return render_template(
-        "records/fill.html",
-        defn=defn,
-        form=form,
-        saved=saved,
-        table_errors=table_errors,
-        instructions=_instructions(defn),
-        action=ActionForm(),
-        attachments=_attachment_names(defn, form),
-    )
+def _choose_again(form, files: dict) -> None:
+    """Say beside each chosen file that it was not kept: nothing is, until the form is saved."""
+    for key, upload in files.items():
+        if not form[key].errors:
+            form[key].description = _(
+                "%(name)s was not kept, as the form was not saved: choose the file again.",
+                name=clean_name(upload.filename),
+            )
 
 
 def _attachment_names(defn, form) -> dict:
     """Return {field key: (id, name)} for files already attached to a form being filled."""
     out = {}
-    for fd in defn.fields:
-        if fd.type == "attachment":
-            kept = form[f"{fd.key}__kept"].data
-            if kept and str(kept).isdigit():
-                try:
-                    attachment = services.get_attachment(int(kept))
-                except ServiceError:
-                    continue
-                out[fd.key] = (attachment.id, attachment.name)
+    for key, ident in kept_attachments(defn.fields, form).items():
+        try:
+            attachment = services.get_attachment(ident)
+        except ServiceError:
+            continue
+        out[key] = (attachment.id, attachment.name)
     return out
 
 
@@ -281,7 +314,7 @@ def records():
     if fmt in ("csv", "xlsx"):
         found = db.session.scalars(stmt).all()
         header, rows = exports.table(found, code)
-        name = f"records-{code or 'all'}-{date.today().isoformat()}.{fmt}"
+        name = f"records-{code or 'all'}-{clock.today().isoformat()}.{fmt}"
         data = (
             spreadsheets.to_csv(header, rows)
             if fmt == "csv"
@@ -308,7 +341,7 @@ def records():
 @bp.get("/retention")
 def retention():
     """List records kept longer than their form's retention period, for a disposal decision."""
-    if not current_user.has_role("approver", "admin"):
+    if not services.can_review_retention(current_user):
         abort(403)
     return render_template("records/retention.html", groups=services.past_retention())
 
@@ -350,68 +383,6 @@ def detail(number: str):
     )
 
 
-@bp.route("/<path:number>/amend", methods=["GET", "POST"])
-def amend(number: str):
-    """Amend a record: a new version with a reason; the earlier one stays as it was."""
-    record = services.get_record(number)
-    if not services.can_amend(current_user, record):
-        abort(403)
-    defn = services.record_definition(record)
-    posted = request.method == "POST"
-    reason = TextAreaField(
-        _l("Reason for the amendment"),
-        description=_l("Shown with the new version, next to the earlier one."),
-        render_kw={"required": False, "rows": 3},
-    )
-    form = build_form(
-        defn.fields,
-        services.choices(),
-        posted,
-        data=form_data(defn.fields, record.values),
-        extra={"amend_reason": reason},
-    )
-    table_errors: dict[str, list[str]] = {}
-    if posted:
-        action = request.form.get("action", "submit")
-        if not form.validate_on_submit():
-            flash(_("The form expired; your values are kept. Please send it again."), "error")
-        elif action.startswith("add_row:"):
-            key = action.partition(":")[2]
-            add_row(defn.fields, form, key)
-            _take_uploads(defn, form, {})
-        else:
-            raw = raw_values(defn.fields, form)
-            upload_errors = _take_uploads(defn, form, raw)
-            try:
-                if upload_errors:
-                    raise ValidationFailed(
-                        _("Some values are not valid; see the message beside each field."),
-                        detail=upload_errors,
-                    )
-                services.amend_record(current_user, number, raw, form.amend_reason.data or "")
-            except ServiceError as exc:
-                db.session.rollback()
-                if isinstance(exc.detail, dict):
-                    table_errors = _put_errors(form, exc.detail, defn)
-                elif exc.field == "reason":
-                    form.amend_reason.errors = list(form.amend_reason.errors) + [exc.message]
-                flash(exc.message, "error")
-            else:
-                flash(_("Record %(number)s amended.", number=number), "success")
-                return redirect(url_for("records.detail", number=number))
-    return render_template(
-        "records/fill.html",
-        defn=defn,
-        form=form,
-        record=record,
-        saved=None,
-        table_errors=table_errors,
-        instructions=_instructions(defn),
-        action=ActionForm(),
-        attachments=_attachment_names(defn, form),
-    )
-
-
 @bp.post("/<path:number>/void")
 def void(number: str):
     """Void a record with a reason; it stays readable, marked void."""
@@ -422,7 +393,6 @@ def void(number: str):
     try:
         services.void_record(current_user, number, form.reason.data)
     except ServiceError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(_("Record %(number)s is void. It stays readable.", number=number), "success")
