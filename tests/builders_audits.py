@@ -1,14 +1,15 @@
 """Data builders for audits: procedures in force, plans, audits in each state."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from qms import clock
 from qms.audits import services
 from qms.auth.services import create_user
 from qms.extensions import db
 from tests.builders import content, effective, new_document
 from tests.conftest import PASSWORD
 
-START = date.today() + timedelta(days=7)
+START = clock.today() + timedelta(days=7)
 
 QP07_BODY = """# Service acceptance
 

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from qms import clock
 from qms.audits import checklists, services
 from qms.audits.models import AuditProgramme
 from qms.documents import services as documents
@@ -24,7 +25,7 @@ from tests.builders_audits import (
 )
 from tests.conftest import PASSWORD
 
-SOON = date.today() + timedelta(days=20)
+SOON = clock.today() + timedelta(days=20)
 
 
 # -- the checklist data -----------------------------------------------------------------
@@ -363,21 +364,22 @@ def test_records_cited_are_checked_and_linked(users):
     assert err.value.field == "records"
 
 
-def test_attachment_is_kept_under_its_sha256(users):
+def test_attachment_is_kept_in_the_store_under_its_sha256(users):
     import hashlib
+    from io import BytesIO
+
+    from qms import attachments
 
     audit = started(users)
     question = audit.questions[0]
-    data = b"\x89PNG photo of the notice board"
+    data = b"\x89PNG\r\n\x1a\n photo of the notice board"
 
-    att = services.add_attachment(
-        users["auditor"], audit, question, "../board.png", "image/png", data
-    )
+    att = services.add_attachment(users["auditor"], audit, question, BytesIO(data), "../board.png")
 
-    path = services.attachment_path(att)
-    assert path.name == hashlib.sha256(data).hexdigest()
-    assert path.read_bytes() == data
-    assert att.filename == ".._board.png"
+    assert att.sha256 == hashlib.sha256(data).hexdigest()
+    assert attachments.path(att.sha256).read_bytes() == data
+    assert (att.filename, att.content_type, att.size) == ("board.png", "image/png", len(data))
+    assert att.sha256 in attachments.referenced()
 
 
 # -- states -----------------------------------------------------------------------------

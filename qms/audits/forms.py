@@ -51,10 +51,10 @@ class AuditForm(FlaskForm):
     planned_start = DateField(_l("Starts"), validators=[InputRequired()])
     planned_end = DateField(_l("Ends"), validators=[InputRequired()])
     opening_meeting = DateTimeLocalField(
-        _l("Opening meeting (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M"
+        _l("Opening meeting"), validators=[Optional()], format="%Y-%m-%dT%H:%M"
     )
     closing_meeting = DateTimeLocalField(
-        _l("Closing meeting (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M"
+        _l("Closing meeting"), validators=[Optional()], format="%Y-%m-%dT%H:%M"
     )
     objectives = TextAreaField(_l("Objectives"), validators=[Length(max=20000)])
     submit = SubmitField(_l("Save plan"))

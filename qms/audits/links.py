@@ -1,8 +1,8 @@
 """Audits' links to other domains: nonconformities and actions, records.
 
-Those domains are reached only through their public services, imported when first
-needed. While one is not installed, what depends on it is refused with a clear reason
-(and everything else about audits keeps working).
+Those domains are reached only through their public services. Their service functions
+join the caller's unit of work, so an NC raised from a finding, or a record it cites,
+stands or falls with the finding.
 """
 
 from __future__ import annotations
@@ -15,39 +15,8 @@ from flask_babel import gettext as _
 
 from qms.auth.models import User
 from qms.errors import ServiceError, ValidationFailed
-
-
-def _improvement():
-    try:
-        from qms.improvement import services
-    except ImportError as exc:
-        raise ValidationFailed(
-            _(
-                "Nonconformities cannot be raised yet: the nonconformity module is not "
-                "installed. Record the finding again once it is."
-            ),
-            field="result",
-        ) from exc
-    return services
-
-
-def improvement_available() -> bool:
-    try:
-        _improvement()
-    except ValidationFailed:
-        return False
-    return True
-
-
-def _records():
-    try:
-        from qms.records import services
-    except ImportError as exc:
-        raise ValidationFailed(
-            _("Records cannot be cited yet: the records module is not installed."),
-            field="records",
-        ) from exc
-    return services
+from qms.improvement import services as improvement
+from qms.records import services as record_services
 
 
 def raise_nc(
@@ -65,7 +34,6 @@ def raise_nc(
     question_seq: int,
 ) -> str:
     """Raise an internal-audit NC and return its number; it links back to the question."""
-    improvement = _improvement()
     nc = improvement.raise_nc(
         actor,
         title=title,
@@ -92,7 +60,7 @@ def raise_nc(
 def nc_state(number: str) -> str | None:
     """Return the state of NC ``number``, or None when it cannot be found."""
     try:
-        return _improvement().get_nc(number).state
+        return improvement.get_nc(number).state
     except ServiceError:
         return None
 
@@ -100,10 +68,7 @@ def nc_state(number: str) -> str | None:
 def nc_state_label(state: str | None) -> str:
     if state is None:
         return _("unknown")
-    try:
-        return _improvement().nc_state_label(state)
-    except ServiceError:
-        return state
+    return improvement.nc_state_label(state)
 
 
 def create_action(
@@ -116,7 +81,7 @@ def create_action(
     origin_ref: str,
 ) -> str:
     """Create an action that comes from an audit and return its number."""
-    action = _improvement().create_action(
+    action = improvement.create_action(
         actor,
         action_type,
         title,
@@ -131,16 +96,12 @@ def create_action(
 
 def check_record(number: str) -> None:
     """Refuse a record number the records domain does not know."""
-    records = _records()
     try:
-        records.get_record(number)
+        record_services.get_record(number)
     except ServiceError as exc:
         raise ValidationFailed(exc.message, field="records") from exc
 
 
 def link_record(number: str, target_type: str, target_key: str, actor: User) -> None:
     """Tell the records domain that an audit cites this record as evidence."""
-    records = _records()
-    linker = getattr(records, "link_record", None)
-    if linker is not None:
-        linker(number, target_type, target_key, actor)
+    record_services.link_record(number, target_type, target_key, actor)

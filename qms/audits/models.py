@@ -211,7 +211,7 @@ class AuditQuestion(db.Model):
 
 
 class AuditAttachment(db.Model):
-    """A photo or file taken as evidence; the bytes live in the instance, named by sha256."""
+    """A photo or file taken as evidence; its bytes are in the attachment store, by sha256."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(
@@ -220,6 +220,7 @@ class AuditAttachment(db.Model):
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
+    # The file in qms.attachments; the mark lets backups and `qms check` find it.
+    sha256: Mapped[str] = mapped_column(String(64), info={"attachment": True})
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,11 +14,12 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from qms import render
+from qms import clock, render
 from qms.audits import checklists
+from qms.audits.labels import result_label, type_label
 from qms.audits.models import RESULTS, Audit
-from qms.audits.services import result_label, type_label
 from qms.errors import Conflict, NotFound
+from qms.i18n import when
 
 
 def distribution_of_results(audit: Audit) -> dict[str, int]:
@@ -64,9 +65,9 @@ def report_markdown(audit: Audit, lang: str) -> str:
             + " |",
         ]
         if audit.opening_meeting:
-            lines.append(f"| {_('Opening meeting')} | {audit.opening_meeting:%Y-%m-%d %H:%M} UTC |")
+            lines.append(f"| {_('Opening meeting')} | {when(audit.opening_meeting)} |")
         if audit.closing_meeting:
-            lines.append(f"| {_('Closing meeting')} | {audit.closing_meeting:%Y-%m-%d %H:%M} UTC |")
+            lines.append(f"| {_('Closing meeting')} | {when(audit.closing_meeting)} |")
         lines += ["", f"## {_('Objectives')}", "", audit.objectives or "—", ""]
         lines += [f"## {_('Summary')}", "", audit.summary or "—", ""]
         lines += [f"## {_('Strengths')}", "", audit.strengths or "—", ""]
@@ -105,9 +106,9 @@ def report_markdown(audit: Audit, lang: str) -> str:
         if audit.report_signed_at:
             lines += [
                 _(
-                    "Signed by the lead auditor %(name)s on %(time)s UTC.",
+                    "Signed by the lead auditor %(name)s on %(time)s.",
                     name=signer.display_name,
-                    time=f"{audit.report_signed_at:%Y-%m-%d %H:%M}",
+                    time=when(audit.report_signed_at),
                 ),
                 "",
             ]
@@ -146,12 +147,12 @@ def report_file(audit: Audit, fmt: str) -> tuple[bytes, str, str]:
             title=audit.title,
             revision="1",
             status=_("Signed audit report"),
-            effective_date=audit.report_signed_at.date().isoformat(),
+            effective_date=clock.local(audit.report_signed_at).date().isoformat(),
             signatures=(
                 (
                     _("Lead auditor"),
                     signer.display_name,
-                    f"{audit.report_signed_at:%Y-%m-%d %H:%M UTC}",
+                    when(audit.report_signed_at),
                 ),
             ),
             labels={

@@ -1,7 +1,5 @@
 """Pages for the audit programme and coverage, audit plans, the checklist and the report."""
 
-from datetime import date
-
 from flask import (
     Blueprint,
     Response,
@@ -20,8 +18,8 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from qms import render, trail
-from qms.audits import checklists, links, report, services
+from qms import attachments, clock, render, trail
+from qms.audits import checklists, labels, links, permissions, report, services
 from qms.audits.forms import (
     ActionForm,
     AuditForm,
@@ -50,7 +48,7 @@ LANGS = (("en", "English"), ("zh_Hans", "简体中文"), ("zh_Hant", "繁體中�
 def work_panels(user) -> list[dict]:
     """Home-page panel: the audits the user leads or audits in, upcoming and in progress."""
     audits = services.work_for(user)
-    if not audits and not user.has_role("auditor"):
+    if not audits and not services.can_audit(user):
         return []
     return [{"template": "audits/_work.html", "audits": audits}]
 
@@ -59,13 +57,15 @@ register_work(30, work_panels)
 
 
 @bp.app_context_processor
-def labels():
-    """Give templates the localised names of audit types, states and results."""
+def audit_helpers():
+    """Give templates the localised names of audit terms, and who may do what."""
     return {
-        "audit_type_label": services.type_label,
-        "audit_state_label": services.state_label,
-        "result_label": services.result_label,
-        "risk_label": services.risk_label,
+        "audit_type_label": labels.type_label,
+        "audit_state_label": labels.state_label,
+        "result_label": labels.result_label,
+        "risk_label": labels.risk_label,
+        # The same can_<verb> rules the services' guards ask: audit_rules.can_plan(user).
+        "audit_rules": permissions,
     }
 
 
@@ -77,14 +77,15 @@ def _split(text: str | None) -> list[str]:
     return [p.strip() for p in (text or "").replace("，", ",").split(",") if p.strip()]
 
 
-def _user_choices(role: str | None = None, blank: str | None = None):
+def _user_choices(qualified=None, blank: str | None = None):
+    """Offer the active users (those ``qualified(user)`` allows, when given)."""
     users = db.session.scalars(
         select(User).where(User.active.is_(True)).order_by(User.full_name, User.username)
     ).all()
     pairs = [
         (u.username, f"{u.display_name} ({u.department.name})")
         for u in users
-        if role is None or u.has_role(role)
+        if qualified is None or qualified(u)
     ]
     return options(([("", blank)] if blank is not None else []) + pairs)
 
@@ -102,7 +103,7 @@ def index():
     """List audits by year and state."""
     form = FilterForm(request.args)
     form.state.choices = options(
-        [("", _("All states"))] + [(s, services.state_label(s)) for s in AUDIT_STATES]
+        [("", _("All states"))] + [(s, labels.state_label(s)) for s in AUDIT_STATES]
     )
     # A year that is not a number is ignored rather than refused: this is a filter.
     year = form.year.data
@@ -112,8 +113,7 @@ def index():
         "audits/index.html",
         form=form,
         page=page,
-        can_plan=current_user.has_role(*services.PLANNER_ROLES),
-        this_year=date.today().year,
+        this_year=clock.today().year,
         args={k: v for k, v in request.args.items() if k != "page"},
     )
 
@@ -126,8 +126,8 @@ def programme(year: int):
     prog = services.get_programme(year)
     form = ProgrammeForm(prefix="programme", obj=prog)
     unit_form = UnitForm(prefix="unit")
-    unit_form.kind.choices = options([(k, services.kind_label(k)) for k in UNIT_KINDS])
-    unit_form.risk.choices = options([(r, services.risk_label(r)) for r in RISK_LEVELS])
+    unit_form.kind.choices = options([(k, labels.kind_label(k)) for k in UNIT_KINDS])
+    unit_form.risk.choices = options([(r, labels.risk_label(r)) for r in RISK_LEVELS])
     if request.method == "GET":
         unit_form.risk.data = "medium"
     status = 200
@@ -137,7 +137,6 @@ def programme(year: int):
                 current_user, year, form.objectives.data, form.scope.data, form.criteria.data
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
             status = exc.status
         else:
@@ -145,10 +144,9 @@ def programme(year: int):
             return redirect(url_for("audits.programme", year=year))
     elif unit_form.submit.data and unit_form.validate_on_submit():
         try:
-            prog = prog or services.save_programme(current_user, year, "", "", "")
             services.save_unit(
                 current_user,
-                prog,
+                prog or year,
                 unit_form.kind.data,
                 unit_form.name.data,
                 unit_form.risk.data,
@@ -157,7 +155,6 @@ def programme(year: int):
                 unit_form.notes.data or "",
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(unit_form, exc)
             status = exc.status
         else:
@@ -182,7 +179,6 @@ def programme(year: int):
             suggestions=suggestions,
             titles=checklists.clause_titles(_lang()),
             departments=db.session.scalars(select(Department.name).order_by(Department.name)),
-            can_edit=current_user.has_role("approver", "auditor", "admin"),
             remove_form=TransitionForm(prefix="remove"),
         ),
         status,
@@ -204,10 +200,13 @@ def remove_unit(year: int, unit_id: int):
 
 
 def _plan_form(form: AuditForm) -> None:
-    form.audit_type.choices = options([(t, services.type_label(t)) for t in AUDIT_TYPES])
+    form.audit_type.choices = options([(t, labels.type_label(t)) for t in AUDIT_TYPES])
     form.departments.choices = _department_choices()
-    form.lead_auditor.choices = _user_choices("auditor", blank=_("Choose…"))
-    form.team.choices = _user_choices("auditor")
+    form.lead_auditor.choices = _user_choices(services.can_audit, blank=_("Choose…"))
+    form.team.choices = _user_choices(services.can_audit)
+    # Meetings are typed in the office's own time.
+    zone = _("Time zone: %(zone)s", zone=clock.zone_name())
+    form.opening_meeting.description = form.closing_meeting.description = zone
     form.auditees.choices = _user_choices()
     docs = db.session.scalars(
         select(Document)
@@ -239,7 +238,7 @@ def _plan_data(form: AuditForm) -> services.PlanData:
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     """Plan an audit."""
-    if not current_user.has_role(*services.PLANNER_ROLES):
+    if not services.can_plan(current_user):
         abort(403)
     form = AuditForm()
     _plan_form(form)
@@ -248,14 +247,13 @@ def create():
         form.clauses.data = request.args.get("clauses", "")
         if request.args.get("department"):
             form.departments.data = [request.args["department"]]
-        if current_user.has_role("auditor"):
+        if services.can_audit(current_user):
             form.lead_auditor.data = current_user.username
     status = 200
     if form.validate_on_submit():
         try:
             audit = services.create_audit(current_user, _plan_data(form))
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
             status = exc.status
         else:
@@ -291,15 +289,14 @@ def edit(ref: str):
         form.auditees.data = [u.username for u in audit.auditees]
         form.planned_start.data = audit.planned_start
         form.planned_end.data = audit.planned_end
-        form.opening_meeting.data = audit.opening_meeting
-        form.closing_meeting.data = audit.closing_meeting
+        form.opening_meeting.data = clock.local(audit.opening_meeting)
+        form.closing_meeting.data = clock.local(audit.closing_meeting)
         form.objectives.data = audit.objectives
     status = 200
     if form.validate_on_submit():
         try:
             services.update_plan(current_user, audit, _plan_data(form))
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
             status = exc.status
         else:
@@ -332,9 +329,6 @@ def detail(ref: str):
         question_form=QuestionForm(prefix="question"),
         owners=owners,
         action_form=ActionForm(prefix="action"),
-        is_team=current_user.id in {audit.lead_auditor_id, *(u.id for u in audit.team)},
-        can_edit=audit.state == "planned"
-        and (current_user.id == audit.lead_auditor_id or current_user.has_role("approver")),
         question_text=services.question_text,
         events=trail.events_for("audit", audit.ref),
         pending=services.open_ncs(audit) if audit.state == "reported" else [],
@@ -351,14 +345,13 @@ def move(ref: str):
     try:
         services.transition(current_user, audit, form.to.data)
     except ServiceError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(
             _(
                 "Audit %(ref)s is %(state)s.",
                 ref=audit.ref,
-                state=services.state_label(audit.state),
+                state=labels.state_label(audit.state),
             ),
             "success",
         )
@@ -376,7 +369,6 @@ def add_question(ref: str):
                 current_user, audit, form.text.data, form.clause.data or None
             )
         except ServiceError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             flash(_("Question %(seq)s is added.", seq=question.seq), "success")
@@ -405,7 +397,6 @@ def raise_action(ref: str, seq: int):
                 form.title.data or "",
             )
         except ServiceError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             flash(_("Action %(number)s is created.", number=number), "success")
@@ -434,7 +425,7 @@ def question(ref: str, seq: int):
     audit = services.get_audit(ref)
     q = services.get_question(audit, seq)
     form = FindingForm(obj=q if request.method == "GET" else None)
-    form.result.choices = options([(r, services.result_label(r)) for r in RESULTS])
+    form.result.choices = options([(r, labels.result_label(r)) for r in RESULTS])
     form.department.choices = options([(d.name, d.name) for d in audit.departments]) or (
         _department_choices()
     )
@@ -448,7 +439,10 @@ def question(ref: str, seq: int):
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
+            upload = form.attachment.data
+            files = [services.Upload(upload.stream, upload.filename)] if upload else []
             try:
+                # One step: the finding, its photo and the NC it raises, or none of them.
                 services.record_finding(
                     current_user,
                     audit,
@@ -459,21 +453,16 @@ def question(ref: str, seq: int):
                     department=form.department.data or None,
                     responsible=form.responsible.data or None,
                     due_date=form.due_date.data,
+                    files=files,
                 )
-                upload = form.attachment.data
-                if upload and getattr(upload, "filename", ""):
-                    services.add_attachment(
-                        current_user, audit, q, upload.filename, upload.mimetype, upload.read()
-                    )
             except ServiceError as exc:
-                db.session.rollback()
                 show_error(form, exc)
                 status = exc.status
             else:
                 message = _(
                     "Question %(seq)s: %(result)s.",
                     seq=q.seq,
-                    result=services.result_label(q.result),
+                    result=labels.result_label(q.result),
                 )
                 if q.nc_number:
                     message += " " + _("Nonconformity %(number)s is raised.", number=q.nc_number)
@@ -496,8 +485,6 @@ def question(ref: str, seq: int):
             next_seq=next_seq,
             answered=sum(1 for x in audit.questions if x.result),
             total=len(seqs),
-            editable=audit.state == "in_progress"
-            and current_user.id in {audit.lead_auditor_id, *(u.id for u in audit.team)},
         ),
         status,
     )
@@ -510,7 +497,7 @@ def attachment(ref: str, attachment_id: int):
     att = services.get_attachment(audit, attachment_id)
     inline = att.content_type in services.INLINE_TYPES
     return send_file(
-        services.attachment_path(att),
+        attachments.path(att.sha256),
         mimetype=att.content_type if inline else "application/octet-stream",
         as_attachment=not inline,
         download_name=att.filename,
@@ -540,7 +527,6 @@ def report_page(ref: str):
                 form.distribution.data,
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
             status = exc.status
         else:
@@ -550,7 +536,6 @@ def report_page(ref: str):
         try:
             services.transition(current_user, audit, "reported", sign.password.data, sign.lang.data)
         except ServiceError as exc:
-            db.session.rollback()
             show_error(sign, exc)
             status = exc.status
         else:
@@ -567,9 +552,6 @@ def report_page(ref: str):
             form=form,
             sign=sign,
             html=html,
-            can_write=audit.state in ("planned", "in_progress")
-            and current_user.id in {audit.lead_auditor_id, *(u.id for u in audit.team)},
-            can_sign=audit.state == "in_progress" and current_user.id == audit.lead_auditor_id,
             unanswered=len(services.unanswered(audit)),
         ),
         status,
