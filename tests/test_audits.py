@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from qms import clock
 from qms.audits import checklists, services
@@ -380,6 +381,58 @@ def test_attachment_is_kept_in_the_store_under_its_sha256(users):
     assert attachments.path(att.sha256).read_bytes() == data
     assert (att.filename, att.content_type, att.size) == ("board.png", "image/png", len(data))
     assert att.sha256 in attachments.referenced()
+
+
+def test_refused_evidence_file_leaves_no_finding_nc_file_or_event(users):
+    from io import BytesIO
+
+    from qms import attachments
+    from qms.trail import AuditEvent
+
+    audit = started(users)
+    question = audit.questions[0]
+    events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+
+    with pytest.raises(ValidationFailed) as err:
+        services.record_finding(
+            users["auditor"],
+            audit,
+            "minor_nc",
+            "No acceptance notice.",
+            question=question,
+            files=[services.Upload(BytesIO(b"<html><script>x()</script>"), "notice.jpg")],
+        )
+
+    assert err.value.field == "attachment"
+    assert question.result is None and question.nc_number is None
+    assert db.session.scalar(select(func.count()).select_from(Nonconformity)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+    assert attachments.stored() == set()
+
+
+def test_finding_refused_after_its_photo_was_stored_removes_the_photo(users):
+    from io import BytesIO
+
+    from qms import attachments
+
+    audit = started(users)
+    question = audit.questions[0]
+
+    with pytest.raises(ValidationFailed) as err:
+        services.record_finding(
+            users["auditor"],
+            audit,
+            "minor_nc",
+            "No acceptance notice.",
+            question=question,
+            responsible="nobody",
+            files=[services.Upload(BytesIO(b"\xff\xd8\xff\xe0 photo"), "notice.jpg")],
+        )
+
+    assert err.value.field == "responsible"
+    assert question.result is None and not question.attachments
+    assert db.session.scalar(select(func.count()).select_from(Nonconformity)) == 0
+    assert attachments.stored() == set()
 
 
 # -- states -----------------------------------------------------------------------------

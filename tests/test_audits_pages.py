@@ -356,3 +356,100 @@ def test_bad_addresses_are_not_server_errors(client, auth, users, url):
     auth.login("auditor")
 
     assert client.get(url).status_code in (200, 404)
+
+
+# -- a finding and its photo are one step -----------------------------------------------
+
+
+def _count(model) -> int:
+    from sqlalchemy import func, select
+
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _post_finding_with_photo(client, audit, photo: bytes):
+    from io import BytesIO
+
+    return client.post(
+        f"/audits/{audit.ref}/checklist/1",
+        data={
+            "result": "minor_nc",
+            "evidence": "Typed at window 3: no acceptance notice.",
+            "department": "Service Hall",
+            "responsible": "author",
+            "submit": "1",
+            "attachment": (BytesIO(photo), "board.jpg", "image/jpeg"),
+        },
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.mark.parametrize(
+    ("photo", "message"),
+    [
+        (JPEG + b"\x00" * 5000, "larger than"),
+        (b"<!doctype html><script>alert(1)</script>", "is not a kind of file"),
+    ],
+    ids=["too-large", "html-named-jpg"],
+)
+def test_refused_photo_leaves_neither_finding_nor_nc_and_keeps_the_card(
+    app, client, auth, users, photo, message
+):
+    from qms import attachments
+    from qms.audits.models import AuditAttachment
+    from qms.improvement.models import Nonconformity
+    from qms.trail import AuditEvent
+
+    app.config["QMS_MAX_ATTACHMENT_BYTES"] = 4096
+    audit = started(users)
+    auth.login("auditor")
+    events = _count(AuditEvent)
+
+    response = _post_finding_with_photo(client, audit, photo)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Typed at window 3: no acceptance notice." in page
+    assert 'id="attachment-error-1"' in page and message in page
+    db.session.rollback()
+    question = services.get_question(audit, 1)
+    assert question.result is None and question.evidence == "" and question.nc_number is None
+    assert _count(Nonconformity) == 0
+    assert _count(AuditAttachment) == 0
+    assert _count(AuditEvent) == events
+    assert attachments.stored() == set()
+    assert not list((attachments.root().parent / "audit-attachments").rglob("*"))
+
+
+def test_refused_photo_is_explained_in_the_users_language(app, client, auth, users):
+    from flask_babel import refresh
+
+    app.config["QMS_MAX_ATTACHMENT_BYTES"] = 4096
+    users["auditor"].locale = "zh_Hans"
+    db.session.commit()
+    audit = started(users)
+    refresh()  # the fixture's context is shared with the client: forget the locale it chose
+    auth.login("auditor")
+
+    response = _post_finding_with_photo(client, audit, JPEG + b"\x00" * 5000)
+
+    assert response.status_code == 422
+    assert "文件超过" in response.get_data(as_text=True)
+
+
+def test_accepted_photo_is_kept_with_the_finding_and_its_nc(client, auth, users):
+    from qms import attachments
+
+    audit = started(users)
+    auth.login("auditor")
+
+    response = _post_finding_with_photo(client, audit, JPEG + b"board")
+
+    assert response.status_code == 302
+    db.session.rollback()
+    question = services.get_question(audit, 1)
+    assert question.nc_number
+    [photo] = question.attachments
+    assert photo.content_type == "image/jpeg"
+    assert attachments.path(photo.sha256).read_bytes() == JPEG + b"board"
+    assert attachments.referenced() == {photo.sha256}
