@@ -643,3 +643,11 @@ def test_home_panel_lists_audits_i_lead_or_audit_in(users):
     assert services.work_for(users["auditor"]) == [audit]
     assert services.work_for(users["auditor2"]) == [audit]
     assert services.work_for(users["staff"]) == []
+
+
+def test_pages_ask_the_can_rules_and_spell_out_no_role():
+    from qms import ROOT
+
+    for path in [ROOT / "qms/audits/views.py", *(ROOT / "templates/audits").glob("*.html")]:
+        text = path.read_text(encoding="utf-8")
+        assert "has_role" not in text and "_ROLES" not in text, path.name

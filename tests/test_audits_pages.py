@@ -453,3 +453,56 @@ def test_accepted_photo_is_kept_with_the_finding_and_its_nc(client, auth, users)
     assert photo.content_type == "image/jpeg"
     assert attachments.path(photo.sha256).read_bytes() == JPEG + b"board"
     assert attachments.referenced() == {photo.sha256}
+
+
+# -- meeting times and who may do what --------------------------------------------------
+
+
+def test_meeting_times_are_typed_and_shown_in_the_offices_zone(app, client, auth, users):
+    from datetime import UTC, datetime
+
+    app.config["QMS_TIMEZONE"] = "Asia/Shanghai"
+    auth.login("auditor")
+
+    response = client.post(
+        "/audits/new",
+        data={
+            "title": "Hall",
+            "audit_type": "internal",
+            "departments": ["Service Hall"],
+            "clauses": "8.5.1",
+            "lead_auditor": "auditor",
+            "planned_start": START.isoformat(),
+            "planned_end": START.isoformat(),
+            "opening_meeting": f"{START.isoformat()}T09:00",
+        },
+    )
+
+    assert response.status_code == 302
+    audit = services.get_audit(f"IA-{START.year}-01")
+    opening = audit.opening_meeting.replace(tzinfo=audit.opening_meeting.tzinfo or UTC)
+    assert opening == datetime(START.year, START.month, START.day, 1, 0, tzinfo=UTC)
+    assert f"{START.isoformat()} 09:00 CST" in client.get(f"/audits/{audit.ref}").get_data(
+        as_text=True
+    )
+    edit = client.get(f"/audits/{audit.ref}/edit").get_data(as_text=True)
+    assert f'value="{START.isoformat()}T09:00"' in edit
+
+
+@pytest.mark.parametrize("username", ["staff", "auditor", "approver", "admin", "author"])
+def test_pages_offer_exactly_what_the_rules_allow(client, auth, users, username):
+    from qms.errors import PermissionDenied
+
+    audit = plan(users)
+    user = users[username]
+    auth.login(username)
+
+    page = client.get(f"/audits/{audit.ref}").get_data(as_text=True)
+    listing = client.get("/audits/").get_data(as_text=True)
+
+    assert ("Edit plan" in page) == services.can_plan(user, audit)
+    assert ("Start the audit" in page) == services.can_start(user, audit)
+    assert ("Plan an audit" in listing) == services.can_plan(user)
+    if not services.can_plan(user, audit):
+        with pytest.raises(PermissionDenied):
+            services.update_plan(user, audit, services.PlanData(title="x"))
