@@ -1,16 +1,19 @@
 """Management reviews: inputs compiled from a seeded history, frozen at the meeting."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
+from qms import clock, trail
 from qms.errors import Conflict, PermissionDenied, ValidationFailed
 from qms.extensions import db
 from qms.reviews import feedback, inputs, minutes, objectives, services
+from qms.reviews.models import Decision, ReviewTopic
 from tests.builders import effective
 from tests.conftest import PASSWORD
 
-TODAY = date.today()
+TODAY = clock.today()
 START = TODAY - timedelta(days=60)
 SIMPLE_FORM = [{"key": "title", "label": "Title", "type": "text", "required": True}]
 
@@ -297,6 +300,37 @@ def test_decision_creates_a_tracked_action_and_the_next_review_reports_it(users)
     assert inputs.figure(later.inputs, "previous_actions.open") == 1
     [item] = next(s for s in later.inputs["sections"] if s["key"] == "previous_actions")["items"]
     assert item["key"] == number and item["status"] == "planned"
+
+
+def test_a_decision_whose_action_is_refused_leaves_no_decision_and_no_trail_event(users):
+    pytest.importorskip("qms.improvement.services")
+    review = held(users)
+    events = len(trail.events_for("review", review.number))
+    planned = services.PlannedAction(
+        "improvement", "Third window on Mondays", "author2", TODAY - timedelta(days=1)
+    )
+    # The decision is written first; the action's due date in the past is refused after it.
+    with pytest.raises(ValidationFailed) as exc:
+        services.decide(users["approver"], review, "resources", "Open a third window.", planned)
+    assert exc.value.field == "due_date"
+    assert db.session.scalar(select(func.count()).select_from(Decision)) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(ReviewTopic).where(ReviewTopic.kind == "action")
+        )
+        == 0
+    )
+    assert len(trail.events_for("review", review.number)) == events
+    assert not [
+        e for e in trail.events_for("review", review.number) if e.action == "review.decision"
+    ]
+    assert trail.verify() == []
+
+    planned.due_date = TODAY + timedelta(days=30)
+    decision, number = services.decide(
+        users["approver"], review, "resources", "Open a third window.", planned
+    )
+    assert services.get_decision(review, decision.id).actions == [number]
 
 
 def test_decisions_are_recorded_only_at_a_held_review(users):

@@ -1,15 +1,16 @@
 """Pages of objectives, feedback, reviews, the managers' dashboard and the trail."""
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from qms import clock, trail
 from qms.extensions import db
 from qms.reviews import feedback, objectives, services
 from qms.reviews.models import Complaint, Objective
 from tests.conftest import PASSWORD
 
-TODAY = date.today()
+TODAY = clock.today()
 
 
 def objective(users, **kw):
@@ -172,6 +173,48 @@ def test_review_page_walks_prepare_hold_decide_approve(client, auth, users):
     assert "Hire two clerks." in page and "minutes approved" in page
     response = client.get(f"{url}/minutes.docx")
     assert response.status_code == 200 and response.data[:2] == b"PK"
+
+
+def held_review(users):
+    review = services.plan_review(users["approver"], "Q4 review", TODAY, "approver", [])
+    services.prepare(users["approver"], review)
+    return services.hold(users["approver"], review, TODAY, "")
+
+
+def test_a_refused_action_keeps_the_decision_typed_and_records_nothing(client, auth, users):
+    pytest.importorskip("qms.improvement.services")
+    review = held_review(users)
+    auth.login("approver")
+    response = client.post(
+        f"/reviews/{review.number}/decisions",
+        data={
+            "kind": "resources",
+            "text": "Hire two clerks.",
+            "action_type": "improvement",
+            "action_owner": "author2",
+            "action_due": (TODAY - timedelta(days=3)).isoformat(),
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Hire two clerks." in page and "No decision recorded yet." in page
+    assert services.get_review(review.number).decisions == []
+    assert [e.action for e in trail.events_for("review", review.number)] == [
+        "review.planned",
+        "review.prepared",
+        "review.held",
+    ]
+
+
+def test_review_times_are_shown_in_the_organisations_zone(app, client, auth, users):
+    app.config["QMS_TIMEZONE"] = "Asia/Shanghai"
+    review = held_review(users)
+    auth.login("approver")
+    page = client.get(f"/reviews/{review.number}").get_data(as_text=True)
+    compiled = clock.local(datetime.fromisoformat(review.inputs["compiled_at"]))
+    assert compiled.utcoffset() == timedelta(hours=8)
+    compiled = compiled.strftime("%Y-%m-%d %H:%M")
+    assert f"{compiled} CST" in page and " UTC" not in page
 
 
 def test_managers_see_the_dashboard_and_staff_do_not(client, auth, users):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from qms.errors import NotFound
 from qms.extensions import db
+from qms.reviews.labels import state_label
 from qms.reviews.models import Complaint, Review
 from qms.reviews.sources import action_url, audit_url, function, link, nc_url
 
@@ -195,7 +196,7 @@ def _action_steps(action) -> list[Step]:
 
 
 def _review_steps(keys: list[tuple[str, str]]) -> list[Step]:
-    from qms.reviews.services import reviews_discussing, state_label
+    from qms.reviews.services import reviews_discussing
 
     seen, steps = set(), []
     for kind, key in keys:
@@ -203,11 +204,11 @@ def _review_steps(keys: list[tuple[str, str]]) -> list[Step]:
             if review.id in seen:
                 continue
             seen.add(review.id)
-            steps.append(_review_step(review, state_label))
+            steps.append(_review_step(review))
     return steps
 
 
-def _review_step(review: Review, state_label) -> Step:
+def _review_step(review: Review) -> Step:
     return Step(
         "review",
         _("Management review"),
@@ -385,10 +386,10 @@ def _revision_chain(chain: Chain, key: str) -> Chain:
 
 def _review_chain(chain: Chain, number: str) -> Chain:
     from qms.reviews.models import ReviewTopic
-    from qms.reviews.services import get_review, state_label
+    from qms.reviews.services import get_review
 
     review = get_review(number)
-    step = _review_step(review, state_label)
+    step = _review_step(review)
     step.current = True
     chain.steps = [step]
     topics = db.session.scalars(

@@ -4,10 +4,9 @@ Each figure comes from the owning domain's public services; a domain that is not
 installed shows "not available" rather than a number.
 """
 
-from datetime import date
-
 from sqlalchemy import func, select
 
+from qms import clock
 from qms.extensions import db
 from qms.reviews import charts, feedback, figures, objectives
 from qms.reviews.sources import function, link
@@ -26,7 +25,7 @@ def _overdue() -> dict:
         function("improvement", "list_actions"),
         function("improvement", "ActionFilters"),
     )
-    today = date.today()
+    today = clock.today()
     complaints = db.session.scalars(feedback.list_complaints(open_only=True)).all()
     return {
         "actions": _count(list_actions(action_filters(overdue=True)))
@@ -54,7 +53,7 @@ def _coverage(year: int) -> dict:
 
 
 def manager_panel() -> dict:
-    year = date.today().year
+    year = clock.today().year
     return {
         "template": "reviews/_dashboard.html",
         "statuses": objectives.statuses(),
@@ -84,6 +83,6 @@ def panels(user) -> list[dict]:
         result.append(
             {"template": "reviews/_work.html", "complaints": waiting, "objectives": owned}
         )
-    if objectives.is_manager(user):
+    if objectives.can_view_dashboard(user):
         result.append(manager_panel())
     return result

@@ -6,29 +6,20 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from qms import trail
+from qms import clock, trail
 from qms.auth.models import Department, User
 from qms.database import next_number
 from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
 from qms.reviews import periods
+from qms.reviews.labels import channel_label  # noqa: F401  (re-exported)
 from qms.reviews.models import CHANNELS, Complaint, SurveyResult
-from qms.reviews.objectives import MANAGER_ROLES, _number
+from qms.reviews.objectives import _number
+from qms.reviews.permissions import can_record_surveys, can_respond  # noqa: F401
+from qms.uow import transactional
 
 # Days a department has to answer a complaint unless told otherwise.
 DEFAULT_RESPONSE_DAYS = 7
-
-
-def channel_label(channel: str) -> str:
-    return {
-        "window": _("service window"),
-        "phone": _("telephone"),
-        "hotline": _("hotline (12345)"),
-        "online": _("online portal"),
-        "email": _("e-mail"),
-        "letter": _("letter"),
-        "visit": _("visit"),
-    }.get(channel, channel)
 
 
 def get_complaint(number: str) -> Complaint:
@@ -55,6 +46,7 @@ def _department(name: str | None) -> Department:
     return dept
 
 
+@transactional
 def register_complaint(
     actor: User,
     channel: str,
@@ -69,7 +61,7 @@ def register_complaint(
         raise ValidationFailed(_("Choose how the complaint came in."), field="channel")
     if received_on is None:
         raise ValidationFailed(_("Give the date it was received."), field="received_on")
-    if received_on > date.today():
+    if received_on > clock.today():
         raise ValidationFailed(_("The date received cannot be in the future."), field="received_on")
     content = (content or "").strip()
     if not content:
@@ -104,14 +96,10 @@ def register_complaint(
         },
         user=actor,
     )
-    db.session.commit()
     return complaint
 
 
-def can_respond(user: User, complaint: Complaint) -> bool:
-    return user.has_role(*MANAGER_ROLES) or user.department_id == complaint.department_id
-
-
+@transactional
 def respond(
     actor: User, complaint: Complaint, response: str, satisfied: bool | None = None
 ) -> Complaint:
@@ -125,7 +113,7 @@ def respond(
         raise ValidationFailed(_("Write the response given."), field="response")
     before = {"response": complaint.response, "satisfied": complaint.satisfied}
     complaint.response = response
-    complaint.responded_on = complaint.responded_on or date.today()
+    complaint.responded_on = complaint.responded_on or clock.today()
     complaint.responded_by_id = actor.id
     complaint.satisfied = satisfied
     trail.record(
@@ -136,10 +124,10 @@ def respond(
         after={"response": response, "satisfied": satisfied},
         user=actor,
     )
-    db.session.commit()
     return complaint
 
 
+@transactional
 def link_nc(actor: User, complaint: Complaint, nc_number: str) -> Complaint:
     """Note the nonconformity raised from the complaint."""
     nc_number = (nc_number or "").strip()
@@ -151,12 +139,16 @@ def link_nc(actor: User, complaint: Complaint, nc_number: str) -> Complaint:
     trail.record(
         "complaint.nc_raised", "complaint", complaint.number, after={"nc": nc_number}, user=actor
     )
-    db.session.commit()
     return complaint
 
 
+@transactional
 def raise_nc(actor: User, complaint: Complaint) -> str:
-    """Raise a nonconformity from the complaint through the improvement domain."""
+    """Raise a nonconformity from the complaint through the improvement domain.
+
+    The NC and its link from the complaint are one unit: when the link is refused (another
+    request raised one meanwhile), no NC is left behind.
+    """
     from qms.reviews.sources import function
 
     raise_nc_ = function("improvement", "raise_nc")
@@ -180,9 +172,10 @@ def raise_nc(actor: User, complaint: Complaint) -> str:
 # -- satisfaction surveys --------------------------------------------------------------
 
 
+@transactional
 def record_survey(actor: User, period: str, service: str, responses, score) -> SurveyResult:
     """Record (or correct) the survey result of one service in one period."""
-    if not actor.has_role(*MANAGER_ROLES):
+    if not can_record_surveys(actor):
         raise PermissionDenied(_("Only the quality office (approver) or an administrator may."))
     period = (period or "").strip().upper()
     frequency = periods.frequency_of(period)
@@ -192,6 +185,8 @@ def record_survey(actor: User, period: str, service: str, responses, score) -> S
     service = (service or "").strip()
     if not service:
         raise ValidationFailed(_("Name the service surveyed."), field="service")
+    if len(service) > 200:
+        raise ValidationFailed(_("At most 200 characters."), field="service")
     count = _number(responses, "responses", _("The number of responses"))
     if count < 1 or count != int(count):
         raise ValidationFailed(_("At least one response, as a whole number."), field="responses")
@@ -216,7 +211,6 @@ def record_survey(actor: User, period: str, service: str, responses, score) -> S
     )
     db.session.flush()
     _refresh_survey_objectives(period)
-    db.session.commit()
     return result
 
 
@@ -271,7 +265,7 @@ class ComplaintFigures:
 
 def complaint_figures(start: date, end: date, today: date | None = None) -> ComplaintFigures:
     """Count the complaints received in [start, end] and how they were handled."""
-    today = today or date.today()
+    today = today or clock.today()
     rows = db.session.scalars(
         select(Complaint).where(Complaint.received_on >= start, Complaint.received_on <= end)
     ).all()

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from qms import clock
 from qms.extensions import db
 from qms.reviews.sources import function
 
@@ -61,7 +62,7 @@ def overdue_actions(today: date | None = None) -> Figure:
     filters = function("improvement", "ActionFilters")
     if list_actions is None or filters is None:
         return Figure("overdue_actions", label, None)
-    today = today or date.today()
+    today = today or clock.today()
     actions = db.session.scalars(list_actions(filters(open_only=True))).all()
     overdue = [a for a in actions if a.due_date < today]
     return Figure(
@@ -192,7 +193,7 @@ def forms_used(start: date, end: date) -> Figure:
 def compute(key: str, start: date, end: date) -> Figure:
     """Return the figure ``key`` (one of the computed objective sources) over [start, end]."""
     if key == "overdue_actions":
-        return overdue_actions(min(end, date.today()))
+        return overdue_actions(min(end, clock.today()))
     if key == "nc_closure_days":
         return nc_closure_days(start, end)
     if key == "audit_completion":

@@ -11,9 +11,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from qms import clock
 from qms.extensions import db
 from qms.models import utcnow
 from qms.reviews import feedback, figures, objectives
+from qms.reviews.labels import section_title
 from qms.reviews.models import Review
 from qms.reviews.sources import function
 
@@ -33,23 +35,6 @@ SECTIONS = (
     ("improvement", "9.3.2 f)"),
 )
 SECTION_KEYS = tuple(key for key, _clause in SECTIONS)
-
-
-def section_title(key: str) -> str:
-    return {
-        "previous_actions": _("Status of actions from previous management reviews"),
-        "context_changes": _("Changes in external and internal issues"),
-        "customer": _("Customer satisfaction and feedback"),
-        "objectives": _("Extent to which quality objectives have been met"),
-        "process_performance": _("Process performance and conformity of services"),
-        "nonconformities": _("Nonconformities and corrective actions"),
-        "monitoring": _("Monitoring and measurement results"),
-        "audits": _("Audit results"),
-        "external_providers": _("Performance of external providers"),
-        "resources": _("Adequacy of resources"),
-        "risks": _("Effectiveness of actions taken to address risks and opportunities"),
-        "improvement": _("Opportunities for improvement"),
-    }.get(key, key)
 
 
 def section_hint(key: str) -> str:
@@ -109,7 +94,7 @@ def previous_actions(review: Review) -> dict:
     for number in numbers:
         action = get_action(number)
         states[action.state] = states.get(action.state, 0) + 1
-        late = action.is_open and action.due_date < date.today()
+        late = action.is_open and action.due_date < clock.today()
         overdue += late
         items.append(
             {

@@ -11,7 +11,8 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from qms import render
-from qms.reviews import inputs as review_inputs
+from qms.i18n import when
+from qms.reviews.labels import decision_label, section_title, state_label
 from qms.reviews.models import Review
 
 FORMATS = {
@@ -45,8 +46,6 @@ def _met(met) -> str:
 
 def markdown(review: Review) -> str:
     """Return the minutes of a held review, from its frozen inputs and its decisions."""
-    from qms.reviews.services import decision_label
-
     lines = [
         f"# {escape(review.number)} {escape(review.title)}",
         "",
@@ -61,7 +60,7 @@ def markdown(review: Review) -> str:
         "",
     ]
     for section in (review.inputs or {}).get("sections", []):
-        lines += [f"### {section['clause']} {review_inputs.section_title(section['key'])}", ""]
+        lines += [f"### {section['clause']} {section_title(section['key'])}", ""]
         if section["figures"]:
             lines += [f"| {_('Figure')} | {_('Value')} | {_('Basis')} |", "|---|---|---|"]
             for fig in section["figures"]:
@@ -108,15 +107,13 @@ def markdown(review: Review) -> str:
 
 
 def controlled_copy(review: Review) -> render.ControlledCopy:
-    from qms.reviews.services import state_label
-
     signatures = ()
     if review.approved_at is not None:
         signatures = (
             (
                 _("approved"),
                 review.chair.display_name,
-                review.approved_at.strftime("%Y-%m-%d %H:%M UTC"),
+                when(review.approved_at),
             ),
         )
     return render.ControlledCopy(

@@ -12,7 +12,9 @@ from qms import trail
 from qms.auth.models import User
 from qms.errors import NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
+from qms.models import utcnow
 from qms.reviews import periods
+from qms.reviews.labels import direction_label, source_label  # noqa: F401  (re-exported)
 from qms.reviews.models import (
     DIRECTIONS,
     FREQUENCIES,
@@ -21,23 +23,28 @@ from qms.reviews.models import (
     Measurement,
     Objective,
 )
+from qms.reviews.permissions import (  # noqa: F401  (re-exported)
+    MANAGER_ROLES,
+    can_measure,
+    can_set_objectives,
+    can_view_dashboard,
+    is_manager,
+)
+from qms.uow import transactional
 
-MANAGER_ROLES = ("approver", "admin")
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 
 
-def is_manager(user: User) -> bool:
-    return user.has_role(*MANAGER_ROLES)
-
-
 def _require_manager(actor: User) -> None:
-    if not is_manager(actor):
+    if not can_set_objectives(actor):
         raise PermissionDenied(_("Only the quality office (approver) or an administrator may."))
 
 
-def can_measure(user: User, objective: Objective) -> bool:
-    """The objective's owner and the quality office enter its measurements."""
-    return is_manager(user) or (objective.owner_id is not None and objective.owner_id == user.id)
+def _require_measurer(actor: User, objective: Objective) -> None:
+    if not can_measure(actor, objective):
+        raise PermissionDenied(
+            _("Only the objective's owner or the quality office enters its measurements.")
+        )
 
 
 def get_objective(ident: int | str) -> Objective:
@@ -113,6 +120,7 @@ def _unique_name(name: str, objective: Objective | None = None) -> None:
         )
 
 
+@transactional
 def create_objective(
     actor: User,
     name: str,
@@ -138,10 +146,10 @@ def create_objective(
         after=_snapshot(objective),
         user=actor,
     )
-    db.session.commit()
     return objective
 
 
+@transactional
 def update_objective(actor: User, objective: Objective, **changes) -> Objective:
     """Change an objective's definition; earlier measurements are judged by the new target."""
     _require_manager(actor)
@@ -174,7 +182,6 @@ def update_objective(actor: User, objective: Objective, **changes) -> Objective:
         after=_snapshot(objective),
         user=actor,
     )
-    db.session.commit()
     return objective
 
 
@@ -217,8 +224,6 @@ def _put(
     existing.note = note
     existing.origin = origin
     existing.entered_by_id = actor.id if actor else None
-    from qms.models import utcnow
-
     existing.entered_at = utcnow()
     trail.record(
         "objective.measured",
@@ -231,6 +236,7 @@ def _put(
     return existing
 
 
+@transactional
 def record_measurement(
     actor: User, objective: Objective, period: str, value, note: str = "", origin: str = "browser"
 ) -> Measurement:
@@ -240,10 +246,7 @@ def record_measurement(
         objective whose values are computed.
     :raises PermissionDenied: neither the owner nor the quality office.
     """
-    if not can_measure(actor, objective):
-        raise PermissionDenied(
-            _("Only the objective's owner or the quality office enters its measurements.")
-        )
+    _require_measurer(actor, objective)
     if objective.source != "manual":
         raise ValidationFailed(
             _("This objective's values are computed by the system, not entered."), field="value"
@@ -252,7 +255,6 @@ def record_measurement(
     number = _number(value, "value", _("The value"))
     origin = origin if origin in MEASUREMENT_ORIGINS else "browser"
     measurement = _put(actor, objective, period, number, (note or "").strip(), origin)
-    db.session.commit()
     return measurement
 
 
@@ -262,16 +264,14 @@ class ImportResult:
     replaced: int
 
 
+@transactional
 def import_csv(actor: User, objective: Objective, data: bytes | str) -> ImportResult:
     """Import ``period,value[,note]`` rows for one objective: all rows or none.
 
     :raises ValidationFailed: naming every bad line (the header is line 1) and its problem;
         nothing is written then.
     """
-    if not can_measure(actor, objective):
-        raise PermissionDenied(
-            _("Only the objective's owner or the quality office enters its measurements.")
-        )
+    _require_measurer(actor, objective)
     if objective.source != "manual":
         raise ValidationFailed(
             _("This objective's values are computed by the system, not entered."), field="file"
@@ -323,10 +323,10 @@ def import_csv(actor: User, objective: Objective, data: bytes | str) -> ImportRe
     for period, value, note in rows:
         replaced += _measurement(objective, period) is not None
         _put(actor, objective, period, value, note, "csv")
-    db.session.commit()
     return ImportResult(created=len(rows) - replaced, replaced=replaced)
 
 
+@transactional
 def refresh(objective: Objective, period: str, actor: User | None = None) -> Measurement | None:
     """Compute a survey-fed or system-computed objective's value for a period and store it.
 
@@ -350,7 +350,6 @@ def refresh(objective: Objective, period: str, actor: User | None = None) -> Mea
     if existing is not None and existing.value == value:
         return existing
     measurement = _put(actor, objective, period, value, note, origin)
-    db.session.commit()
     return measurement
 
 
@@ -376,21 +375,3 @@ def statuses(objectives: list[Objective] | None = None) -> list[Status]:
 def in_period(objective: Objective, start, end, overlap: bool = True) -> list[Measurement]:
     """Return the measurements whose period overlaps [start, end] (or lies within it)."""
     return [m for m in objective.measurements if periods.inside(m.period, start, end, overlap)]
-
-
-def direction_label(direction: str) -> str:
-    return {"higher": _("higher is better"), "lower": _("lower is better")}.get(
-        direction, direction
-    )
-
-
-def source_label(source: str) -> str:
-    return {
-        "manual": _("entered (browser, CSV or API)"),
-        "surveys": _("computed from satisfaction surveys"),
-        "overdue_actions": _("computed: overdue actions"),
-        "nc_closure_days": _("computed: average NC closure time (days)"),
-        "audit_completion": _("computed: audit programme completion (%)"),
-        "ack_coverage": _("computed: acknowledgement coverage (%)"),
-        "forms_used": _("computed: share of record forms used (%)"),
-    }.get(source, source)

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 
 from qms.errors import ValidationFailed
+from qms.reviews.labels import frequency_label
 
 PATTERNS = {
     "monthly": re.compile(r"^(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])$"),
@@ -91,11 +92,3 @@ def periods_between(start: date, end: date, frequency: str) -> list[str]:
             found.append(period)
         day = bounds(period)[1] + timedelta(days=1)
     return found
-
-
-def frequency_label(frequency: str) -> str:
-    return {
-        "monthly": _("monthly"),
-        "quarterly": _("quarterly"),
-        "yearly": _("yearly"),
-    }.get(frequency, frequency)

@@ -5,13 +5,15 @@ both are part of this domain's public services and are re-exported here.
 """
 
 import hashlib
+import json
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from qms import trail
+from qms import clock, trail
 from qms.auth.models import User
 from qms.auth.services import verify_password
 from qms.database import next_number
@@ -26,22 +28,39 @@ from qms.reviews.feedback import (  # noqa: F401  (public services of this domai
     register_complaint,
     respond,
 )
+from qms.reviews.labels import decision_label, state_label  # noqa: F401  (re-exported)
 from qms.reviews.models import DECISION_KINDS, Decision, Review, ReviewAttendee, ReviewTopic
 from qms.reviews.objectives import (  # noqa: F401
-    MANAGER_ROLES,
     create_objective,
     get_objective,
     import_csv,
-    is_manager,
     record_measurement,
+    update_objective,
+)
+from qms.reviews.permissions import (  # noqa: F401  (re-exported)
+    CHAIR_ROLE,
+    MANAGER_ROLES,
+    RULES,
+    can_approve_minutes,
+    can_chair,
+    can_decide,
+    can_hold,
+    can_measure,
+    can_plan_review,
+    can_prepare,
+    can_record_surveys,
+    can_respond,
+    can_set_objectives,
+    can_view_dashboard,
+    is_manager,
 )
 from qms.reviews.sources import function
-
-CHAIR_ROLE = "approver"
+from qms.uow import transactional
 
 
 def _require_manager(actor: User) -> None:
-    if not is_manager(actor):
+    """Refuse anyone but the quality office: the person, whatever the review's state."""
+    if not can_plan_review(actor):
         raise PermissionDenied(_("Only the quality office (approver) or an administrator may."))
 
 
@@ -69,7 +88,7 @@ def _users(usernames) -> list[User]:
 
 def _chair(username: str | None) -> User:
     chair = db.session.scalar(select(User).where(User.username == (username or "").strip()))
-    if chair is None or not chair.has_role(CHAIR_ROLE):
+    if chair is None or not can_chair(chair):
         raise ValidationFailed(
             _("The chair is a management representative (approver)."), field="chair"
         )
@@ -82,6 +101,7 @@ def previous_review(before: date) -> Review | None:
     )
 
 
+@transactional
 def plan_review(
     actor: User,
     title: str,
@@ -134,19 +154,19 @@ def plan_review(
         },
         user=actor,
     )
-    db.session.commit()
     return review
 
 
-def _require_open(review: Review) -> None:
-    if review.frozen:
+def _require_open(actor: User, review: Review) -> None:
+    _require_manager(actor)
+    if not can_prepare(actor, review):
         raise Conflict(_("%(number)s has been held: its inputs are frozen.", number=review.number))
 
 
+@transactional
 def save_notes(actor: User, review: Review, notes: dict[str, str]) -> Review:
     """Save the inputs entered as text, by §9.3.2 section key."""
-    _require_manager(actor)
-    _require_open(review)
+    _require_open(actor, review)
     cleaned = {
         key: (notes.get(key) or "").strip()
         for key in review_inputs.SECTION_KEYS
@@ -162,14 +182,13 @@ def save_notes(actor: User, review: Review, notes: dict[str, str]) -> Review:
         ]
         review.inputs = inputs
     trail.record("review.notes", "review", review.number, before=before, after=cleaned, user=actor)
-    db.session.commit()
     return review
 
 
+@transactional
 def prepare(actor: User, review: Review) -> Review:
     """Compile the §9.3.2 inputs from the system; may be repeated until the meeting is held."""
-    _require_manager(actor)
-    _require_open(review)
+    _require_open(actor, review)
     review.inputs = review_inputs.compile_inputs(review)
     review.prepared_at = utcnow()
     review.state = "prepared"
@@ -180,18 +199,17 @@ def prepare(actor: User, review: Review) -> Review:
         after={"compiled_at": review.inputs["compiled_at"]},
         user=actor,
     )
-    db.session.commit()
     return review
 
 
+@transactional
 def hold(actor: User, review: Review, held_on: date | None = None, discussion: str = "") -> Review:
     """Record that the meeting took place: its inputs are frozen from now on."""
-    _require_manager(actor)
-    _require_open(review)
-    if review.inputs is None:
+    _require_open(actor, review)
+    if not can_hold(actor, review):
         raise Conflict(_("Prepare the inputs before holding the review."))
-    held_on = held_on or date.today()
-    if held_on > date.today():
+    held_on = held_on or clock.today()
+    if held_on > clock.today():
         raise ValidationFailed(_("A meeting cannot be held in the future."), field="held_on")
     review.state = "held"
     review.held_on = held_on
@@ -208,28 +226,26 @@ def hold(actor: User, review: Review, held_on: date | None = None, discussion: s
         },
         user=actor,
     )
-    db.session.commit()
     return review
 
 
 def inputs_digest(review: Review) -> str:
-    import json
-
     payload = json.dumps(review.inputs, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _require_held(review: Review) -> None:
-    if review.state != "held":
+def _require_held(actor: User, review: Review) -> None:
+    _require_manager(actor)
+    if not can_decide(actor, review):
         raise Conflict(
             _("Decisions are recorded at a held review whose minutes are not yet approved.")
         )
 
 
+@transactional
 def add_decision(actor: User, review: Review, kind: str, text: str) -> Decision:
     """Record an output of the review (§9.3.3); its actions are created with create_action."""
-    _require_manager(actor)
-    _require_held(review)
+    _require_held(actor, review)
     if kind not in DECISION_KINDS:
         raise ValidationFailed(_("Choose what the decision is about."), field="kind")
     text = (text or "").strip()
@@ -247,10 +263,10 @@ def add_decision(actor: User, review: Review, kind: str, text: str) -> Decision:
         after={"decision": decision.id, "kind": kind, "text": text},
         user=actor,
     )
-    db.session.commit()
     return decision
 
 
+@transactional
 def create_action(
     actor: User,
     decision: Decision,
@@ -260,9 +276,8 @@ def create_action(
     due_date: date | None,
 ) -> str:
     """Create an action for a decision through the improvement domain; returns its number."""
-    _require_manager(actor)
     review = db.session.get(Review, decision.review_id)
-    _require_held(review)
+    _require_held(actor, review)
     create = function("improvement", "create_action")
     if create is None:
         raise Conflict(_("Actions are not available in this installation."))
@@ -281,7 +296,6 @@ def create_action(
         ),
     )
     number = action.number
-    decision = db.session.get(Decision, decision.id)
     decision.actions = [*decision.actions, number]
     db.session.add(ReviewTopic(review_id=review.id, kind="action", key=number))
     trail.record(
@@ -291,8 +305,34 @@ def create_action(
         after={"decision": decision.id, "action": number},
         user=actor,
     )
-    db.session.commit()
     return number
+
+
+@dataclass
+class PlannedAction:
+    """An action decided together with its decision: what, who and by when."""
+
+    action_type: str
+    title: str
+    owner: str
+    due_date: date | None
+
+
+@transactional
+def decide(
+    actor: User, review: Review, kind: str, text: str, action: PlannedAction | None = None
+) -> tuple[Decision, str | None]:
+    """Record a decision and, when one is planned, its action: both, or neither when refused.
+
+    Returns the decision and the action's number (None without an action).
+    """
+    decision = add_decision(actor, review, kind, text)
+    if action is None:
+        return decision, None
+    number = create_action(
+        actor, decision, action.action_type, action.title, action.owner, action.due_date
+    )
+    return decision, number
 
 
 def get_decision(review: Review, decision_id: int) -> Decision:
@@ -302,13 +342,17 @@ def get_decision(review: Review, decision_id: int) -> Decision:
     return decision
 
 
+@transactional
 def approve_minutes(actor: User, review: Review, password: str) -> Review:
     """The chair approves the minutes with their password; they are kept as a record."""
     from qms.reviews import minutes
 
     if actor.id != review.chair_id:
         raise PermissionDenied(_("Only the chair of the review approves its minutes."))
-    _require_held(review)
+    if not can_approve_minutes(actor, review):
+        raise Conflict(
+            _("Decisions are recorded at a held review whose minutes are not yet approved.")
+        )
     if not verify_password(actor, password or ""):
         raise ValidationFailed(_("The password is not correct."), field="password")
     review.approved_at = utcnow()
@@ -323,7 +367,6 @@ def approve_minutes(actor: User, review: Review, password: str) -> Review:
         after={"sha256": review.minutes_sha256, "meaning": "approved"},
         user=actor,
     )
-    db.session.commit()
     return review
 
 
@@ -333,20 +376,3 @@ def reviews_discussing(kind: str, key: str) -> list[Review]:
     return list(
         db.session.scalars(select(Review).where(Review.id.in_(ids)).order_by(Review.planned_on))
     )
-
-
-def state_label(state: str) -> str:
-    return {
-        "planned": _("planned"),
-        "prepared": _("inputs compiled"),
-        "held": _("held"),
-        "approved": _("minutes approved"),
-    }.get(state, state)
-
-
-def decision_label(kind: str) -> str:
-    return {
-        "improvement": _("Improvement"),
-        "qms_change": _("Change to the QMS"),
-        "resources": _("Resources"),
-    }.get(kind, kind)

@@ -1,6 +1,6 @@
 """Pages for quality objectives, customer feedback, management reviews and the trail."""
 
-from datetime import date
+from functools import wraps
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from qms.auth.access import role_required
+from qms import clock
 from qms.auth.models import Department, User
 from qms.errors import ServiceError
 from qms.extensions import db
@@ -19,6 +19,7 @@ from qms.reviews import (
     charts,
     dashboard,
     feedback,
+    labels,
     minutes,
     objectives,
     periods,
@@ -49,7 +50,6 @@ from qms.reviews.models import (
 )
 
 bp = Blueprint("reviews", __name__)
-MANAGERS = objectives.MANAGER_ROLES
 register_nav(
     NavItem(
         "reviews.objectives",
@@ -65,24 +65,40 @@ register_work(60, dashboard.panels)
 
 
 @bp.app_context_processor
-def labels():
-    """Give this domain's templates the localised names of its states and choices."""
+def template_helpers():
+    """Give this domain's templates its labels and its rules of who may do what."""
     return {
-        "review_state_label": services.state_label,
-        "decision_label": services.decision_label,
-        "channel_label": feedback.channel_label,
-        "section_title": review_inputs.section_title,
+        "review_state_label": labels.state_label,
+        "decision_label": labels.decision_label,
+        "channel_label": labels.channel_label,
+        "section_title": labels.section_title,
         "trail_url": chain.trail_url,
-        "objective_source_label": objectives.source_label,
+        "objective_source_label": labels.source_label,
+        "review_rules": services.RULES,
     }
 
 
-def user_choices(blank: str | None = None, role: str | None = None):
+def allowed(rule):
+    """Refuse the view with 403 unless ``rule(current_user)`` lets the user take the step."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not rule(current_user):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def user_choices(blank: str | None = None, eligible=None):
     users = db.session.scalars(
         select(User).where(User.active.is_(True)).order_by(User.username)
     ).all()
-    if role:
-        users = [u for u in users if u.has_role(role)]
+    if eligible is not None:
+        users = [u for u in users if eligible(u)]
     pairs = [(u.username, f"{u.display_name} ({u.username})") for u in users]
     return options([("", blank)] + pairs if blank is not None else pairs)
 
@@ -108,17 +124,17 @@ def objectives_list():
 
 def _objective_form(obj=None) -> ObjectiveForm:
     form = ObjectiveForm(obj=obj)
-    form.direction.choices = options([(d, objectives.direction_label(d)) for d in DIRECTIONS])
+    form.direction.choices = options([(d, labels.direction_label(d)) for d in DIRECTIONS])
     form.frequency.choices = options(
-        [(f, f"{periods.frequency_label(f)} ({periods.EXAMPLES[f]})") for f in FREQUENCIES]
+        [(f, f"{labels.frequency_label(f)} ({periods.EXAMPLES[f]})") for f in FREQUENCIES]
     )
-    form.source.choices = options([(s, objectives.source_label(s)) for s in OBJECTIVE_SOURCES])
+    form.source.choices = options([(s, labels.source_label(s)) for s in OBJECTIVE_SOURCES])
     form.owner.choices = user_choices(_("Nobody yet"))
     return form
 
 
 @bp.route("/objectives/new", methods=["GET", "POST"])
-@role_required(*MANAGERS)
+@allowed(services.can_set_objectives)
 def objective_new():
     """Set a new quality objective."""
     form = _objective_form()
@@ -136,7 +152,6 @@ def objective_new():
                 form.owner.data or None,
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             flash(_("Objective %(name)s set.", name=objective.name), "success")
@@ -145,7 +160,7 @@ def objective_new():
 
 
 @bp.route("/objectives/<int:ident>/edit", methods=["GET", "POST"])
-@role_required(*MANAGERS)
+@allowed(services.can_set_objectives)
 def objective_edit(ident: int):
     """Change an objective's definition."""
     objective = objectives.get_objective(ident)
@@ -169,7 +184,6 @@ def objective_edit(ident: int):
                 active=form.active.data,
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             flash(_("Objective saved."), "success")
@@ -179,7 +193,7 @@ def objective_edit(ident: int):
 
 def _render_objective(objective, measure_form=None, import_form=None, status=200):
     measure_form = measure_form or MeasurementForm(
-        formdata=None, period=periods.period_of(date.today(), objective.frequency)
+        formdata=None, period=periods.period_of(clock.today(), objective.frequency)
     )
     import_form = import_form or ImportForm(formdata=None)
     off_target = [m for m in objective.measurements if m.meets_target is False]
@@ -217,7 +231,6 @@ def objective_measure(ident: int):
                 current_user, objective, form.period.data, form.value.data, form.note.data
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             if m.meets_target is False:
@@ -247,7 +260,6 @@ def objective_import(ident: int):
     try:
         result = objectives.import_csv(current_user, objective, upload.read())
     except ServiceError as exc:
-        db.session.rollback()
         lines = (exc.detail or {}).get("lines") if isinstance(exc.detail, dict) else None
         form.file.errors = [_("Nothing was imported.")] + lines if lines else [exc.message]
         return _render_objective(objective, import_form=form, status=422)
@@ -268,11 +280,10 @@ def objective_refresh(ident: int):
     objective = objectives.get_objective(ident)
     if not objectives.can_measure(current_user, objective):
         abort(403)
-    period = request.form.get("period") or periods.period_of(date.today(), objective.frequency)
+    period = request.form.get("period") or periods.period_of(clock.today(), objective.frequency)
     try:
         m = objectives.refresh(objective, period, current_user)
     except ServiceError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         if m is None:
@@ -308,10 +319,10 @@ def complaints():
 def complaint_new():
     """Register a complaint as received."""
     form = ComplaintForm()
-    form.channel.choices = options([(c, feedback.channel_label(c)) for c in CHANNELS])
+    form.channel.choices = options([(c, labels.channel_label(c)) for c in CHANNELS])
     form.department.choices = department_choices()
     if request.method == "GET":
-        form.received_on.data = date.today()
+        form.received_on.data = clock.today()
         form.department.data = current_user.department.name
     if form.validate_on_submit():
         try:
@@ -325,7 +336,6 @@ def complaint_new():
                 form.response_due.data,
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             flash(_("Complaint %(number)s registered.", number=complaint.number), "success")
@@ -360,7 +370,6 @@ def complaint(number: str):
                     {"yes": True, "no": False}.get(form.satisfied.data),
                 )
             except ServiceError as exc:
-                db.session.rollback()
                 show_error(form, exc)
             else:
                 flash(_("Response saved."), "success")
@@ -386,7 +395,6 @@ def complaint_nc(number: str):
     try:
         nc_number = feedback.raise_nc(current_user, item)
     except ServiceError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("reviews.complaint", number=number))
     flash(_("Nonconformity %(number)s raised.", number=nc_number), "success")
@@ -399,7 +407,7 @@ def surveys():
     form = SurveyForm()
     status = 200
     if request.method == "POST":
-        if not objectives.is_manager(current_user):
+        if not services.can_record_surveys(current_user):
             abort(403)
         if form.validate_on_submit():
             try:
@@ -411,7 +419,6 @@ def surveys():
                     form.score.data,
                 )
             except ServiceError as exc:
-                db.session.rollback()
                 show_error(form, exc)
             else:
                 flash(
@@ -429,7 +436,7 @@ def surveys():
             "reviews/surveys.html",
             form=form,
             results=feedback.list_surveys(),
-            can_record=objectives.is_manager(current_user),
+            can_record=services.can_record_surveys(current_user),
         ),
         status,
     )
@@ -445,11 +452,11 @@ def reviews():
 
 
 @bp.route("/reviews/new", methods=["GET", "POST"])
-@role_required(*MANAGERS)
+@allowed(services.can_plan_review)
 def review_new():
     """Plan a management review meeting."""
     form = ReviewForm()
-    form.chair.choices = user_choices(_("Choose…"), role="approver")
+    form.chair.choices = user_choices(_("Choose…"), eligible=services.can_chair)
     form.attendees.choices = user_choices()
     if form.validate_on_submit():
         try:
@@ -463,7 +470,6 @@ def review_new():
                 form.period_end.data,
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             flash(_("Management review %(number)s planned.", number=review.number), "success")
@@ -471,9 +477,18 @@ def review_new():
     return render_template("reviews/review_new.html", form=form)
 
 
+# Fields of an action refused by the improvement domain, as the decision form names them.
+DECISION_ACTION_FIELDS = {
+    "type": "action_type",
+    "title": "text",
+    "owner": "action_owner",
+    "due_date": "action_due",
+}
+
+
 def _decision_form(formdata=True) -> DecisionForm:
     form = DecisionForm() if formdata else DecisionForm(formdata=None)
-    form.kind.choices = options([(k, services.decision_label(k)) for k in DECISION_KINDS])
+    form.kind.choices = options([(k, labels.decision_label(k)) for k in DECISION_KINDS])
     form.action_type.choices = _action_types()
     form.action_owner.choices = user_choices(_("No action yet"))
     return form
@@ -498,11 +513,10 @@ def _render_review(review, status=200, **forms):
             review=review,
             inputs=review.inputs,
             notes_form=notes_form,
-            hold_form=forms.get("hold_form") or HoldForm(formdata=None, held_on=date.today()),
+            hold_form=forms.get("hold_form") or HoldForm(formdata=None, held_on=clock.today()),
             decision_form=forms.get("decision_form") or _decision_form(formdata=False),
             action_form=action_form,
             approve_form=forms.get("approve_form") or ApproveForm(formdata=None),
-            is_manager=objectives.is_manager(current_user),
             actions_available=sources.function("improvement", "create_action") is not None,
             action_url=sources.action_url,
             nc_url=sources.nc_url,
@@ -519,7 +533,7 @@ def review(number: str):
 
 
 @bp.post("/reviews/<number>/notes")
-@role_required(*MANAGERS)
+@allowed(services.can_prepare)
 def review_notes(number: str):
     """Save the inputs entered as text."""
     item = services.get_review(number)
@@ -530,7 +544,6 @@ def review_notes(number: str):
                 current_user, item, {k: getattr(form, k).data for k in review_inputs.SECTION_KEYS}
             )
         except ServiceError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
             return _render_review(item, 409, notes_form=form)
         flash(_("Texts saved."), "success")
@@ -538,14 +551,13 @@ def review_notes(number: str):
 
 
 @bp.post("/reviews/<number>/prepare")
-@role_required(*MANAGERS)
+@allowed(services.can_prepare)
 def review_prepare(number: str):
     """Compile the inputs from the system (again, until the meeting is held)."""
     item = services.get_review(number)
     try:
         services.prepare(current_user, item)
     except ServiceError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(_("Inputs compiled from the system."), "success")
@@ -553,7 +565,7 @@ def review_prepare(number: str):
 
 
 @bp.post("/reviews/<number>/hold")
-@role_required(*MANAGERS)
+@allowed(services.can_hold)
 def review_hold(number: str):
     """Record the meeting as held; its inputs are frozen from now on."""
     item = services.get_review(number)
@@ -562,7 +574,6 @@ def review_hold(number: str):
         try:
             services.hold(current_user, item, form.held_on.data, form.discussion.data)
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             flash(_("Review held: its inputs are frozen."), "success")
@@ -571,46 +582,38 @@ def review_hold(number: str):
 
 
 @bp.post("/reviews/<number>/decisions")
-@role_required(*MANAGERS)
+@allowed(services.can_decide)
 def review_decision(number: str):
-    """Record a decision (§9.3.3) and, with an owner named, its action."""
+    """Record a decision (§9.3.3) and, with an owner named, its action: both or neither."""
     item = services.get_review(number)
     form = _decision_form()
     if form.validate_on_submit():
-        try:
-            decision = services.add_decision(current_user, item, form.kind.data, form.text.data)
-        except ServiceError as exc:
-            db.session.rollback()
-            show_error(form, exc)
-            return _render_review(item, 422, decision_form=form)
-        flash(_("Decision recorded."), "success")
+        action = None
         if form.action_owner.data:
-            try:
-                action_number = services.create_action(
-                    current_user,
-                    decision,
-                    form.action_type.data,
-                    form.text.data[:300],
-                    form.action_owner.data,
-                    form.action_due.data,
-                )
-            except ServiceError as exc:
-                db.session.rollback()
-                flash(
-                    _(
-                        "The action was not created: %(reason)s Create it below.",
-                        reason=exc.message,
-                    ),
-                    "error",
-                )
-            else:
-                flash(_("Action %(number)s created.", number=action_number), "success")
+            action = services.PlannedAction(
+                form.action_type.data,
+                form.text.data[:300],
+                form.action_owner.data,
+                form.action_due.data,
+            )
+        try:
+            _decision, action_number = services.decide(
+                current_user, item, form.kind.data, form.text.data, action
+            )
+        except ServiceError as exc:
+            # The action's refusals name its own fields; show them beside this form's.
+            exc.field = DECISION_ACTION_FIELDS.get(exc.field, exc.field)
+            show_error(form, exc)
+            return _render_review(item, exc.status, decision_form=form)
+        flash(_("Decision recorded."), "success")
+        if action_number:
+            flash(_("Action %(number)s created.", number=action_number), "success")
         return redirect(url_for("reviews.review", number=number) + "#decisions")
     return _render_review(item, 422, decision_form=form)
 
 
 @bp.post("/reviews/<number>/decisions/<int:decision_id>/actions")
-@role_required(*MANAGERS)
+@allowed(services.can_decide)
 def review_action(number: str, decision_id: int):
     """Create an action for a decision through the improvement domain."""
     item = services.get_review(number)
@@ -629,7 +632,6 @@ def review_action(number: str, decision_id: int):
                 form.due_date.data,
             )
         except ServiceError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             flash(_("Action %(number)s created.", number=action_number), "success")
@@ -648,7 +650,6 @@ def review_approve(number: str):
         try:
             services.approve_minutes(current_user, item, form.password.data)
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
             return _render_review(item, exc.status, approve_form=form)
         flash(_("Minutes approved and kept as a record."), "success")

@@ -1,0 +1,86 @@
+"""The localised names of this domain's states and choices, for pages, minutes and exports.
+
+Kept apart from the services so that every module of the domain (and the templates) can
+use them without importing the services, which import most of those modules.
+"""
+
+from flask_babel import gettext as _
+
+
+def state_label(state: str) -> str:
+    """Name a management review's state."""
+    return {
+        "planned": _("planned"),
+        "prepared": _("inputs compiled"),
+        "held": _("held"),
+        "approved": _("minutes approved"),
+    }.get(state, state)
+
+
+def decision_label(kind: str) -> str:
+    """Name what a review decision is about (§9.3.3)."""
+    return {
+        "improvement": _("Improvement"),
+        "qms_change": _("Change to the QMS"),
+        "resources": _("Resources"),
+    }.get(kind, kind)
+
+
+def channel_label(channel: str) -> str:
+    """Name how a complaint came in."""
+    return {
+        "window": _("service window"),
+        "phone": _("telephone"),
+        "hotline": _("hotline (12345)"),
+        "online": _("online portal"),
+        "email": _("e-mail"),
+        "letter": _("letter"),
+        "visit": _("visit"),
+    }.get(channel, channel)
+
+
+def direction_label(direction: str) -> str:
+    """Name which side of an objective's target is good."""
+    return {"higher": _("higher is better"), "lower": _("lower is better")}.get(
+        direction, direction
+    )
+
+
+def source_label(source: str) -> str:
+    """Name where an objective's values come from."""
+    return {
+        "manual": _("entered (browser, CSV or API)"),
+        "surveys": _("computed from satisfaction surveys"),
+        "overdue_actions": _("computed: overdue actions"),
+        "nc_closure_days": _("computed: average NC closure time (days)"),
+        "audit_completion": _("computed: audit programme completion (%)"),
+        "ack_coverage": _("computed: acknowledgement coverage (%)"),
+        "forms_used": _("computed: share of record forms used (%)"),
+    }.get(source, source)
+
+
+def frequency_label(frequency: str) -> str:
+    """Name how often an objective is measured."""
+    return {
+        "monthly": _("monthly"),
+        "quarterly": _("quarterly"),
+        "yearly": _("yearly"),
+    }.get(frequency, frequency)
+
+
+def section_title(key: str) -> str:
+    """Name a section of the review inputs (§9.3.2)."""
+    return {
+        "previous_actions": _("Status of actions from previous management reviews"),
+        "context_changes": _("Changes in external and internal issues"),
+        "customer": _("Customer satisfaction and feedback"),
+        "objectives": _("Extent to which quality objectives have been met"),
+        "process_performance": _("Process performance and conformity of services"),
+        "nonconformities": _("Nonconformities and corrective actions"),
+        "monitoring": _("Monitoring and measurement results"),
+        "audits": _("Audit results"),
+        "external_providers": _("Performance of external providers"),
+        "resources": _("Adequacy of resources"),
+        "risks": _("Effectiveness of actions taken to address risks and opportunities"),
+        "improvement": _("Opportunities for improvement"),
+    }.get(key, key)
