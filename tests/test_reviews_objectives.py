@@ -200,6 +200,13 @@ def test_surveys_feed_the_satisfaction_objective(users):
     assert m.meets_target
 
 
+def test_a_survey_service_name_longer_than_its_column_is_refused(users):
+    with pytest.raises(ValidationFailed) as exc:
+        feedback.record_survey(users["approver"], "2026-07", "办" * 201, 100, 90)
+    assert exc.value.field == "service"
+    assert feedback.list_surveys() == []
+
+
 def test_survey_fed_objective_refuses_typed_values(users):
     objective = objectives.create_objective(
         users["approver"], "Customer satisfaction", "%", 95, "higher", "yearly", source="surveys"
