@@ -19,6 +19,14 @@ class NavItem:
     prefixes: tuple[str, ...]
     order: int = 50
     roles: tuple[str, ...] = ()
+    # A domain's can_<verb>(user) rule: shown only to whom it allows (instead of roles).
+    visible: Callable[[object], bool] | None = None
+
+    def shown_to(self, user) -> bool:
+        """Return whether ``user`` sees this entry in the menu."""
+        if self.visible is not None:
+            return self.visible(user)
+        return not self.roles or user.has_role(*self.roles)
 
 
 NAV: list[NavItem] = []
@@ -50,7 +58,7 @@ def menu() -> list[tuple[str, str, bool]]:
     return [
         (url_for(item.endpoint), str(item.label), endpoint.startswith(item.prefixes))
         for item in NAV
-        if not item.roles or current_user.has_role(*item.roles)
+        if item.shown_to(current_user)
     ]
 
 

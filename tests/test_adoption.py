@@ -1,10 +1,14 @@
 """Adopting standards from an upstream QMS repository: subscribe, adopt, follow its changes."""
 
+import threading
+
 import pytest
+from flask import has_request_context
 
 from qms import trail
 from qms.adoption import services as adoption
 from qms.documents import services
+from qms.documents.models import Document
 from qms.errors import Conflict, PermissionDenied, ValidationFailed
 from qms.extensions import db
 from qms.gitstore import GitStore, Person, format_message
@@ -56,8 +60,13 @@ class Upstream:
                 ("Content-Blob", blob),
             ],
         )
-        commit = self.store.commit_on_main({f"procedures/{code}.md": blob}, message, PROVINCE)
-        self.store.create_tag(f"{code}/{label}", commit, f"{code} revision {label}", PROVINCE)
+        main = self.store.head("refs/heads/main")
+        commit = self.store.build_commit(main, {f"procedures/{code}.md": blob}, message, PROVINCE)
+        tag = self.store.build_tag(f"{code}/{label}", commit, f"{code} revision {label}", PROVINCE)
+        # Another installation's repository: published directly, outside this one's units.
+        self.store.publish_refs(
+            [("refs/heads/main", commit, main), (f"refs/tags/{code}/{label}", tag, None)]
+        )
         return commit
 
 
@@ -123,6 +132,20 @@ def test_subscribe_reports_a_repository_that_cannot_be_fetched(users, tmp_path):
     assert exc.value.field == "url"
 
 
+def test_a_refused_subscription_leaves_nothing_fetched(users, upstream, tmp_path):
+    # Tags but no main: the fetch brings the tags, then the subscription is refused.
+    bare = Upstream(tmp_path / "tags-only.git")
+    bare.release("QP-07", "A", QP07_A)
+    bare.store.git.update_ref("-d", "refs/heads/main")
+    with pytest.raises(ValidationFailed):
+        adoption.subscribe(users["admin"], "province", str(bare.path))
+    assert services.store().refs("refs/upstream/") == {}
+    assert adoption.subscriptions() == [] and trail.events_for("upstream", "province") == []
+    # The name is free again, and holds only what the right repository offers.
+    sub = adoption.subscribe(users["admin"], "province", str(upstream.path))
+    assert [d.code for d in adoption.upstream_documents(sub)] == ["QP-07"]
+
+
 def test_upstream_tags_never_mix_with_local_tags(sub):
     assert services.store().head("refs/tags/QP-07/A") is None
     assert services.store().head("refs/upstream/province/tags/QP-07/A") is not None
@@ -179,6 +202,18 @@ def test_adopting_into_a_document_of_another_type_is_refused(users, sub):
     with pytest.raises(ValidationFailed) as exc:
         adoption.adopt(users["author"], sub, "QP-07", "A", into="WI-01")
     assert exc.value.field == "into"
+
+
+def test_a_refused_adoption_leaves_no_document_draft_or_trail_event(users, upstream, tmp_path):
+    upstream.release("QP-09", "A", QP07_A.replace("QP-07", "QP-09") + "\n<script>x()</script>\n")
+    sub = adoption.subscribe(users["admin"], "province", str(upstream.path))
+    # The document is created first; its draft's text is refused after it.
+    with pytest.raises(ValidationFailed):
+        adoption.adopt(users["author"], sub, "QP-09", "A")
+    assert db.session.scalars(db.select(Document)).all() == []
+    assert services.store().refs("refs/heads/drafts/") == {}
+    assert trail.events_for("document", "QP-09") == [] and adoption.provenance("QP-09") == []
+    assert trail.verify() == []
 
 
 @pytest.mark.parametrize("username", ["staff", "auditor"])
@@ -242,6 +277,60 @@ def test_upstream_sync_command(users, sub, upstream, runner):
     assert "QP-07 <- QP-07 A -> B" in result.output
     result = runner.invoke(args=["qms", "upstream-sync"])
     assert "No upstream changes" in result.output
+
+
+def test_sync_all_runs_without_a_request_as_the_first_admin(app, users, sub, upstream):
+    doc = adoption.adopt(users["author"], sub, "QP-07", "A").document
+    release(users, doc)
+    upstream.release("QP-07", "B", QP07_B)
+
+    def job():
+        # As the job runner calls it: another thread, no request, nobody signed in.
+        with app.app_context():
+            assert not has_request_context()
+            runs.append([c.change_request for c in adoption.sync_all()])
+
+    runs = []
+    for _ in range(2):
+        worker = threading.Thread(target=job)
+        worker.start()
+        worker.join()
+    [[number], again] = runs
+    assert services.get_change_request(number).raised_by.username == "admin"
+    assert again == []
+
+
+def test_sync_all_without_an_admin_is_refused(app, users):
+    def job():
+        with app.app_context():
+            try:
+                adoption.sync_all("author")
+            except Conflict as exc:
+                refusals.append(exc.message)
+
+    refusals = []
+    worker = threading.Thread(target=job)
+    worker.start()
+    worker.join()
+    assert refusals == [
+        "No active administrator to raise the change requests of the upstream sync."
+    ]
+
+
+def test_one_unreachable_upstream_does_not_hold_back_the_others(users, sub, upstream, tmp_path):
+    other = Upstream(tmp_path / "city.git")
+    other.release("QP-08", "A", QP07_A.replace("QP-07", "QP-08"))
+    city = adoption.subscribe(users["admin"], "city", str(other.path))
+    doc = adoption.adopt(users["author"], city, "QP-08", "A").document
+    release(users, doc)
+    other.release("QP-08", "B", QP07_B.replace("QP-07", "QP-08"))
+    import shutil
+
+    shutil.rmtree(upstream.path)
+    [change] = adoption.sync(users["admin"])
+    assert change.document_code == "QP-08"
+    assert adoption.get_subscription("province").last_error
+    assert adoption.get_subscription("city").last_error is None
 
 
 def test_an_unreachable_upstream_is_reported_not_raised(users, sub, upstream):

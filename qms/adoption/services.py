@@ -14,31 +14,72 @@ province wrote it.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from qms import render, trail
+from qms import render, trail, uow
 from qms.adoption.models import Adoption, Subscription, UpstreamChange
 from qms.auth.models import User
 from qms.documents import services as documents
 from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
-from qms.gitstore import GitStoreError, fetch_upstream, upstream_tags
+from qms.gitstore import GitStoreError, fetch_upstream, upstream_ref, upstream_tags
 from qms.models import utcnow
+from qms.uow import transactional
+
+log = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 URL_RE = re.compile(r"^(?:https?|ssh|git|file)://\S+$|^[\w.-]+@[\w.-]+:\S+$")
 TAG_RE = re.compile(r"^(?P<code>[A-Za-z0-9][A-Za-z0-9.-]*)/(?P<rev>[A-Z]{1,4})$")
-ADOPTING_ROLES = documents.AUTHORING_ROLES
+FOLLOWING_ROLES = ("admin",)
 
 
-def _require(actor: User, *roles: str) -> None:
-    if not actor.has_role(*roles):
+# -- who may do what -------------------------------------------------------------------
+
+
+def can_follow(user: User, sub: Subscription | None = None) -> bool:
+    """Whether ``user`` may subscribe to upstreams, fetch, sync, end and resume them."""
+    return user.has_role(*FOLLOWING_ROLES)
+
+
+def can_adopt(user: User, sub: Subscription | None = None) -> bool:
+    """Whether ``user`` may copy upstream revisions into local drafts: whoever authors."""
+    return documents.can_author(user)
+
+
+def can_take_in(user: User, change: UpstreamChange | None = None) -> bool:
+    """Whether ``user`` may open a draft from an accepted upstream change."""
+    return documents.can_author(user)
+
+
+def can_view(user: User, sub: Subscription | None = None) -> bool:
+    """Whether ``user`` may see the upstreams and what they offer."""
+    return can_follow(user, sub) or can_adopt(user, sub)
+
+
+#: Every rule by name, for the templates (``adoption_rules.can_follow(current_user)``).
+RULES = {fn.__name__: fn for fn in (can_follow, can_adopt, can_take_in, can_view)}
+
+
+def _require(allowed: bool, *roles: str) -> None:
+    if not allowed:
         raise PermissionDenied(_("This needs the role: %(roles)s.", roles=", ".join(roles)))
+
+
+def _require_follower(actor: User) -> None:
+    _require(can_follow(actor), *FOLLOWING_ROLES)
+
+
+def _require_author(actor: User) -> None:
+    _require(can_adopt(actor), *documents.AUTHORING_ROLES)
 
 
 def revision_order(label: str) -> tuple[int, str]:
@@ -47,6 +88,20 @@ def revision_order(label: str) -> tuple[int, str]:
 
 
 # -- subscriptions ---------------------------------------------------------------------
+
+
+def recent_changes(limit: int = 20) -> list[UpstreamChange]:
+    """Return the newest upstream changes put to the approver, newest first."""
+    return list(
+        db.session.scalars(select(UpstreamChange).order_by(UpstreamChange.id.desc()).limit(limit))
+    )
+
+
+def get_change(change_id: int) -> UpstreamChange:
+    change = db.session.get(UpstreamChange, change_id)
+    if change is None:
+        raise NotFound(_("There is no such upstream change."))
+    return change
 
 
 def subscriptions() -> list[Subscription]:
@@ -80,9 +135,13 @@ def validate_url(url: str) -> str:
     )
 
 
+@transactional
 def subscribe(actor: User, name: str, url: str) -> Subscription:
-    """Follow an upstream repository; it is fetched at once so a wrong URL shows now."""
-    _require(actor, "admin")
+    """Follow an upstream repository; it is fetched at once so a wrong URL shows now.
+
+    A refused subscription leaves nothing fetched behind, so the name can be used again.
+    """
+    _require_follower(actor)
     name = (name or "").strip().lower()
     if not NAME_RE.match(name):
         raise ValidationFailed(
@@ -92,6 +151,7 @@ def subscribe(actor: User, name: str, url: str) -> Subscription:
     url = validate_url(url)
     if db.session.scalar(select(Subscription.id).where(Subscription.name == name)):
         raise Conflict(_("There is already an upstream named %(name)s.", name=name), field="name")
+    uow.after_rollback(lambda: _forget_fetched(name))
     try:
         commit = fetch_upstream(documents.store(), name, url)
     except GitStoreError as exc:
@@ -105,8 +165,18 @@ def subscribe(actor: User, name: str, url: str) -> Subscription:
     )
     db.session.add(sub)
     trail.record("upstream.subscribed", "upstream", name, after={"url": url}, user=actor)
-    db.session.commit()
     return sub
+
+
+def _forget_fetched(name: str) -> None:
+    """Delete what a refused subscription fetched under ``refs/upstream/<name>/``."""
+    if db.session.scalar(select(Subscription.id).where(Subscription.name == name)):
+        return  # subscribed by another request meanwhile: those refs are its own
+    gitstore = documents.store()
+    refs = gitstore.refs(upstream_ref(name, ""))
+    if refs:
+        # Fetched refs are no document refs: the unit of work does not manage them.
+        gitstore.publish_refs([(ref, None, value) for ref, value in refs.items()])
 
 
 def _require_active(sub: Subscription) -> None:
@@ -116,39 +186,42 @@ def _require_active(sub: Subscription) -> None:
         )
 
 
+@transactional
 def end(actor: User, sub: Subscription) -> None:
     """Stop following an upstream; what was adopted from it keeps its provenance."""
-    _require(actor, "admin")
+    _require_follower(actor)
     _require_active(sub)
     sub.ended_at = utcnow()
     trail.record("upstream.ended", "upstream", sub.name, before={"url": sub.url}, user=actor)
-    db.session.commit()
 
 
+@transactional
 def resume(actor: User, sub: Subscription) -> None:
     """Follow an ended upstream again."""
-    _require(actor, "admin")
+    _require_follower(actor)
     if sub.active:
         raise Conflict(_("%(name)s is followed already.", name=sub.name))
     sub.ended_at = None
     trail.record("upstream.resumed", "upstream", sub.name, after={"url": sub.url}, user=actor)
-    db.session.commit()
 
 
+@transactional
 def fetch(actor: User | None, sub: Subscription) -> bool:
-    """Fetch the upstream now; remember the outcome (a failure is shown, not raised)."""
+    """Fetch the upstream now; remember the outcome (a failure is shown, not raised).
+
+    ``actor`` None is the scheduled sync. The fetch moves only ``refs/upstream/<name>/``,
+    a copy of the upstream that no unit of work publishes or puts back.
+    """
     if actor is not None:
-        _require(actor, "admin")
+        _require_follower(actor)
     _require_active(sub)
     try:
         sub.fetched_commit = fetch_upstream(documents.store(), sub.name, sub.url)
     except GitStoreError as exc:
         sub.last_error = str(exc)[:2000]
-        db.session.commit()
         return False
     sub.fetched_at = utcnow()
     sub.last_error = None
-    db.session.commit()
     return True
 
 
@@ -264,6 +337,7 @@ def _trailers(sub: Subscription, rev: UpstreamRevision) -> list[tuple[str, str]]
 # -- adopting --------------------------------------------------------------------------
 
 
+@transactional
 def adopt(
     actor: User,
     sub: Subscription,
@@ -277,9 +351,10 @@ def adopt(
     """Copy an upstream revision into a local draft, as a new document or into ``into``.
 
     Returns the local draft revision. The draft goes through the normal review and signed
-    approval; its commits and its release carry the upstream provenance as trailers.
+    approval; its commits and its release carry the upstream provenance as trailers. The
+    document, its draft and the adoption are one unit: a refused text leaves none of them.
     """
-    _require(actor, *ADOPTING_ROLES)
+    _require_author(actor)
     _require_active(sub)
     rev = upstream_revision(sub, code, label)
     if into:
@@ -303,7 +378,6 @@ def adopt(
     else:
         target = documents.validate_code(local_code or rev.code)
         text = upstream_text(rev.blob)
-        # Check the text before the document exists, so a refusal leaves nothing behind.
         meta, _body = _front_matter(text)
         if rev.doc_type not in documents.DOC_TYPES:
             raise ValidationFailed(
@@ -331,7 +405,6 @@ def adopt(
         trailers=_trailers(sub, rev),
     )
     _record_adoption(actor, sub, rev, doc.code, local.label)
-    db.session.commit()
     return local
 
 
@@ -413,25 +486,66 @@ def sync(actor: User, sub: Subscription | None = None) -> list[UpstreamChange]:
 
     Each change request carries the upstream redline (from the revision last adopted to the
     newest); a newer upstream revision raises one change request per local document, once.
+    Each upstream is its own unit of work, so one that cannot be fetched or whose change is
+    refused does not hold back the others.
     """
-    _require(actor, "admin")
+    _require_follower(actor)
     raised = []
     for each in [sub] if sub else [s for s in subscriptions() if s.active]:
-        if not fetch(None, each):
+        raised += sync_one(actor, each)
+    return raised
+
+
+@transactional
+def sync_one(actor: User, sub: Subscription) -> list[UpstreamChange]:
+    """Fetch one upstream and raise the change requests its newer revisions call for."""
+    _require_follower(actor)
+    if not fetch(None, sub):
+        return []
+    raised = []
+    offered = {d.code: d for d in upstream_documents(sub)}
+    for adoption in _latest_adoptions(sub):
+        up = offered.get(adoption.upstream_code)
+        if up is None:
             continue
-        offered = {d.code: d for d in upstream_documents(each)}
-        for adoption in _latest_adoptions(each):
-            up = offered.get(adoption.upstream_code)
-            if up is None:
-                continue
-            newest = up.latest
-            if revision_order(newest.label) <= revision_order(adoption.upstream_revision):
-                continue
-            if _already_raised(each, adoption, newest.label):
-                continue
-            if documents.get_document(adoption.document_code).status == "obsolete":
-                continue
-            raised.append(_raise_change(actor, each, adoption, newest))
+        newest = up.latest
+        if revision_order(newest.label) <= revision_order(adoption.upstream_revision):
+            continue
+        if _already_raised(sub, adoption, newest.label):
+            continue
+        if documents.get_document(adoption.document_code).status == "obsolete":
+            continue
+        raised.append(_raise_change(actor, sub, adoption, newest))
+    return raised
+
+
+def sync_actor(username: str | None = None) -> User | None:
+    """Return the active administrator a scheduled sync acts as (``username`` if given)."""
+    stmt = select(User).where(User.active.is_(True)).order_by(User.id)
+    if username:
+        stmt = stmt.where(User.username == username)
+    return next((u for u in db.session.scalars(stmt) if can_follow(u)), None)
+
+
+def sync_all(username: str | None = None) -> list[UpstreamChange]:
+    """Fetch every followed upstream and raise its change requests: the scheduled job.
+
+    Needs no request: the change requests are raised in the name of the first active
+    administrator (or ``username``), in their language. Raises :class:`Conflict` when
+    there is none.
+    """
+    actor = sync_actor(username)
+    # Outside a request there is no browser to take the language from.
+    locale = (actor.locale if actor else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        if actor is None:
+            raise Conflict(
+                _("No active administrator to raise the change requests of the upstream sync.")
+            )
+        raised = sync(actor)
+    for sub in subscriptions():
+        if sub.active and sub.last_error:
+            log.warning("Upstream %s could not be fetched: %s", sub.name, sub.last_error)
     return raised
 
 
@@ -497,7 +611,6 @@ def _raise_change(actor, sub, adoption: Adoption, newest: UpstreamRevision) -> U
         },
         user=actor,
     )
-    db.session.commit()
     return change
 
 
@@ -513,9 +626,10 @@ def change_redline(change: UpstreamChange):
     return redline(upstream_text(change.from_blob), upstream_text(change.to_blob))
 
 
+@transactional
 def take_in(actor: User, change: UpstreamChange):
     """Open the local document's next draft from the newer upstream text, under the accepted CR."""
-    _require(actor, *ADOPTING_ROLES)
+    _require_author(actor)
     if change.taken_in_revision:
         raise Conflict(
             _(
@@ -554,5 +668,4 @@ def take_in(actor: User, change: UpstreamChange):
     )
     change.taken_in_revision = local.label
     _record_adoption(actor, sub, rev, doc.code, local.label)
-    db.session.commit()
     return local

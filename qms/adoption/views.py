@@ -10,9 +10,7 @@ from sqlalchemy import select
 
 from qms.adoption import services
 from qms.adoption.forms import AdoptForm, ButtonForm, SubscribeForm
-from qms.adoption.models import UpstreamChange
-from qms.auth.models import Department, User
-from qms.cli import qms
+from qms.auth.models import Department
 from qms.documents import rendering
 from qms.documents import services as documents
 from qms.errors import ServiceError, ValidationFailed
@@ -27,7 +25,7 @@ register_nav(
         _l("Upstream standards"),
         ("adoption.",),
         order=80,
-        roles=("admin", "author", "approver"),
+        visible=services.can_view,
     )
 )
 documents.add_release_trailers(services.release_trailers)
@@ -41,36 +39,33 @@ def provenance_helpers():
         "upstream_change_for": services.change_for,
         "upstream_redline": services.change_redline,
         "adoption_button_form": ButtonForm,
+        "adoption_rules": services.RULES,
     }
 
 
-def _require_adopter() -> None:
-    if not current_user.has_role(*services.ADOPTING_ROLES):
+def _require_viewer() -> None:
+    if not services.can_view(current_user):
         abort(403)
 
 
 @bp.route("/", methods=["GET", "POST"])
 def index():
     """List the upstream subscriptions; admins add one or check them all for changes."""
-    _require_adopter()
+    _require_viewer()
     form = SubscribeForm()
     if form.validate_on_submit():
         try:
             sub = services.subscribe(current_user, form.name.data, form.url.data)
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             flash(_("Subscribed to %(name)s.", name=sub.name), "success")
             return redirect(url_for("adoption.upstream", name=sub.name))
-    changes = db.session.scalars(
-        select(UpstreamChange).order_by(UpstreamChange.id.desc()).limit(20)
-    ).all()
     return render_template(
         "adoption/index.html",
         form=form,
         subscriptions=services.subscriptions(),
-        changes=changes,
+        changes=services.recent_changes(),
         button=ButtonForm(),
     )
 
@@ -83,7 +78,6 @@ def sync():
     try:
         raised = services.sync(current_user)
     except ServiceError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         failed = [s.name for s in services.subscriptions() if s.last_error]
@@ -99,7 +93,7 @@ def sync():
 @bp.get("/<name>/")
 def upstream(name: str):
     """List an upstream's documents and their revisions, and what was adopted here."""
-    _require_adopter()
+    _require_viewer()
     sub = services.get_subscription(name)
     return render_template(
         "adoption/upstream.html",
@@ -118,7 +112,6 @@ def fetch(name: str):
     try:
         ok = services.fetch(current_user, sub)
     except ServiceError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         if ok:
@@ -149,7 +142,6 @@ def _change_following(name: str, action, done: str):
     try:
         action(current_user, sub)
     except ServiceError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(done, "success")
@@ -186,7 +178,7 @@ def _adopt_form(rev) -> AdoptForm:
 @bp.route("/<name>/<code>/<label>", methods=["GET", "POST"])
 def adopt(name: str, code: str, label: str):
     """Show an upstream revision and copy it into a local draft."""
-    _require_adopter()
+    _require_viewer()
     sub = services.get_subscription(name)
     rev = services.upstream_revision(sub, code, label)
     form = _adopt_form(rev)
@@ -206,7 +198,6 @@ def adopt(name: str, code: str, label: str):
                 department=None if revise else form.department.data,
             )
         except ServiceError as exc:
-            db.session.rollback()
             show_error(form, exc)
         else:
             flash(
@@ -232,13 +223,12 @@ def adopt(name: str, code: str, label: str):
 @bp.post("/changes/<int:change_id>/take-in")
 def take_in(change_id: int):
     """Open a draft from the newer upstream text under its accepted change request."""
-    change = db.get_or_404(UpstreamChange, change_id)
+    change = services.get_change(change_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
         local = services.take_in(current_user, change)
     except ServiceError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("documents.change_request", number=change.change_request))
     flash(
@@ -248,19 +238,13 @@ def take_in(change_id: int):
     return redirect(url_for("documents.detail", code=change.document_code))
 
 
-@qms.command("upstream-sync")
+@click.command("upstream-sync")
 @click.option("--as", "username", default=None, help="Admin raising the change requests.")
 @with_appcontext
 def upstream_sync(username):
     """Fetch every upstream and raise change requests for newer adopted revisions."""
-    stmt = select(User).where(User.active.is_(True)).order_by(User.id)
-    if username:
-        stmt = stmt.where(User.username == username)
-    actor = next((u for u in db.session.scalars(stmt) if u.has_role("admin")), None)
-    if actor is None:
-        raise click.ClickException("No active admin to raise the change requests; use --as.")
     try:
-        raised = services.sync(actor)
+        raised = services.sync_all(username)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     for sub in services.subscriptions():
