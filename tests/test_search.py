@@ -1,12 +1,15 @@
 """Search: substring matching in English and Chinese, ranking, snippets, revisions, API."""
 
 import pytest
+from sqlalchemy import text
 
 from qms import search
 from qms.auth.services import create_token
 from qms.documents import services
+from qms.errors import ValidationFailed
 from qms.extensions import db
 from qms.search.text import markdown_to_text, snippet
+from qms.uow import unit_of_work
 from tests.builders import content, effective
 from tests.conftest import PASSWORD
 
@@ -145,6 +148,42 @@ def test_obsolete_documents_leave_the_current_results(library):
     services.obsolete(library["approver"], services.get_document("QP-07"), "Merged")
     assert codes(search.search("retention")) == []
     assert codes(search.search("retention", all_revisions=True)) == ["QP-07"]
+
+
+def test_a_release_refused_after_indexing_leaves_no_index_entry(users):
+    doc = services.create_document(users["author"], "QP-11", "Complaints", "procedure")
+    services.save_draft(users["author"], doc, content("QP-11", "Complaints", "# 投诉处理\n"), "x")
+    services.submit(users["author"], doc)
+    services.approve(users["approver"], doc, PASSWORD)
+    with pytest.raises(ValidationFailed), unit_of_work():
+        services.release(users["approver"], doc)
+        assert codes(search.search("投诉处理")) == ["QP-11"]  # indexed in the transaction
+        raise ValidationFailed("a later step of the same unit is refused")
+    assert search.search("投诉处理").total == 0
+    assert services.store().head("refs/tags/QP-11/A") is None
+
+
+def test_an_entry_that_cannot_be_written_does_not_stop_the_save(users, monkeypatch):
+    improvement = pytest.importorskip("qms.improvement.services")
+    from qms.search import domains
+    from tests.builders_improvement import raised
+
+    def broken(nc):
+        # A database error: on PostgreSQL it aborts the transaction unless it is contained.
+        db.session.execute(text("SELECT no_such_column FROM audit_event"))
+
+    monkeypatch.setattr(
+        domains,
+        "WATCHED",
+        [
+            w if w.type != "nonconformity" else w.__class__(w.type, w.model, broken, w.key)
+            for w in domains.WATCHED
+        ],
+    )
+    nc = raised(users, title="Printer down")
+    db.session.expire_all()
+    assert improvement.get_nc(nc.number).title == "Printer down"
+    assert search.search("printer").total == 0
 
 
 def test_drafts_are_not_indexed(users):

@@ -157,12 +157,14 @@ def _write(session) -> None:
     pending = session.info.pop(PENDING, {})
     for w, obj, deleted in pending.values():
         try:
-            key = w.key(obj)
-            if deleted:
-                remove(w.type, key)
-            else:
-                entry = w.entry(obj)
-                index(**entry.__dict__)
+            # A savepoint, so a failed entry is undone alone and the transaction commits.
+            with session.begin_nested():
+                key = w.key(obj)
+                if deleted:
+                    remove(w.type, key)
+                else:
+                    entry = w.entry(obj)
+                    index(**entry.__dict__)
         except Exception:
             # Never let the index stop a record or NC being saved; `qms reindex` repairs.
             log.exception("could not index %s", w.type)

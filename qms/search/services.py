@@ -24,6 +24,7 @@ from qms.extensions import db
 from qms.models import utcnow
 from qms.search.models import SEARCH_TYPES, SearchEntry
 from qms.search.text import normalise, snippet, terms
+from qms.uow import transactional
 
 MAX_QUERY = 200
 
@@ -82,6 +83,9 @@ def index(
 ) -> None:
     """Add or replace one item in the index, inside the caller's transaction.
 
+    The index lives in the same database, so it changes with the caller's work: a change
+    that is refused or rolled back leaves no entry behind.
+
     At most one version of a key is current: indexing a current version makes the
     others of the same key historical (found only when asking for all revisions).
     """
@@ -118,10 +122,11 @@ def remove(type: str, key: str, version: str | None = None) -> None:
     db.session.execute(stmt)
 
 
+@transactional
 def reindex(types: Iterable[str] | None = None, batch: int = 500) -> dict[str, int]:
-    """Rebuild the entries of each registered type from its provider; commit.
+    """Rebuild the entries of each registered type from its provider, in one unit of work.
 
-    Returns how many entries each type now has.
+    Returns how many entries each type now has; a failure leaves the old index as it was.
     """
     counts = {}
     for type in list(types or PROVIDERS):
@@ -145,7 +150,6 @@ def reindex(types: Iterable[str] | None = None, batch: int = 500) -> dict[str, i
             db.session.execute(insert(SearchEntry), rows)
             total += len(rows)
         counts[type] = total
-    db.session.commit()
     return counts
 
 

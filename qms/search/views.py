@@ -5,7 +5,6 @@ from flask import Blueprint, render_template, request
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
-from qms.cli import qms
 from qms.errors import ServiceError
 from qms.forms import options
 from qms.search import providers, services
@@ -41,7 +40,7 @@ def index():
     )
 
 
-@qms.command()
+@click.command()
 @click.option("--type", "types", multiple=True, type=click.Choice(SEARCH_TYPES))
 @with_appcontext
 def reindex(types):
