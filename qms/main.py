@@ -4,9 +4,9 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from qms.extensions import db
 from qms.i18n import LANGUAGES
 from qms.navigation import NavItem, register_nav, work_panels
+from qms.uow import unit_of_work
 from qms.urls import safe_next
 
 bp = Blueprint("main", __name__)
@@ -25,6 +25,6 @@ def set_language(lang: str):
     if lang in LANGUAGES:
         session["locale"] = lang
         if current_user.is_authenticated:
-            current_user.locale = lang
-            db.session.commit()
+            with unit_of_work():
+                current_user.locale = lang
     return redirect(safe_next(request.args.get("next")) or url_for("main.index"))

@@ -7,11 +7,12 @@ shown as text wherever it is opened, and Chinese text opens as UTF-8.
 import csv
 import io
 import re
-from datetime import date
 
 from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
+
+from qms import clock
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -57,5 +58,5 @@ def csv_download(header: list[str], rows: list[list], name: str) -> Response:
     return Response(
         to_csv(header, rows),
         mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename={name}-{date.today()}.csv"},
+        headers={"Content-Disposition": f"attachment; filename={name}-{clock.today()}.csv"},
     )
