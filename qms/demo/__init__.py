@@ -7,19 +7,22 @@ objectives, feedback and a management review follow in :mod:`qms.demo.activity`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
-from qms import ROOT, render
+from qms import ROOT, clock, render
 from qms.auth.models import User
 from qms.auth.services import create_user, get_or_create_department
 from qms.documents import services
 from qms.documents.models import Document
 from qms.extensions import db
+from qms.uow import transactional
 
 DEPARTMENTS = (
     "Quality Office",
@@ -50,6 +53,8 @@ DEMO_USERS = (
     ("staff", "Sam Staff", ("staff",), "Service Hall", "staff-demo"),
 )
 HISTORY_FILE = re.compile(r"^(?P<code>.+)@(?P<rev>[A-Z]+)\.md$")
+# The offices of a demo in Chinese keep Beijing time: their "today" is that zone's date.
+TIMEZONES = {"zh_Hans": "Asia/Shanghai", "zh_Hant": "Asia/Shanghai"}
 
 
 def source_dir(lang: str) -> Path:
@@ -105,8 +110,40 @@ def department_name(name: str, lang: str) -> str:
     return DEPARTMENTS_ZH[name]
 
 
+def timezone(lang: str) -> str | None:
+    """Return the time zone a demo in ``lang`` is set in, or None (UTC)."""
+    return TIMEZONES.get(lang)
+
+
+@contextmanager
+def _office_clock(lang: str) -> Iterator[None]:
+    """Date the demo in its offices' zone, unless the installation names its own."""
+    zone = timezone(lang)
+    config = current_app.config
+    if zone is None or config.get("QMS_TIMEZONE") not in (None, "", "UTC"):
+        yield
+        return
+    saved = config.get("QMS_TIMEZONE")
+    config["QMS_TIMEZONE"] = zone
+    try:
+        yield
+    finally:
+        config["QMS_TIMEZONE"] = saved
+
+
 def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = None) -> None:
-    """Create departments, one user per role, the starter documents and the QMS at work."""
+    """Create departments, one user per role, the starter documents and the QMS at work.
+
+    One unit of work: the demo is there whole or not at all (``init --demo`` loads it only
+    into an instance without users, so a half-loaded demo could never be completed), and
+    one commit and one publication of refs are much faster than one per step.
+    """
+    with _office_clock(lang):
+        _load(lang, progress)
+
+
+@transactional
+def _load(lang: str, progress: Callable[[int, int], None] | None) -> None:
     for name in DEPARTMENTS:
         get_or_create_department(department_name(name, lang))
     for username, full_name, roles, dept, password in DEMO_USERS:
@@ -120,7 +157,6 @@ def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = No
             f"{username}@demo.qms.invalid",
             locale,
         )
-    db.session.commit()
     author = db.session.scalar(select(User).where(User.username == "author"))
     approver = db.session.scalar(select(User).where(User.username == "mrep"))
     password = dict((u[0], u[4]) for u in DEMO_USERS)["mrep"]
@@ -144,7 +180,7 @@ def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = No
         )
         # Older revisions became effective a year apart, the newest at the start of this year.
         for index, text in enumerate(texts):
-            year = date.today().year - (len(texts) - 1 - index)
+            year = clock.today().year - (len(texts) - 1 - index)
             release_one(doc, text, author, approver, password, date(year, 1, 2))
             done += 1
             if progress:

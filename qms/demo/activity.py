@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from qms import clock
 from qms.audits import services as audits
 from qms.auth.models import User
 from qms.demo import department_name
@@ -99,7 +100,7 @@ class Demo:
 def load_activity(lang: str, passwords: dict[str, str], today: date | None = None) -> None:
     """Fill records, work nonconformities, audit, measure objectives and plan a review."""
     people = {u.username: u for u in db.session.scalars(select(User))}
-    demo = Demo(lang, today or date.today(), people, passwords)
+    demo = Demo(lang, today or clock.today(), people, passwords)
     # Services word what they generate (an audit NC's title, the audit report, the review
     # inputs) in the current locale; outside a request, make that the demo's language.
     with force_locale(lang):
