@@ -11,6 +11,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from qms import clock
 from qms.errors import NotFound
 from qms.extensions import db
 from qms.reviews.labels import state_label
@@ -31,6 +32,11 @@ class Step:
     lines: list[tuple[str, str]] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
     current: bool = False
+
+    @property
+    def day(self) -> date | None:
+        """The step's date in the organisation's zone (timestamps are stored in UTC)."""
+        return clock.local(self.when).date() if isinstance(self.when, datetime) else self.when
 
 
 @dataclass
