@@ -191,6 +191,7 @@ def _load(lang: str, progress: Callable[[int, int], None] | None) -> None:
     load_activity(lang, dict((u[0], u[4]) for u in DEMO_USERS))
 
 
+@transactional
 def release_one(
     doc: Document, text: str, author: User, approver: User, password: str, effective: date
 ) -> None:
