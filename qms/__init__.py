@@ -15,6 +15,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     from qms.config import load_config
+    from qms.text import Request
+
+    # Form fields and query strings arrive without NUL characters (see qms.text).
+    app.request_class = Request
 
     load_config(app, test_config)
     register_extensions(app)
@@ -81,7 +85,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Add the ``flask qms`` command group."""
+    """Add the ``flask qms`` command group, with each domain's commands named here."""
+    from qms.adoption.views import upstream_sync
     from qms.cli import qms
+    from qms.search.views import reindex
+    from qms.transfer.cli import COMMANDS as TRANSFER_COMMANDS
 
+    for command in (*TRANSFER_COMMANDS, reindex, upstream_sync):
+        qms.add_command(command)
     app.cli.add_command(qms)

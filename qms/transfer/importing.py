@@ -17,7 +17,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from flask import current_app
@@ -27,6 +27,7 @@ from qms import render
 from qms.documents import services as documents
 from qms.errors import ValidationFailed
 from qms.extensions import db
+from qms.text import clean as clean_text
 
 # "QP-07 Document control", "WI-07-03 Filing", "DOC-001 - Terms and Definitions".
 DEFAULT_PATTERN = (
@@ -133,7 +134,7 @@ def read_mapping(data: bytes) -> tuple[dict[str, dict[str, str]], list[str]]:
     """Read a mapping CSV into {file name: row}; return it with the problems found."""
     problems: list[str] = []
     try:
-        text = data.decode("utf-8-sig")
+        text = clean_text(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         return {}, [_("The mapping file is not UTF-8 text.")]
     sample = text[:4096]
@@ -292,7 +293,10 @@ def prepare(
         try:
             data = reader()
             prefix = f"{item.code or 'document'}/media"
-            return data, render.convert_to_markdown(data, item.source, prefix)
+            result = render.convert_to_markdown(data, item.source, prefix)
+            # A NUL or lone surrogate would be stored by SQLite only (see qms.text).
+            cleaned = {"body": result.body, "title": result.title, "meta": result.meta}
+            return data, replace(result, **clean_text(cleaned))
         except (render.RenderError, OSError, zipfile.BadZipFile) as exc:
             return None, exc
 
