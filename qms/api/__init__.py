@@ -4,12 +4,20 @@ flask-smorest builds ``/api/v1/openapi.json`` from the marshmallow schemas of ea
 resource; every domain adds its own blueprint in :func:`register_api`.
 """
 
+import json
+
 from flask import abort, g, request
+from flask_babel import gettext as _
 from flask_smorest import Api
 from marshmallow import Schema, fields, validate
 
+from qms import text
 from qms.auth.services import user_for_token
+from qms.errors import BadRequest, ValidationFailed
 from qms.extensions import csrf, db
+
+#: Deeper bodies are refused before anything recurses into them; no API body needs 10.
+MAX_DEPTH = 32
 
 
 class ErrorSchema(Schema):
@@ -40,13 +48,79 @@ def page_of(stmt, args: dict) -> dict:
 
 
 def authenticate() -> None:
-    """Require ``Authorization: Bearer TOKEN``; cookies are ignored, so no CSRF is possible."""
+    """Require ``Authorization: Bearer TOKEN``, then a readable body.
+
+    Every API blueprint runs this before its views. Cookies are ignored, so no CSRF is
+    possible.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
     user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
         abort(401, description="A valid API token is required: Authorization: Bearer TOKEN.")
     g.api_user = user
+    check_json_body()
+
+
+def _refuse_constant(name: str):
+    raise ValueError(_("%(name)s is not a JSON value.", name=name))
+
+
+def check_json_body() -> None:
+    """Refuse a JSON body that webargs and the database could not take.
+
+    Malformed JSON, invalid UTF-8, nesting deeper than :data:`MAX_DEPTH`, a body that is
+    not an object and a lone surrogate answer 400; a NUL character in a string answers
+    422. Either way the detail names the field, the way marshmallow nests its messages.
+    """
+    if not request.is_json:
+        return  # webargs reads only JSON bodies; the form and query string are cleaned
+    data = request.get_data(cache=True)
+    if not data:
+        return
+    try:
+        body = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError as exc:
+        _malformed(_("The request body is not valid UTF-8 (byte %(at)s).", at=exc.start))
+    except RecursionError:
+        _malformed(_("The request body is nested too deeply."))
+    except ValueError as exc:  # json.JSONDecodeError, too many digits, NaN
+        _malformed(_("The request body is not valid JSON: %(error)s", error=str(exc)))
+    if not isinstance(body, dict):
+        _malformed(_("The request body must be a JSON object."))
+    _check_strings(body)
+
+
+def _malformed(reason: str):
+    raise BadRequest(reason, detail={"json": [reason]})
+
+
+def _check_strings(body: dict) -> None:
+    """Walk ``body`` without recursion; raise on the first string that cannot be stored."""
+    stack: list[tuple[tuple, object]] = [((), body)]
+    while stack:
+        path, value = stack.pop()
+        if len(path) > MAX_DEPTH:
+            _malformed(_("The request body is nested too deeply."))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _check_string(path + (key,), key)
+                stack.append((path + (key,), item))
+        elif isinstance(value, list):
+            stack.extend((path + (index,), item) for index, item in enumerate(value))
+        elif isinstance(value, str):
+            _check_string(path, value)
+
+
+def _check_string(path: tuple, value: str) -> None:
+    reason = text.problem(value)
+    if reason is None:
+        return
+    detail: dict | list = [reason]
+    for key in reversed(path):
+        detail = {text.clean(key): detail}
+    error = BadRequest if text.has_surrogate(value) else ValidationFailed
+    raise error(reason, detail=detail)
 
 
 # One module per domain, each with a flask-smorest Blueprint named ``blp``.
