@@ -2,21 +2,28 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from qms import trail
 from qms.auth.models import ROLES, ApiToken, Department, User, UserRole
 from qms.extensions import db
-from qms.models import utcnow
+from qms.models import aware, utcnow
+from qms.uow import transactional
+
+#: A token's use is recorded at most this often: reads should not write.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
 class AccountError(ValueError):
     """A user or token request that cannot be carried out."""
 
 
+@transactional
 def get_or_create_department(name: str) -> Department:
     """Return the department called ``name``, creating it when it does not exist yet."""
     name = name.strip()
@@ -31,6 +38,7 @@ def get_or_create_department(name: str) -> Department:
     return department
 
 
+@transactional
 def create_user(
     username: str,
     password: str,
@@ -40,7 +48,7 @@ def create_user(
     email: str | None = None,
     locale: str | None = None,
 ) -> User:
-    """Create a user in ``department`` holding ``roles``; the caller commits."""
+    """Create a user in ``department`` holding ``roles``."""
     username = username.strip()
     if not username or len(username) > 80 or any(c.isspace() for c in username):
         raise AccountError("A username is required and may not contain spaces.")
@@ -90,6 +98,21 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@transactional
+def record_sign_in(user: User) -> None:
+    """Leave the sign-in on the trail."""
+    trail.record("user.signed_in", "user", user.username, user=user)
+
+
+@transactional
+def update_profile(user: User, full_name: str, email: str | None, locale: str | None) -> None:
+    """Save the name, email and language a user gives themselves."""
+    user.full_name = full_name.strip()
+    user.email = (email or "").strip() or None
+    user.locale = locale or None
+
+
+@transactional
 def create_token(user: User) -> str:
     """Issue a new API token for ``user`` and return it; only its digest is kept."""
     token = secrets.token_urlsafe(32)
@@ -105,6 +128,27 @@ def user_for_token(token: str) -> User | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
     if row is None or not row.user.active:
         return None
-    row.last_used_at = utcnow()
-    db.session.commit()
+    _note_use(row)
     return row.user
+
+
+def _note_use(row: ApiToken) -> None:
+    """Record that ``row`` was used, at most once a :data:`TOKEN_USE_RESOLUTION`.
+
+    The write is its own short transaction on its own connection, so the request's
+    transaction stays read-only: a GET takes no write lock (SQLite's is the whole file)
+    and a request that later fails does not lose the note, nor hold the row.
+    """
+    now = utcnow()
+    if row.last_used_at is not None and now - aware(row.last_used_at) < TOKEN_USE_RESOLUTION:
+        return
+    stale = now - TOKEN_USE_RESOLUTION
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(ApiToken)
+            .where(ApiToken.id == row.id)
+            .where(or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < stale))
+            .values(last_used_at=now)
+        )
+    # The session's copy follows without becoming a change of the request's own.
+    set_committed_value(row, "last_used_at", now)

@@ -4,10 +4,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from qms import trail
 from qms.auth.forms import LoginForm, ProfileForm
-from qms.auth.services import authenticate
-from qms.extensions import db
+from qms.auth.services import authenticate, record_sign_in, update_profile
 from qms.urls import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -26,8 +24,7 @@ def login():
             form.password.errors.append(_("The username or password is not correct."))
         else:
             login_user(user, remember=form.remember.data)
-            trail.record("user.signed_in", "user", user.username, user=user)
-            db.session.commit()
+            record_sign_in(user)
             return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     return render_template("auth/login.html", form=form)
 
@@ -46,10 +43,7 @@ def profile():
     """Edit one's own name, email and language."""
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
-        current_user.full_name = form.full_name.data.strip()
-        current_user.email = form.email.data.strip() or None
-        current_user.locale = form.locale.data or None
-        db.session.commit()
+        update_profile(current_user, form.full_name.data, form.email.data, form.locale.data)
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form)
