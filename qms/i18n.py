@@ -1,6 +1,6 @@
 """Languages: the user's preference, then the browser's, in English and Chinese."""
 
-from flask import request, session
+from flask import g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -25,6 +25,10 @@ def locale_from_header() -> str:
 
 def select_locale() -> str:
     """Pick the user's saved language, then the session's choice, then the browser's."""
+    # An API call is answered in the language of the token's owner, like their pages.
+    api_user = g.get("api_user")
+    if api_user is not None and api_user.locale in LANGUAGES:
+        return api_user.locale
     if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     if session.get("locale") in LANGUAGES:
