@@ -85,7 +85,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Add the ``flask qms`` command group."""
+    """Add the ``flask qms`` command group, with each domain's commands named here."""
+    from qms.adoption.views import upstream_sync
     from qms.cli import qms
+    from qms.search.views import reindex
+    from qms.transfer.cli import COMMANDS as TRANSFER_COMMANDS
 
+    for command in (*TRANSFER_COMMANDS, reindex, upstream_sync):
+        qms.add_command(command)
     app.cli.add_command(qms)

@@ -1,5 +1,6 @@
 """The ``flask --app wsgi qms`` commands."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -104,7 +105,8 @@ def token(username):
 @click.option("--repair", is_flag=True, help="Fix in the database what git proves.")
 @with_appcontext
 def check(repair):
-    """Compare the database with the document repository."""
+    """Compare the database with the document repository and the attachment store."""
+    from qms import attachments
     from qms.documents.consistency import check as run_check
 
     findings = run_check(repair=repair)
@@ -113,7 +115,35 @@ def check(repair):
     open_problems = [f for f in findings if not f.repaired]
     if not findings:
         click.echo("The database and the document repository agree.")
-    sys.exit(1 if open_problems else 0)
+    files = attachments.problems()
+    for problem in files:
+        click.echo("problem:  " + problem)
+    if not files:
+        click.echo("Every attached file the database names is there and intact.")
+    sys.exit(1 if open_problems or files else 0)
+
+
+@qms.command()
+@click.option("--workers", default=2, show_default=True, help="Jobs run at once (threads).")
+@click.option(
+    "--periodic/--no-periodic",
+    default=True,
+    show_default=True,
+    help="Also run the scheduled jobs (due releases, reminders, sync, notices).",
+)
+@with_appcontext
+def worker(workers, periodic):
+    """Run the job worker: imports, mirror pushes and the scheduled jobs, until stopped."""
+    import logging
+
+    from qms import jobs
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Without the password a Redis or PostgreSQL URL may carry.
+    click.echo("Job queue: " + re.sub(r"//[^/@]*@", "//…@", current_app.config["QMS_JOBS_URL"]))
+    jobs.run_worker(current_app._get_current_object(), workers=workers, periodic=periodic)
 
 
 @qms.command("release-due")

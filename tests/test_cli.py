@@ -1,5 +1,6 @@
 """The ``flask qms`` commands: init with the demo, users, tokens."""
 
+import json
 import subprocess
 import sys
 
@@ -142,16 +143,17 @@ def test_token_prints_a_working_token_last(app, runner, users):
 
 
 def test_release_due_command(app, runner, users):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
+    from qms import clock
     from tests.builders import approved
 
     doc = approved(users)
-    services.release(users["approver"], doc, date.today() + timedelta(days=1))
+    services.release(users["approver"], doc, clock.today() + timedelta(days=1))
     result = runner.invoke(args=["qms", "release-due"])
     assert result.exit_code == 0 and "effective" not in result.output
     rev = services.open_revision(doc)
-    rev.effective_date = date.today()
+    rev.effective_date = clock.today()
     db.session.commit()
     result = runner.invoke(args=["qms", "release-due"])
     assert "QP-07 revision A is now effective" in result.output
@@ -167,5 +169,31 @@ def test_flask_cli_runs_from_a_shell(tmp_path):
         env={"QMS_INSTANCE": str(tmp_path), "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr
-    for command in ("init", "create-user", "token", "check"):
+    for command in ("init", "create-user", "token", "check", "worker", "backup", "reindex"):
         assert command in result.stdout
+
+
+def test_the_factory_registers_each_domains_commands(app):
+    commands = app.cli.commands["qms"].commands
+    for name in ("import", "export", "backup", "restore", "mirror-push", "reindex"):
+        assert name in commands
+    assert {"upstream-sync", "worker", "check", "release-due", "remind"} <= set(commands)
+
+
+def test_importing_a_domain_adds_no_command():
+    """Commands are added by the factory, never as a side effect of an import."""
+    code = (
+        "import json, qms.cli, qms.transfer.cli, qms.search.views, qms.adoption.views;"
+        "print(json.dumps(sorted(qms.cli.qms.commands)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    names = set(json.loads(result.stdout))
+    assert not names & {"import", "backup", "reindex", "upstream-sync"}
+
+
+def test_worker_refuses_to_run_in_immediate_mode(app, runner):
+    app.config["QMS_JOBS_IMMEDIATE"] = True
+    result = runner.invoke(args=["qms", "worker"])
+    assert result.exit_code != 0 and "QMS_JOBS_IMMEDIATE" in str(result.exception)

@@ -3,26 +3,43 @@
 import io
 import subprocess
 import threading
-import time
 from datetime import timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
+from qms import jobs
 from qms.documents import release as documents_release
 from qms.documents import services
 from qms.extensions import db
 from qms.gitstore import MAIN, GitStore
 from qms.models import utcnow
 from qms.transfer import importing, mirror
-from qms.transfer import services as transfer
 from qms.transfer.models import ImportJob, MirrorPush
 from tests import builders
 from tests.test_transfer_import import PNG
 
 
+def drain(app) -> None:
+    """Run every job waiting in the queue here, as the worker would."""
+    huey = jobs.queue(app).huey
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+
+
+def run_scheduled(huey) -> list:
+    """Run the retries huey scheduled, as its scheduler does once their time has come."""
+    tasks = huey.scheduled()
+    latest = max((t.eta for t in tasks), default=None)
+    due = huey.read_schedule(latest) if latest else []
+    for task in due:
+        huey.execute(task, timestamp=task.eta)
+    return due
+
+
 def wait_for(job_id: int) -> ImportJob:
-    transfer.wait(job_id)
+    drain(current_app._get_current_object())
     db.session.expire_all()
     return db.session.get(ImportJob, job_id)
 
@@ -115,12 +132,16 @@ def test_progress_moves_while_the_batch_is_recorded(client, auth, users, monkeyp
         documents_release, "REVISION_HOOKS", [*services.REVISION_HOOKS, pause_in_the_transaction]
     )
     client.post(f"/transfer/import/{job_id}/run")
+    # The job runs beside the requests, as in the worker.
+    worker = threading.Thread(target=drain, args=(current_app._get_current_object(),))
+    worker.start()
     assert reached.wait(30)
     try:
         progress = client.get(f"/transfer/import/{job_id}/progress").get_json()
         page = client.get(f"/transfer/import/{job_id}").get_data(as_text=True)
     finally:
         polled.set()
+        worker.join(60)
     assert progress["stage"] == "Recording in the register" and not progress["finished"]
     assert progress["total"] == 3 and 0 <= progress["done"] < 3
     assert "Recording in the register" in page
@@ -189,32 +210,58 @@ def test_media_route_refuses_paths_outside_the_document(client, auth, users, ctx
 
 @pytest.fixture
 def mirrored(app, tmp_path):
+    """A mirror that does not exist yet; jobs run at once, in huey's immediate mode."""
     remote = tmp_path / "mirror.git"
     app.config["QMS_MIRROR_URL"] = str(remote)
-    app.config["QMS_MIRROR_THREAD"] = False  # the test drives the queue
+    app.config["QMS_JOBS_IMMEDIATE"] = True
     return remote
 
 
-def test_a_failed_push_never_blocks_a_release_and_is_retried(users, ctx, mirrored):
+def test_a_failed_push_never_blocks_a_release_and_is_retried(users, ctx, app, mirrored):
     doc = builders.effective(users)  # the mirror does not exist yet: the push fails
     assert doc.status == "effective"
-    mirror.process_queue()
     state = mirror.status()
     assert state["last_success"] is None
     assert "mirror.git" in state["last_failure"].last_error
     assert state["queue"][0].attempts == 1
-    # Retried with backoff: not before the delay.
-    assert mirror.process_queue() >= 1
-    assert mirror.status()["queue"][0].attempts == 1
+    # The job is retried with backoff: scheduled, not run again at once.
+    huey = jobs.queue(app).huey
+    [retry] = huey.scheduled()
+    assert retry.name == "mirror_push" and retry.retries == 7
+    assert 4 <= (retry.eta - huey._get_timestamp()).total_seconds() <= 5
 
+    # Once the backoff has passed (as if 5 s went by) and the mirror exists, it pushes.
     subprocess.run(["git", "init", "-q", "--bare", str(mirrored)], check=True)
-    mirror.process_queue(now=utcnow() + timedelta(seconds=mirror.backoff(1) + 1))
+    db.session.execute(
+        db.update(MirrorPush).values(next_attempt_at=utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+    assert [t.id for t in run_scheduled(huey)] == [retry.id]
+    db.session.expire_all()
     state = mirror.status()
     assert state["queue"] == []
     assert state["last_success"].commit == services.store().head(MAIN)
+    assert state["last_success"].attempts == 2
     remote = GitStore(mirrored)
     assert remote.head(MAIN) == services.store().head(MAIN)
     assert "refs/tags/QP-07/A" in remote.refs("refs/tags/")
+
+
+def test_a_retry_before_the_backoff_has_passed_comes_back_later(users, ctx, app, mirrored):
+    builders.effective(users)
+    huey = jobs.queue(app).huey
+    [retry] = huey.scheduled()
+    # The scheduler's clock runs ahead of the row's backoff (another attempt failed since).
+    db.session.execute(
+        db.update(MirrorPush).values(next_attempt_at=utcnow() + timedelta(seconds=60))
+    )
+    db.session.commit()
+    assert [t.id for t in run_scheduled(huey)] == [retry.id]
+    db.session.expire_all()
+    assert mirror.status()["queue"][0].attempts == 1  # no attempt before the backoff
+    [again] = huey.scheduled()
+    assert again.name == "mirror_push" and again.retries == 7
+    assert 55 <= (again.eta - huey._get_timestamp()).total_seconds() <= 60
 
 
 def test_releases_queue_one_push_while_one_waits(users, ctx, mirrored):
@@ -227,24 +274,37 @@ def test_no_mirror_configured_queues_nothing(users, ctx, app):
     app.config["QMS_MIRROR_URL"] = None
     builders.effective(users)
     assert db.session.scalars(select(MirrorPush)).all() == []
+    assert jobs.queue(app).huey.pending_count() == 0
 
 
-def test_the_mirror_thread_pushes_after_a_release(users, ctx, app, tmp_path):
+def test_a_release_hands_the_push_to_the_worker(users, ctx, app, tmp_path):
     remote = tmp_path / "mirror.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
     app.config["QMS_MIRROR_URL"] = str(remote)
     builders.effective(users)
-    head = services.store().head(MAIN)
-    deadline = time.monotonic() + 20
-    while GitStore(remote).head(MAIN) != head and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert GitStore(remote).head(MAIN) == head
-    app.config["QMS_MIRROR_URL"] = None
+    # The release only queued the push: nothing went over the network in its request.
+    assert GitStore(remote).head(MAIN) is None
+    assert [t.name for t in jobs.queue(app).huey.pending()] == ["mirror_push"]
+    drain(app)
+    assert GitStore(remote).head(MAIN) == services.store().head(MAIN)
+    db.session.expire_all()
+    assert mirror.status()["queue"] == []
+
+
+def test_push_button_queues_a_push_for_the_worker(client, auth, users, ctx, app, tmp_path):
+    remote = tmp_path / "mirror.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    app.config["QMS_MIRROR_URL"] = str(remote)
+    auth.login("admin")
+    response = client.post("/transfer/mirror/push", follow_redirects=True)
+    assert "handed to the job worker" in response.get_data(as_text=True)
+    assert GitStore(remote).head(MAIN) is None
+    drain(app)
+    assert GitStore(remote).head(MAIN) == services.store().head(MAIN)
 
 
 def test_status_page_shows_the_last_failure(client, auth, users, ctx, mirrored):
     builders.effective(users)
-    mirror.process_queue()
     auth.login("admin")
     page = client.get("/transfer/").get_data(as_text=True)
     assert "Last failure" in page and "mirror.git" in page

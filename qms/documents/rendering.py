@@ -1,7 +1,6 @@
 """Showing revisions: cached HTML views and controlled copies in DOCX and PDF."""
 
 import re
-import time
 from pathlib import Path
 
 from flask import current_app, url_for
@@ -21,7 +20,6 @@ FORMATS = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pdf": "application/pdf",
 }
-_last_due_check = 0.0
 
 
 def cache_dir() -> Path:
@@ -147,18 +145,3 @@ def has_acknowledged(rev: Revision, user) -> bool:
         )
         is not None
     )
-
-
-def apply_due_throttled(interval: float = 60.0) -> None:
-    """Apply due scheduled releases, at most once per ``interval`` seconds per process."""
-    global _last_due_check
-    now = time.monotonic()
-    if now - _last_due_check < interval and not current_app.testing:
-        return
-    _last_due_check = now
-    if db.session.scalar(
-        select(Revision.id)
-        .where(Revision.status == "scheduled", Revision.effective_date <= services.date.today())
-        .limit(1)
-    ):
-        services.apply_due_releases()

@@ -11,9 +11,6 @@ writes git objects and queues its ref moves as it goes, and the outermost call
 publishes the refs and commits the database together, or neither.
 """
 
-# rendering.apply_due_throttled reads services.date until the job runner replaces it.
-from datetime import date  # noqa: F401
-
 from qms.auth.models import User
 from qms.documents.approval import (
     add_comment,

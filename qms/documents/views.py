@@ -79,12 +79,6 @@ def labels():
     }
 
 
-@bp.before_app_request
-def release_due_revisions():
-    """Make scheduled revisions effective once their date has come, at most once a minute."""
-    rendering.apply_due_throttled()
-
-
 def department_choices(blank: str | None = None):
     depts = db.session.scalars(select(Department).order_by(Department.name)).all()
     choices = [(d.name, d.name) for d in depts]

@@ -1,7 +1,6 @@
 """``flask qms import / export / backup / restore / mirror-push``.
 
-Added to the ``flask qms`` group when the transfer views are registered, so the shared
-command module needs no change for them.
+The factory adds :data:`COMMANDS` to the ``flask qms`` group (``register_commands``).
 """
 
 import functools
@@ -13,7 +12,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from qms.cli import qms
 from qms.errors import ServiceError
 
 
@@ -78,7 +76,7 @@ def _show_problems(detail) -> None:
             click.echo(f"  {source or '(mapping)'}: {problem}", err=True)
 
 
-@qms.command("import")
+@click.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--mapping", type=click.File("rb"), help="CSV: file, code, title, type[, parent].")
 @click.option("--pattern", help="Regular expression for file names, with groups code and title.")
@@ -128,9 +126,8 @@ def import_command(path, mapping, pattern, types, dry_run, username):
                 f"{len(plan.items)} documents, {plan.problem_count} problems. Nothing was written."
             )
             sys.exit(1 if plan.problem_count else 0)
-        commit, prepared = importing.run(actor, path, mapping_data, pattern, type_map, bars)
+        commit, prepared = transfer.import_files(actor, path, mapping_data, pattern, type_map, bars)
         bars.close()
-        transfer.record_originals(commit, prepared)
     except ServiceError as exc:
         bars.close()
         _show_problems(exc.detail if isinstance(exc.detail, dict) else None)
@@ -138,7 +135,7 @@ def import_command(path, mapping, pattern, types, dry_run, username):
     click.echo(f"Imported {len(prepared.items)} documents in commit {commit[:10]}.")
 
 
-@qms.command("export")
+@click.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 @in_request
@@ -159,19 +156,33 @@ def export_command(path):
     )
 
 
-@qms.command("backup")
+@click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 @in_request
 def backup_command(file):
-    """Write the database (portable JSON) and the repository (git bundle) to FILE."""
+    """Write the database (portable JSON), the repository (git bundle) and every attached
+    file to FILE."""
     from qms.transfer import backup
 
-    manifest = backup.backup(file)
-    click.echo(f"Backed up {sum(manifest['rows'].values())} rows and the repository to {file}.")
+    try:
+        manifest = backup.backup(file)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"Backed up {sum(manifest['rows'].values())} rows, the repository and "
+        f"{len(manifest['attachments'])} attached files to {file}."
+    )
+    if manifest["unreadable"]:
+        for sha, problem in sorted(manifest["unreadable"].items()):
+            click.echo(f"not in the backup: attachment {sha} is {problem}", err=True)
+        raise click.ClickException(
+            f"{len(manifest['unreadable'])} attached files named by the database could not be "
+            "backed up (see above; qms check lists them)."
+        )
 
 
-@qms.command("restore")
+@click.command("restore")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 @in_request
@@ -187,12 +198,13 @@ def restore_command(file):
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(
-        f"Restored {sum(manifest['rows'].values())} rows and the repository "
+        f"Restored {sum(manifest['rows'].values())} rows, the repository and "
+        f"{len(manifest.get('attachments', {}))} attached files "
         f"(backup of {manifest['created_at']})."
     )
 
 
-@qms.command("mirror-push")
+@click.command("mirror-push")
 @with_appcontext
 @in_request
 def mirror_push_command():
@@ -201,8 +213,14 @@ def mirror_push_command():
 
     if mirror.mirror_url() is None:
         raise click.ClickException("No mirror is configured (QMS_MIRROR_URL).")
-    mirror.push_now()
-    state = mirror.status()
-    if state["queue"]:
-        raise click.ClickException(f"The push failed: {state['last_failure'].last_error}")
-    click.echo(f"Pushed to {state['url']}.")
+    try:
+        pushed = mirror.push_now()
+    except mirror.PushFailed as exc:
+        raise click.ClickException(f"The push failed: {exc}") from exc
+    if pushed:
+        click.echo(f"Pushed to {mirror.status()['url']}.")
+    else:
+        click.echo("The job worker is pushing already; the status page shows the result.")
+
+
+COMMANDS = (import_command, export_command, backup_command, restore_command, mirror_push_command)

@@ -1,10 +1,11 @@
 """Mirror the document repository to another git remote after each release.
 
-A release (or obsoletion) adds a row to the ``mirror_push`` queue in its own transaction,
-through the documents' revision hook, so the queue never misses one and the release
-never waits on the network. A background thread of each web process pushes main and
-every tag to ``QMS_MIRROR_URL`` (any git URL or a local path) and retries a failed push
-with a growing delay; failures show on the admin status page.
+A release (or obsoletion, or an import) adds a row to the ``mirror_push`` queue in its
+own unit of work, through the documents' revision hook, so the queue never misses one,
+and once that unit commits it hands a push job to the worker (:mod:`qms.jobs`): the
+release never waits on the network. The job pushes main and every tag to
+``QMS_MIRROR_URL`` (any git URL or a local path) and is retried with a growing delay
+when the push fails; the rows keep what happened, for the admin status page.
 """
 
 from __future__ import annotations
@@ -12,19 +13,18 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 from datetime import datetime, timedelta
 
-from flask import current_app, has_app_context
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from flask import current_app
+from sqlalchemy import select, update
 
-from qms import uow
+from qms import jobs, uow
 from qms.documents import services as documents
 from qms.extensions import db
 from qms.gitstore import MAIN, GitStoreError
 from qms.models import aware, utcnow
 from qms.transfer.models import MirrorPush
+from qms.uow import transactional
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +32,17 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 MAX_DELAY = 3600
 
-_wake = threading.Event()
-_lock = threading.Lock()
-_worker: threading.Thread | None = None
+
+class PushFailed(GitStoreError):
+    """The mirror refused the push, or could not be reached; it is retried later."""
+
+
+class NotDue(Exception):
+    """A push waits, but not yet due (backing off, or claimed by a worker)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"the next push is due in {seconds:.0f} s")
+        self.seconds = seconds
 
 
 def mirror_url() -> str | None:
@@ -53,74 +61,37 @@ def backoff(attempts: int) -> float:
 
 
 def request_push(reason: str) -> None:
-    """Queue a push inside the caller's transaction, unless one is already waiting."""
-    session = db.session()
-    if session.info.get("qms_mirror_queued"):
+    """Queue a push in the caller's unit of work; the worker pushes once it commits.
+
+    One row waits at a time: a release while a push waits is carried by that push.
+    """
+    if not mirror_url():
+        return
+    info = db.session.info
+    if info.get("qms_mirror_queued"):
         return
     pending = db.session.scalar(
         select(MirrorPush.id).where(MirrorPush.status == "pending").limit(1)
     )
     if pending is None:
         db.session.add(MirrorPush(reason=reason[:200], next_attempt_at=utcnow()))
-    session.info["qms_mirror_queued"] = True
+    info["qms_mirror_queued"] = True
+    uow.after_rollback(lambda: info.pop("qms_mirror_queued", None))
+    uow.after_commit(lambda: info.pop("qms_mirror_queued", None))
+    jobs.enqueue_after_commit("mirror_push")
 
 
 def _on_revision(event_name: str, rev) -> None:
     """Queue a push when a release or obsoletion moved main (a documents hook)."""
-    if mirror_url():
-        request_push(f"{rev.document.code}/{rev.label} {event_name}")
+    request_push(f"{rev.document.code}/{rev.label} {event_name}")
 
 
 documents.on_revision(_on_revision)
 
 
-@event.listens_for(Session, "after_commit")
-def _after_commit(session) -> None:
-    if session.info.pop("qms_mirror_queued", False):
-        _wake.set()
-        if has_app_context():
-            ensure_worker(current_app._get_current_object())
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session) -> None:
-    session.info.pop("qms_mirror_queued", None)
-
-
-def ensure_worker(app) -> None:
-    """Start this process's mirror thread if a mirror is configured and none runs."""
-    global _worker
-    if not (app.config.get("QMS_MIRROR_URL") or os.environ.get("QMS_MIRROR_URL")):
-        return
-    if app.config.get("QMS_MIRROR_THREAD") is False:
-        return  # tests drive process_queue() themselves
-    with _lock:
-        if _worker is not None and _worker.is_alive():
-            return
-        _worker = threading.Thread(target=_loop, args=(app,), name="qms-mirror", daemon=True)
-        _worker.start()
-
-
-def _loop(app) -> None:
-    while True:
-        try:
-            with app.app_context():
-                delay = process_queue()
-                uow.close_store()
-                db.session.remove()
-        except Exception:  # keep mirroring after a database hiccup
-            logger.exception("The mirror worker failed; retrying in a minute")
-            delay = 60
-        _wake.wait(timeout=delay)
-        _wake.clear()
-
-
-def process_queue(now: datetime | None = None) -> float:
-    """Push if a queued push is due; return the seconds until the next one is due."""
-    url = mirror_url()
-    if not url:
-        return 300
-    now = now or utcnow()
+@transactional
+def _claim(now: datetime) -> MirrorPush | None:
+    """Take the oldest due push for ``LEASE``, by compare-and-set; return it or None."""
     row = db.session.scalar(
         select(MirrorPush)
         .where(MirrorPush.status == "pending", MirrorPush.next_attempt_at <= now)
@@ -128,56 +99,92 @@ def process_queue(now: datetime | None = None) -> float:
         .limit(1)
     )
     if row is None:
-        upcoming = db.session.scalar(
-            select(MirrorPush.next_attempt_at)
-            .where(MirrorPush.status == "pending")
-            .order_by(MirrorPush.next_attempt_at)
-            .limit(1)
-        )
-        db.session.commit()
-        if upcoming is None:
-            return 300
-        return max(1.0, min(300.0, (aware(upcoming) - now).total_seconds()))
-    # Claim it by compare-and-set, so two processes do not push for the same request.
+        return None
+    # Two workers must not push for the same request at once.
     claimed = db.session.execute(
         update(MirrorPush)
         .execution_options(synchronize_session=False)
         .where(MirrorPush.id == row.id, MirrorPush.next_attempt_at <= now)
         .values(next_attempt_at=now + LEASE)
     ).rowcount
-    db.session.commit()
-    if not claimed:
-        return 1
-    gitstore = documents.store()
-    head = gitstore.head(MAIN)
-    try:
-        gitstore.push(url)
-    except GitStoreError as exc:
-        attempts = row.attempts + 1
-        db.session.execute(
-            update(MirrorPush)
-            .execution_options(synchronize_session=False)
-            .where(MirrorPush.id == row.id)
-            .values(
-                attempts=attempts,
-                last_error=str(exc)[:4000],
-                last_failed_at=now,
-                next_attempt_at=now + timedelta(seconds=backoff(attempts)),
-            )
+    return row if claimed else None
+
+
+@transactional
+def _record_failure(row_id: int, attempts: int, error: str, now: datetime) -> None:
+    db.session.execute(
+        update(MirrorPush)
+        .execution_options(synchronize_session=False)
+        .where(MirrorPush.id == row_id)
+        .values(
+            attempts=attempts,
+            last_error=error[:4000],
+            last_failed_at=now,
+            next_attempt_at=now + timedelta(seconds=backoff(attempts)),
         )
-        db.session.commit()
-        logger.warning("Mirror push to %s failed: %s", shown_url(url), exc)
-        return backoff(attempts)
+    )
+
+
+@transactional
+def _record_success(row_id: int, head: str | None, moved: bool) -> None:
     # Everything queued up to the claimed row is on the mirror now: main and the tags
     # as they were when the push read them include every release committed before it.
     db.session.execute(
         update(MirrorPush)
         .execution_options(synchronize_session=False)
-        .where(MirrorPush.status == "pending", MirrorPush.id <= row.id)
+        .where(MirrorPush.status == "pending", MirrorPush.id <= row_id)
         .values(status="done", finished_at=utcnow(), commit=head, attempts=MirrorPush.attempts + 1)
     )
-    db.session.commit()
-    return 0.1
+    if moved:
+        # A release published while the push ran may have missed it: push once more.
+        db.session.add(MirrorPush(reason="changed during a push", next_attempt_at=utcnow()))
+
+
+def push_due(now: datetime | None = None, strict: bool = False) -> bool:
+    """Push if a queued push is due; return whether one was pushed.
+
+    With ``strict`` (the push job), a failure raises :class:`PushFailed` and a push that
+    waits but is not due yet raises :class:`NotDue`, so that the job runs again then.
+    """
+    url = mirror_url()
+    if not url:
+        return False
+    now = now or utcnow()
+    row = _claim(now)
+    if row is None:
+        due = next_due()
+        if strict and due is not None:
+            raise NotDue(max(1.0, (due - now).total_seconds()))
+        return False
+    gitstore = uow.store()
+    before = gitstore.managed_refs()
+    try:
+        gitstore.push(url)
+    except GitStoreError as exc:
+        _record_failure(row.id, row.attempts + 1, str(exc), now)
+        logger.warning("Mirror push to %s failed: %s", shown_url(url), exc)
+        if strict:
+            raise PushFailed(str(exc)) from exc
+        return False
+    after = gitstore.managed_refs()
+    pushed = {k: v for k, v in before.items() if k == MAIN or k.startswith("refs/tags/")}
+    now_refs = {k: v for k, v in after.items() if k == MAIN or k.startswith("refs/tags/")}
+    moved = pushed != now_refs
+    _record_success(row.id, before.get(MAIN), moved)
+    if moved:
+        jobs.enqueue("mirror_push")
+    return True
+
+
+def next_due() -> datetime | None:
+    """Return when the next waiting push is due, or None when none waits."""
+    upcoming = db.session.scalar(
+        select(MirrorPush.next_attempt_at)
+        .where(MirrorPush.status == "pending")
+        .order_by(MirrorPush.next_attempt_at)
+        .limit(1)
+    )
+    return aware(upcoming) if upcoming else None
 
 
 def status() -> dict:
@@ -203,15 +210,23 @@ def status() -> dict:
     }
 
 
-def push_now() -> None:
-    """Queue a push and carry it out at once (the command line and the status page)."""
-    request_push("requested by hand")
-    db.session.commit()
+@transactional
+def queue_push(reason: str = "requested by hand") -> None:
+    """Queue a push due at once, ahead of any backoff (the status page and command line)."""
+    request_push(reason)
+    db.session.flush()
     db.session.execute(
         update(MirrorPush)
         .execution_options(synchronize_session=False)
         .where(MirrorPush.status == "pending")
         .values(next_attempt_at=utcnow() - timedelta(seconds=1))
     )
-    db.session.commit()
-    process_queue()
+
+
+def push_now() -> bool:
+    """Queue a push and carry it out here (the command line).
+
+    Return False when a worker took it first. :raises PushFailed: the push failed.
+    """
+    queue_push()
+    return push_due(strict=True)

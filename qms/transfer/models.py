@@ -23,12 +23,15 @@ class ImportJob(db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
-    # What the background thread is doing now: converting, checking, writing, recording.
+    # What the job is doing now: converting, checking, writing, recording.
     stage: Mapped[str] = mapped_column(String(20), default="")
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     # Refreshed with the progress, so a job whose worker died shows as stalled.
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The worker process running the job ("host:pid"), and how often one has taken it.
+    worker: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     # The staging folder under the instance holding the uploaded files until the import.
     source_dir: Mapped[str] = mapped_column(String(500))
     source_name: Mapped[str] = mapped_column(String(300))

@@ -1,10 +1,11 @@
-"""Import jobs from the browser: staged uploads, a dry run and the import in the background.
+"""Import jobs from the browser: staged uploads, a dry run and the import in the worker.
 
-A job's work runs in a thread of the web process so that the page can show a progress bar
-that moves: the thread writes its progress to a file beside the staged upload (and to the
-``import_job`` row on its own connection where that cannot wait), and the page polls it.
-The import itself is one transaction of :func:`qms.documents.services.import_documents`,
-all or nothing.
+A job's work runs in the job worker (:mod:`qms.jobs`), never in a web process, so a web
+worker's restart does not cut it off and the page shows a progress bar that moves: the
+job writes its progress to a file beside the staged upload (and to the ``import_job``
+row on its own connection where that cannot wait), and the page polls it. The import
+itself is one unit of work, all or nothing, together with the job's own row; a job whose
+worker died is run again once when a worker starts, then marked failed.
 """
 
 from __future__ import annotations
@@ -13,35 +14,37 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 import secrets
 import shutil
-import threading
+import socket
 import time
 from pathlib import Path, PurePosixPath
 
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from qms import uow
+from qms import jobs, uow
 from qms.auth.models import User
 from qms.documents import services as documents
 from qms.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from qms.extensions import db
 from qms.models import aware, utcnow
-from qms.transfer import importing
-from qms.transfer.models import ImportedOriginal, ImportJob
+from qms.transfer import importing, mirror
+from qms.transfer.models import RUNNING, ImportedOriginal, ImportJob
+from qms.uow import transactional
 
 logger = logging.getLogger(__name__)
 
-# Threads by job id, so that tests and shutdown can wait for them.
-THREADS: dict[int, threading.Thread] = {}
-# A running job that has not reported for this long has lost its worker (a restart).
+# A running job that has not reported for this long has lost its worker.
 STALLED_AFTER = 15 * 60
 # Beside the staged files: the progress a running job last reported.
 PROGRESS_FILE = "progress.json"
+# A job is run at most this often: one that keeps killing its worker is not run again.
+MAX_ATTEMPTS = 2
 
 
 def require_admin(actor: User) -> None:
@@ -64,6 +67,7 @@ def _safe_name(filename: str) -> str:
     return name
 
 
+@transactional
 def create_job(
     actor: User,
     uploads: list[tuple[str, bytes]],
@@ -102,6 +106,8 @@ def create_job(
     folder = staging_root() / f"{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
     files = folder / "files"
     files.mkdir(parents=True)
+    # A refused upload leaves nothing staged.
+    uow.after_rollback(lambda: shutil.rmtree(folder, ignore_errors=True))
     names = set()
     for name, data in uploads:
         name = _safe_name(name)
@@ -121,8 +127,8 @@ def create_job(
         pattern=pattern,
     )
     db.session.add(job)
-    db.session.commit()
-    start(job.id, "check")
+    db.session.flush()
+    jobs.enqueue_after_commit("import", job.id, "check", _language())
     return job
 
 
@@ -137,8 +143,9 @@ def recent_jobs(limit: int = 20) -> list[ImportJob]:
     return list(db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))
 
 
+@transactional
 def confirm(actor: User, job: ImportJob) -> ImportJob:
-    """Import the files of a dry run that found no problem, in the background."""
+    """Import the files of a dry run that found no problem, in the worker."""
     require_admin(actor)
     if job.status != "checked":
         raise Conflict(_("This import is not waiting to be confirmed."))
@@ -147,14 +154,22 @@ def confirm(actor: User, job: ImportJob) -> ImportJob:
     job.status = "importing"
     job.stage = ""
     job.done = 0
+    job.worker = None
+    job.attempts = 0
     job.heartbeat_at = utcnow()
-    db.session.commit()
-    start(job.id, "import")
+    jobs.enqueue_after_commit("import", job.id, "import", _language())
     return job
 
 
+def _language() -> str | None:
+    # The job answers in the language of the person who started it.
+    if not has_request_context():
+        return None
+    return str(get_locale() or "en").replace("_", "-")
+
+
 def stalled(job: ImportJob) -> bool:
-    """Tell whether a running job has stopped reporting (its worker process ended)."""
+    """Tell whether a running job has stopped reporting (no worker runs it)."""
     last = aware(job.heartbeat_at).timestamp()
     with contextlib.suppress(OSError):
         last = max(last, (Path(job.source_dir) / PROGRESS_FILE).stat().st_mtime)
@@ -170,28 +185,6 @@ def live_progress(job: ImportJob) -> tuple[str, int, int]:
         except (OSError, ValueError, KeyError, TypeError):
             pass  # not written yet, or already cleared with the staged files
     return job.stage, job.done, job.total
-
-
-def start(job_id: int, stage: str) -> None:
-    """Run a job's dry run or import in a background thread of this process."""
-    app = current_app._get_current_object()
-    # The thread answers in the language of the person who started it.
-    language = str(get_locale() or "en").replace("_", "-")
-    thread = threading.Thread(
-        target=_work,
-        args=(app, job_id, stage, language),
-        name=f"qms-import-{job_id}",
-        daemon=True,
-    )
-    THREADS[job_id] = thread
-    thread.start()
-
-
-def wait(job_id: int, timeout: float = 120) -> None:
-    """Wait for a job's thread to finish (tests and the command line)."""
-    thread = THREADS.get(job_id)
-    if thread is not None:
-        thread.join(timeout)
 
 
 def _progress_writer(job_id: int, folder: Path):
@@ -236,42 +229,60 @@ def _mapping(job: ImportJob) -> bytes | None:
     return path.read_bytes() if job.mapping_name and path.exists() else None
 
 
-def _work(app, job_id: int, stage: str, language: str = "en") -> None:
+# -- the job, in the worker -------------------------------------------------------------
+
+
+def worker_id() -> str:
+    """Name this process as the one running a job: host and process id."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}"
+
+
+@transactional
+def _claim(job_id: int) -> bool:
+    """Take the job for this process, unless another worker runs it or it is finished."""
+    return bool(
+        db.session.execute(
+            update(ImportJob)
+            .execution_options(synchronize_session=False)
+            .where(
+                ImportJob.id == job_id,
+                ImportJob.status.in_(RUNNING),
+                ImportJob.worker.is_(None),
+            )
+            .values(worker=worker_id(), attempts=ImportJob.attempts + 1, heartbeat_at=utcnow())
+        ).rowcount
+    )
+
+
+def work(job_id: int, stage: str, language: str | None = None) -> None:
+    """Run a job's dry run ("check") or its import ("import"); the body of the job.
+
+    Run twice (a duplicate in the queue), the second run finds the job taken and returns.
+    """
+    app = current_app._get_current_object()
+    if language is None:
+        user = db.session.scalar(
+            select(User)
+            .join(ImportJob, ImportJob.created_by_id == User.id)
+            .where(ImportJob.id == job_id)
+        )
+        language = (user.locale if user and user.locale else "en").replace("_", "-")
     # A request context of its own, so that messages are translated as for the admin.
     with app.test_request_context(headers={"Accept-Language": language}):
+        if not _claim(job_id):
+            logger.info("Import %s is finished or taken by another worker; skipped", job_id)
+            return
         try:
             job = get_job(job_id)
-            actor = db.session.get(User, job.created_by_id)
             progress = _progress_writer(job_id, Path(job.source_dir))
             if stage == "check":
-                job.status = "checking"
-                db.session.commit()
-                prepared = importing.prepare(
-                    _source(job), _mapping(job), job.pattern, progress=progress
-                )
-                job = get_job(job_id)
-                job.plan = prepared.plan.as_dict()
-                job.problem_count = prepared.plan.problem_count
-                job.total = len(prepared.plan.items)
-                job.status = "checked"
+                _check(job_id, progress)
             else:
-                commit, prepared = importing.run(
-                    actor, _source(job), _mapping(job), job.pattern, progress=progress
-                )
-                job = get_job(job_id)
-                _record_originals(job, commit, prepared)
-                job.commit = commit
-                job.status = "done"
-                job.done = job.total = len(prepared.items)
-                # The originals are in the repository now; the staged copies can go.
-                shutil.rmtree(job.source_dir, ignore_errors=True)
-            job.stage = ""
-            job.finished_at = utcnow()
-            db.session.commit()
+                _import(job_id, progress)
         except ServiceError as exc:
             db.session.rollback()
             _fail(job_id, exc.message, exc.detail)
-        except Exception as exc:  # the thread is the last place to catch it; show it
+        except Exception as exc:  # the job is the last place to catch it; show it
             logger.exception("Import %s failed", job_id)
             db.session.rollback()
             _fail(job_id, f"{type(exc).__name__}: {exc}", None)
@@ -280,6 +291,49 @@ def _work(app, job_id: int, stage: str, language: str = "en") -> None:
             db.session.remove()
 
 
+def _check(job_id: int, progress) -> None:
+    _mark_checking(job_id)
+    job = get_job(job_id)
+    prepared = importing.prepare(_source(job), _mapping(job), job.pattern, progress=progress)
+    _record_plan(job_id, prepared.plan)
+
+
+@transactional
+def _mark_checking(job_id: int) -> None:
+    get_job(job_id).status = "checking"
+
+
+@transactional
+def _record_plan(job_id: int, plan: importing.Plan) -> None:
+    job = get_job(job_id)
+    job.plan = plan.as_dict()
+    job.problem_count = plan.problem_count
+    job.total = len(plan.items)
+    job.status = "checked"
+    job.stage = ""
+    job.finished_at = utcnow()
+
+
+@transactional
+def _import(job_id: int, progress) -> None:
+    """Import the staged files and record the job as done, in one unit of work."""
+    job = get_job(job_id)
+    actor = db.session.get(User, job.created_by_id)
+    commit, prepared = import_files(
+        actor, _source(job), _mapping(job), job.pattern, progress=progress, job=job
+    )
+    # The job's row is written last: the progress writer updates it on its own connection.
+    job.commit = commit
+    job.status = "done"
+    job.done = job.total = len(prepared.items)
+    job.stage = ""
+    job.finished_at = utcnow()
+    folder = job.source_dir
+    # The originals are in the repository now; the staged copies can go.
+    uow.after_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+@transactional
 def _fail(job_id: int, message: str, detail) -> None:
     job = get_job(job_id)
     job.status = "failed"
@@ -295,7 +349,79 @@ def _fail(job_id: int, message: str, detail) -> None:
         job.plan = plan.as_dict()
         job.problem_count = plan.problem_count
     job.finished_at = utcnow()
-    db.session.commit()
+
+
+def _owner_gone(job: ImportJob, starting: bool) -> bool:
+    """Tell whether the worker that took ``job`` is gone."""
+    host, _sep, pid = (job.worker or "").rpartition(":")
+    if host != socket.gethostname()[:80] or not pid.isdigit():
+        # Another host's worker: only its silence tells.
+        return stalled(job)
+    if int(pid) == os.getpid():
+        # A worker starting with the pid of the one that took the job (a container's
+        # pid 1, say) is not that worker; a running one is.
+        return starting
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@transactional
+def resume_interrupted(starting: bool = False) -> list[int]:
+    """Run again the imports whose worker died; fail those that were run twice already.
+
+    The import is one unit of work, so a job cut off mid-way left nothing behind and is
+    safe to run again; its dry run only reads. Return the ids of the jobs run again.
+    """
+    resumed = []
+    running = db.session.scalars(select(ImportJob).where(ImportJob.status.in_(RUNNING)))
+    for job in running:
+        if job.worker is None:
+            # Not taken yet; a job waiting this long lost its place in the queue.
+            if not stalled(job):
+                continue
+        elif not _owner_gone(job, starting):
+            continue
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status = "failed"
+            job.error = _(
+                "The job worker stopped each time this import ran (%(count)s times).",
+                count=job.attempts,
+            )
+            job.finished_at = utcnow()
+            logger.warning("Import %s failed: its worker stopped %s times", job.id, job.attempts)
+            continue
+        stage = "import" if job.status == "importing" else "check"
+        job.worker = None
+        job.heartbeat_at = utcnow()
+        jobs.enqueue_after_commit("import", job.id, stage, None)
+        resumed.append(job.id)
+        logger.warning("Import %s was cut off by a stopped worker; running it again", job.id)
+    return resumed
+
+
+# -- importing -----------------------------------------------------------------------------
+
+
+@transactional
+def import_files(
+    actor: User,
+    source,
+    mapping: bytes | None = None,
+    pattern: str | None = None,
+    types: dict[str, str] | None = None,
+    progress=None,
+    job: ImportJob | None = None,
+) -> tuple[str, importing.Prepared]:
+    """Import every file of ``source`` and index the originals kept, all or nothing."""
+    commit, prepared = importing.run(actor, source, mapping, pattern, types, progress)
+    _record_originals(job, commit, prepared)
+    mirror.request_push(f"import of {len(prepared.items)} documents")
+    return commit, prepared
 
 
 def _record_originals(job: ImportJob | None, commit: str, prepared: importing.Prepared) -> None:
@@ -315,12 +441,6 @@ def _record_originals(job: ImportJob | None, commit: str, prepared: importing.Pr
                     sha256=hashlib.sha256(data).hexdigest(),
                 )
             )
-
-
-def record_originals(commit: str, prepared: importing.Prepared) -> None:
-    """Index the originals of an import made from the command line, and commit."""
-    _record_originals(None, commit, prepared)
-    db.session.commit()
 
 
 def originals_of(code: str) -> list[ImportedOriginal]:

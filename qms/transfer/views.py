@@ -19,9 +19,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from qms.errors import ServiceError
-from qms.extensions import db
 from qms.navigation import NavItem, register_nav
-from qms.transfer import cli, mirror, services  # noqa: F401 (cli adds the commands)
+from qms.transfer import mirror, services
 from qms.transfer.forms import ConfirmForm, ImportForm, PushForm
 from qms.transfer.importing import Plan
 
@@ -56,12 +55,6 @@ def admins_only():
         abort(403)
 
 
-@bp.before_app_request
-def start_mirror():
-    """Resume queued mirror pushes in this process (after a restart, say)."""
-    mirror.ensure_worker(current_app._get_current_object())
-
-
 @bp.get("/")
 def status():
     """Show the mirror's pushes and the recent imports."""
@@ -81,8 +74,8 @@ def push():
         if mirror.mirror_url() is None:
             flash(_("No mirror is configured (QMS_MIRROR_URL)."), "error")
         else:
-            mirror.push_now()
-            flash(_("The push was attempted; see its result below."), "info")
+            mirror.queue_push()
+            flash(_("The push was handed to the job worker; its result shows below."), "info")
     return redirect(url_for("transfer.status"))
 
 
@@ -103,7 +96,6 @@ def import_start():
                 form.pattern.data,
             )
         except ServiceError as exc:
-            db.session.rollback()
             field = getattr(form, exc.field or "", None)
             if field is not None:
                 field.errors = [*field.errors, exc.message]
@@ -161,7 +153,6 @@ def run(job_id: int):
         try:
             services.confirm(current_user, job)
         except ServiceError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
     return redirect(url_for("transfer.job", job_id=job_id))
 
