@@ -1,17 +1,23 @@
-"""Backup and restore: every table as portable JSON, the repository as a git bundle.
+"""Backup and restore: every table as portable JSON, the repository as a git bundle, and
+every attached file.
 
-The backup is a zip of ``manifest.json``, ``database.json`` and ``documents.bundle``. The
-tables are read generically from the metadata, so a domain's new tables are included
-without touching this module, and values are written by column type (timestamps in UTC
-ISO form, dates, JSON as JSON, bytes in base64) so a SQLite backup restores into
-PostgreSQL and back.
+The backup is a zip of ``manifest.json``, ``database.json``, ``documents.bundle`` and
+``attachments/<aa>/<sha256>`` for each file a row names. The tables are read generically
+from the metadata, so a domain's new tables are included without touching this module,
+and values are written by column type (timestamps in UTC ISO form, dates, JSON as JSON,
+bytes in base64) so a SQLite backup restores into PostgreSQL and back. The tables are
+read in one snapshot and the bundle holds exactly the refs the ``git_ref`` rows of that
+snapshot acknowledge, so a restored instance's refs match its database. A restore
+checks every file against its hash before anything is written.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import zipfile
@@ -25,14 +31,19 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, inspect, select, text
 
+from qms import attachments, uow
 from qms.errors import Conflict, ValidationFailed
 from qms.extensions import db
 from qms.gitstore import MAIN, GitStore
-from qms.models import utcnow
+from qms.models import GitRef, utcnow
 
 FORMAT = "qms-backup"
-VERSION = 1
+#: 2 added the attached files; a version 1 backup restores when its rows name none.
+VERSION = 2
+READABLE = (1, 2)
 CHUNK = 500
+#: How often a backup reads again when the repository moved while it was bundled.
+ATTEMPTS = 5
 
 
 def _encode(value: Any) -> Any:
@@ -89,28 +100,98 @@ def _heads() -> list[str]:
         return []
 
 
+def _snapshot() -> dict[str, dict]:
+    """Dump every table as one consistent snapshot, even while others write."""
+    db.session.rollback()
+    if db.engine.dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    else:
+        # pysqlite begins no transaction for reads; without one each table would be read
+        # at its own moment.
+        db.session.connection().exec_driver_sql("BEGIN")
+    try:
+        return dump_tables()
+    finally:
+        db.session.rollback()
+
+
+def _acknowledged(tables: dict[str, dict]) -> dict[str, str]:
+    data = tables.get(GitRef.__tablename__) or {"columns": [], "rows": []}
+    name, commit = data["columns"].index("name"), data["columns"].index("commit")
+    return {row[name]: row[commit] for row in data["rows"]} if data["rows"] else {}
+
+
+def named_files(tables: dict[str, dict]) -> set[str]:
+    """Return the sha256 of every attached file the dumped rows name."""
+    found: set[str] = set()
+    for column in attachments.attachment_columns():
+        data = tables.get(column.table.name)
+        if not data or column.name not in data["columns"]:
+            continue
+        at = data["columns"].index(column.name)
+        found.update(row[at] for row in data["rows"] if row[at])
+    return found
+
+
+def _entry(sha256: str) -> str:
+    return f"attachments/{sha256[:2]}/{sha256}"
+
+
 def backup(path: str | os.PathLike) -> dict:
-    """Write the backup zip to ``path``; return its manifest."""
-    tables = dump_tables()
-    manifest = {
-        "format": FORMAT,
-        "version": VERSION,
-        "created_at": utcnow().isoformat(),
-        "database": db.engine.dialect.name,
-        "migrations": _heads(),
-        "rows": {name: len(t["rows"]) for name, t in tables.items()},
-    }
+    """Write the backup zip to ``path``; return its manifest.
+
+    A file a row names that is missing or altered in the store cannot be backed up; it is
+    listed under ``unreadable`` in the manifest (``qms check`` reports it too).
+
+    :raises Conflict: the repository kept moving while it was bundled.
+    """
+    # What a crash left (a ref the database never acknowledged) is put back first, as the
+    # worker would: the bundle must hold exactly the refs the rows acknowledge.
+    uow.recover()
     store = GitStore(current_app.config["QMS_DOCUMENTS_REPO"])
-    with tempfile.TemporaryDirectory(prefix="qms-backup-") as tmp:
-        bundle = Path(tmp) / "documents.bundle"
-        store.create_bundle(bundle)
+    try:
+        with tempfile.TemporaryDirectory(prefix="qms-backup-") as tmp:
+            bundle = Path(tmp) / "documents.bundle"
+            for _attempt in range(ATTEMPTS):
+                tables = _snapshot()
+                store.create_bundle(bundle)
+                # Refs only move forward from what a snapshot acknowledged: when they are
+                # the same after bundling, the bundle holds exactly those refs.
+                if store.managed_refs() == _acknowledged(tables):
+                    break
+            else:
+                raise Conflict(
+                    _("The document repository kept changing during the backup; try again.")
+                )
+            files, unreadable = {}, {}
+            for sha in sorted(named_files(tables)):
+                if not attachments.exists(sha):
+                    unreadable[sha] = "missing"
+                elif not attachments.verify(sha):
+                    unreadable[sha] = "altered"
+                else:
+                    files[sha] = attachments.path(sha).stat().st_size
+            manifest = {
+                "format": FORMAT,
+                "version": VERSION,
+                "created_at": utcnow().isoformat(),
+                "database": db.engine.dialect.name,
+                "migrations": _heads(),
+                "rows": {name: len(t["rows"]) for name, t in tables.items()},
+                "attachments": files,
+                "unreadable": unreadable,
+            }
+            partial = Path(f"{path}.partial")
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr("manifest.json", json.dumps(manifest, indent=2))
+                archive.writestr("database.json", json.dumps(tables, ensure_ascii=False))
+                archive.write(bundle, "documents.bundle")
+                for sha in files:
+                    # Pictures, PDFs and office files are compressed already.
+                    archive.write(attachments.path(sha), _entry(sha), zipfile.ZIP_STORED)
+            os.replace(partial, path)
+    finally:
         store.close()
-        partial = Path(f"{path}.partial")
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2))
-            archive.writestr("database.json", json.dumps(tables, ensure_ascii=False))
-            archive.write(bundle, "documents.bundle")
-        os.replace(partial, path)
     return manifest
 
 
@@ -146,8 +227,12 @@ def database_is_empty() -> bool:
 def restore(path: str | os.PathLike) -> dict:
     """Load a backup into this empty instance; return its manifest.
 
+    Every attached file is checked against its hash, and every file the rows name must
+    be in the backup, before anything is written; a refusal leaves the instance as it was.
+
     :raises Conflict: the database or the repository already holds data.
-    :raises ValidationFailed: the file is not a backup this version can read.
+    :raises ValidationFailed: the file is not a backup this version can read, or it is
+        damaged (a file does not match its hash, or one the rows name is not in it).
     """
     repo = Path(current_app.config["QMS_DOCUMENTS_REPO"])
     if not database_is_empty():
@@ -167,7 +252,7 @@ def restore(path: str | os.PathLike) -> dict:
         manifest = json.loads(archive.read("manifest.json"))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ValidationFailed(_("%(path)s is not a QMS backup.", path=str(path))) from exc
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+    if manifest.get("format") != FORMAT or manifest.get("version") not in READABLE:
         raise ValidationFailed(_("%(path)s is not a QMS backup.", path=str(path)))
     tables = json.loads(archive.read("database.json"))
     known = {t.name: t for t in _tables()}
@@ -191,29 +276,95 @@ def restore(path: str | os.PathLike) -> dict:
                 )
             )
 
-    with tempfile.TemporaryDirectory(prefix="qms-restore-", dir=repo.parent) as tmp:
-        bundle = Path(tmp) / "documents.bundle"
-        with archive.open("documents.bundle") as source, open(bundle, "wb") as target:
-            shutil.copyfileobj(source, target)
-        staged = Path(tmp) / "documents.git"
-        GitStore.from_bundle(bundle, staged).close()
-        try:
-            _load(tables, known)
-            # The repository goes into place before the rows are committed: a failed
-            # commit is then undone by moving it back out, leaving the instance empty.
-            if repo.exists():
-                shutil.rmtree(repo)
-            os.replace(staged, repo)
-            try:
-                db.session.commit()
-            except BaseException:
-                shutil.rmtree(repo, ignore_errors=True)
-                GitStore.init(repo).close()
-                raise
-        except BaseException:
-            db.session.rollback()
-            raise
+    files = dict(manifest.get("attachments") or {})
+    lacking = named_files(tables) - set(files) - set(manifest.get("unreadable") or {})
+    if lacking:
+        raise ValidationFailed(
+            _(
+                "The backup lacks %(count)s attached files its rows name (such as %(sha)s); "
+                "nothing was restored.",
+                count=len(lacking),
+                sha=min(lacking),
+            )
+        )
+
+    root = attachments.root()
+    root.mkdir(parents=True, exist_ok=True)
+    # Staged inside the store, so that each file moves into place by a rename.
+    inbox = root / f".restore-{secrets.token_hex(4)}"
+    placed: list[Path] = []
+    try:
+        _stage_files(archive, files, inbox)
+        with tempfile.TemporaryDirectory(prefix="qms-restore-", dir=repo.parent) as tmp:
+            bundle = Path(tmp) / "documents.bundle"
+            with archive.open("documents.bundle") as source, open(bundle, "wb") as target:
+                shutil.copyfileobj(source, target)
+            staged = Path(tmp) / "documents.git"
+            GitStore.from_bundle(bundle, staged).close()
+            with uow.unit_of_work():
+                _load(tables, known)
+                # The repository and the files go into place before the rows commit: a
+                # failed commit moves them out again, leaving the instance empty.
+                uow.after_rollback(lambda: _empty_repository(repo))
+                uow.after_rollback(lambda: [p.unlink(missing_ok=True) for p in placed])
+                if repo.exists():
+                    shutil.rmtree(repo)
+                os.replace(staged, repo)
+                for sha in files:
+                    target = attachments.path(sha)
+                    if not target.exists():
+                        target.parent.mkdir(exist_ok=True)
+                        os.replace(inbox / sha, target)
+                        placed.append(target)
+    finally:
+        shutil.rmtree(inbox, ignore_errors=True)
     return manifest
+
+
+def _empty_repository(repo: Path) -> None:
+    shutil.rmtree(repo, ignore_errors=True)
+    GitStore.init(repo).close()
+
+
+def _stage_files(archive: zipfile.ZipFile, files: dict[str, int], inbox: Path) -> None:
+    """Extract every attached file into ``inbox``, proving each by its hash.
+
+    :raises ValidationFailed: a file is not in the backup or does not match its hash.
+    """
+    inbox.mkdir()
+    for sha in sorted(files):
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise ValidationFailed(_("The backup names an attached file %(sha)s wrongly.", sha=sha))
+        digest = hashlib.sha256()
+        try:
+            with archive.open(_entry(sha)) as source, open(inbox / sha, "wb") as target:
+                while chunk := source.read(attachments.CHUNK):
+                    digest.update(chunk)
+                    target.write(chunk)
+        except KeyError:
+            raise ValidationFailed(
+                _(
+                    "The attached file %(sha)s is missing from the backup; nothing was restored.",
+                    sha=sha,
+                )
+            ) from None
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ValidationFailed(
+                _(
+                    "The attached file %(sha)s cannot be read from the backup (%(error)s); "
+                    "nothing was restored.",
+                    sha=sha,
+                    error=exc,
+                )
+            ) from exc
+        if digest.hexdigest() != sha:
+            raise ValidationFailed(
+                _(
+                    "The attached file %(sha)s in the backup does not match its hash: the "
+                    "backup is damaged, and nothing was restored.",
+                    sha=sha,
+                )
+            )
 
 
 def _load(tables: dict[str, dict], known: dict[str, sa.Table]) -> None:
