@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from qms.errors import ValidationFailed
 from qms.extensions import db
 
 CHUNK = 1024 * 1024
+#: How long a stored file may stay unnamed before it counts as left by a killed process.
+GRACE_SECONDS = 600
 
 #: What may be attached, by the type read from the content. Plain text (CSV, TXT) has
 #: no signature and is recognised separately.
@@ -152,6 +155,8 @@ def save(stream, filename: str | None, field: str = "file") -> Stored:
         target = path(sha)
         if target.exists():
             os.unlink(tmp)
+            # Young again: a sweep of orphans must not take a file this work is naming.
+            os.utime(target)
         else:
             target.parent.mkdir(exist_ok=True)
             os.replace(tmp, target)
@@ -211,12 +216,30 @@ def verify(sha256: str) -> bool:
     return digest.hexdigest() == sha256
 
 
-def problems() -> list[str]:
+def orphans(grace: float = GRACE_SECONDS) -> set[str]:
+    """Return the files nothing names that are older than ``grace`` seconds.
+
+    A younger one may belong to a unit of work still running; an older one was left by a
+    process killed between storing the file and committing the row that names it.
+    """
+    cutoff = time.time() - grace
+    return {h for h in stored() - referenced() if path(h).stat().st_mtime < cutoff}
+
+
+def sweep_orphans(grace: float = GRACE_SECONDS) -> list[str]:
+    """Delete the files a killed process left unnamed; return their hashes."""
+    gone = sorted(orphans(grace))
+    for sha256 in gone:
+        path(sha256).unlink(missing_ok=True)
+    return gone
+
+
+def problems(grace: float = GRACE_SECONDS) -> list[str]:
     """Return what ``qms check`` reports of the store: missing, altered and orphaned files."""
     named, kept = referenced(), stored()
     out = [f"attachment {h} is named by the database but missing" for h in sorted(named - kept)]
     out += [
         f"attachment {h} does not match its hash" for h in sorted(named & kept) if not verify(h)
     ]
-    out += [f"attachment {h} is stored but nothing names it" for h in sorted(kept - named)]
+    out += [f"attachment {h} is stored but nothing names it" for h in sorted(orphans(grace))]
     return out

@@ -13,6 +13,7 @@ saves stay in ``git log`` after its branch is deleted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -24,6 +25,8 @@ import git
 from git.exc import BadName, GitCommandError
 
 MAIN = "refs/heads/main"
+#: The refs the application moves (besides main); others, like refs/upstream/, are fetched.
+MANAGED_PREFIXES = ("refs/heads/drafts/", "refs/tags/")
 ZERO = "0" * 40
 SYSTEM = ("QMS tracker", "qms@localhost")
 
@@ -229,6 +232,39 @@ class GitStore:
             name, obj, peeled = (line.split(" ") + [""])[:3]
             result[name] = peeled or obj  # annotated tags peel to their commit
         return result
+
+    def locked_refs(self) -> list[str]:
+        """Return the managed refs that have a lock file beside them."""
+        names = [
+            lock.relative_to(self.path).as_posix().removesuffix(".lock")
+            for lock in (self.path / "refs").rglob("*.lock")
+        ]
+        if (self.path / "HEAD.lock").exists():
+            names.append(MAIN)  # HEAD names main: whoever moves main locks HEAD as well
+        return sorted({n for n in names if n == MAIN or n.startswith(MANAGED_PREFIXES)})
+
+    def remove_stale_locks(self, refs: list[str], packed_after: float = 60.0) -> list[str]:
+        """Remove the lock files of ``refs``, which the caller knows nobody is moving.
+
+        A ``git update-ref`` killed mid-way leaves ``<ref>.lock`` behind, and git then
+        refuses every move of that ref. The unit of work calls this while it holds the
+        refs' rows, when no living process can be publishing them. ``packed-refs.lock``
+        may belong to any ref, so it goes only once it is older than ``packed_after``
+        seconds (a live transaction holds it for milliseconds).
+        """
+        removed = []
+        locks = [self.path / f"{ref}.lock" for ref in refs]
+        if MAIN in refs:
+            locks.append(self.path / "HEAD.lock")
+        packed = self.path / "packed-refs.lock"
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - packed.stat().st_mtime > packed_after:
+                locks.append(packed)
+        for lock in locks:
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+                removed.append(lock.name)
+        return removed
 
     def fsck(self) -> str:
         """Run ``git fsck --strict`` and return its output; raise when it finds damage."""

@@ -219,6 +219,7 @@ def _publish() -> list[tuple[str, str | None, str | None]]:
         return []
     names = sorted(moves)
     acknowledged = _lock_rows(names)
+    _clear_locks(gitstore, names)
     actual = {name: gitstore.ref_value(name) for name in names}
     leftovers = [
         (name, acknowledged[name], actual[name])
@@ -236,6 +237,13 @@ def _publish() -> list[tuple[str, str | None, str | None]]:
     if leftovers:
         _record_recovery(leftovers)
     return updates
+
+
+def _clear_locks(gitstore: GitStore, names: list[str]) -> None:
+    """Remove lock files a killed git left on refs whose rows this unit of work holds."""
+    removed = gitstore.remove_stale_locks(names)
+    if removed:
+        current_app.logger.warning("Removed lock files left by a killed git: %s", removed)
 
 
 def _unpublish(updates: list[tuple[str, str | None, str | None]]) -> None:
@@ -293,14 +301,16 @@ def recover() -> list[tuple[str, str | None, str | None]]:
     missing from the repository cannot be mended this way; ``qms check`` reports them.
     """
     with unit_of_work():
-        names = [name for name, _known, _actual in pending_recovery()]
+        gitstore = store()
+        differing = [name for name, _known, _actual in pending_recovery()]
+        names = sorted(set(differing) | set(gitstore.locked_refs()))
         if not names:
             return []
         try:
             acknowledged = _lock_rows(names)
         except RefConflict:
             return []  # a live unit of work is creating one of them: the next run sees it
-        gitstore = store()
+        _clear_locks(gitstore, names)
         mend = []
         for name in names:
             known, actual = acknowledged[name], gitstore.ref_value(name)
