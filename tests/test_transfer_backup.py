@@ -18,7 +18,7 @@ from qms.extensions import db
 from qms.gitstore import GitStore
 from qms.transfer import backup, exporting
 from tests import builders
-from tests.conftest import MIGRATIONS, PG_URL, _config
+from tests.conftest import MIGRATIONS, PASSWORD, PG_URL, _config
 from tests.test_transfer_import import PNG, small_system
 
 #: Attached files of the quality system, by name: a photo and a scanned text note.
@@ -145,6 +145,58 @@ def test_postgres_backup_restores_into_sqlite(quality_system, app, tmp_path):
     backup.backup(file)
     dump, source_refs = backup.dump_tables(), refs(app.config["QMS_DOCUMENTS_REPO"])
     round_trip(app, dump, source_refs, file, fresh_instance(tmp_path))
+
+
+def files_of(app) -> dict[str, bytes]:
+    with app.app_context():
+        return {sha: attachments.path(sha).read_bytes() for sha in attachments.stored()}
+
+
+def test_sqlite_backup_restores_into_postgres_and_back(users, app, tmp_path, pg_database):
+    """SQLite -> PostgreSQL -> SQLite: every row, every ref, every attached byte the same."""
+    from tests.conftest import USERS
+
+    source = fresh_instance(tmp_path)
+    with source.test_request_context():
+        from qms.auth.services import create_user
+        from qms.uow import unit_of_work
+
+        with unit_of_work():
+            made = {
+                name: create_user(name, PASSWORD, roles, dept, full_name=name.title())
+                for name, (roles, dept) in USERS.items()
+            }
+        builders.effective(made, "QP-07")
+        builders.in_review(made, "QP-08", text=builders.content("QP-08", "Records"))
+        attach_evidence(made)
+        first = tmp_path / "from-sqlite.zip"
+        backup.backup(first)
+        dump, source_refs = backup.dump_tables(), refs(source.config["QMS_DOCUMENTS_REPO"])
+        db.session.remove()
+        db.engine.dispose()
+    source_files = files_of(source)
+    assert len(source_files) == len(FILES)
+
+    postgres = fresh_instance(tmp_path, pg_database)
+    with postgres.test_request_context():
+        backup.restore(first)
+        assert backup.dump_tables() == dump
+        second = tmp_path / "from-postgres.zip"
+        backup.backup(second)
+        db.session.remove()
+        db.engine.dispose()
+    assert refs(postgres.config["QMS_DOCUMENTS_REPO"]) == source_refs
+    assert files_of(postgres) == source_files
+
+    back = fresh_instance(tmp_path)
+    with back.test_request_context():
+        backup.restore(second)
+        assert backup.dump_tables() == dump
+        assert attachments.problems() == []
+        db.session.remove()
+        db.engine.dispose()
+    assert refs(back.config["QMS_DOCUMENTS_REPO"]) == source_refs
+    assert files_of(back) == source_files
 
 
 def test_restore_refuses_an_instance_that_has_data(quality_system, app, tmp_path):
