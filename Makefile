@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 export QMS_INSTANCE ?= $(CURDIR)/instance
+# The Chinese demo is an office in China: its days and times are Asia/Shanghai's.
+ifneq ($(filter zh_Hans zh_Hant,$(QMS_LANG)),)
+export QMS_TIMEZONE ?= Asia/Shanghai
+endif
 FLASK := $(BIN)/flask --app wsgi
 # The suite runs on every core (pytest-xdist); PYTEST_ARGS="-n 0 -x" runs it in one process.
 PYTEST_ARGS ?= -n auto

@@ -72,14 +72,11 @@ def init(demo: bool, lang: str):
 def create_user_command(username, roles, department, password, full_name, email):
     """Create a user; the department is created when it does not exist yet."""
     from qms.auth.services import AccountError, create_user
-    from qms.extensions import db
 
     try:
         create_user(username, password, list(roles), department, full_name, email)
     except AccountError as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from exc
-    db.session.commit()
     click.echo(f"Created {username} ({', '.join(roles)}) in {department}.")
 
 
@@ -96,7 +93,6 @@ def token(username):
     if user is None:
         raise click.ClickException(f"There is no user {username}.")
     value = create_token(user)
-    db.session.commit()
     click.echo(f"API token for {username} (shown once):")
     click.echo(value)
 

@@ -1,6 +1,6 @@
 """Languages: the user's preference, then the browser's, in English and Chinese."""
 
-from flask import g, request, session
+from flask import g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -29,6 +29,8 @@ def select_locale() -> str:
     api_user = g.get("api_user")
     if api_user is not None and api_user.locale in LANGUAGES:
         return api_user.locale
+    if not has_request_context():
+        return "en"  # a job or command translates inside force_locale()
     if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     if session.get("locale") in LANGUAGES:

@@ -25,7 +25,7 @@ from flask import Flask, current_app
 from huey import Huey, PostgresHuey, RedisHuey, RetryTask, SqliteHuey, crontab
 from huey.api import TaskWrapper
 
-from qms import clock, uow
+from qms import attachments, clock, uow
 
 log = logging.getLogger(__name__)
 
@@ -182,9 +182,13 @@ def start_up() -> None:
     """Mend what a crash left before taking work: refs, and imports cut off mid-way."""
     from qms.transfer import services as transfer
 
-    mended = uow.recover()
-    if mended:
-        log.warning("Put back %s ref(s) the database never acknowledged", len(mended))
+    try:
+        mended = uow.recover()
+    except Exception:  # the periodic recovery tries again; the queue must still be worked
+        log.exception("Recovering the document repository failed; it is retried every 10 min")
+    else:
+        if mended:
+            log.warning("Put back %s ref(s) the database never acknowledged", len(mended))
     transfer.resume_interrupted(starting=True)
 
 
@@ -316,10 +320,13 @@ def review_notices() -> list[str]:
 
 @periodic("recover", minute="*/10")
 def recover() -> None:
-    """Put back refs a crashed process left, and resume imports whose worker died."""
+    """Put back refs a crashed process left, sweep files it left unnamed, resume imports."""
     from qms.transfer import services as transfer
 
     uow.recover()
+    swept = attachments.sweep_orphans()
+    if swept:
+        log.warning("Removed %s attached file(s) that no committed row names", len(swept))
     transfer.resume_interrupted()
 
 
