@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from qms.api import PagingQuery, authenticate, page_of
+from qms.auth.services import active_user_named
 from qms.extensions import db
 from qms.improvement import services
 from qms.improvement.models import ACTION_ORIGINS, ACTION_STATES, ACTION_TYPES
@@ -116,7 +117,7 @@ class Actions(MethodView):
     @blp.response(200, ActionPageSchema)
     def get(self, args):
         """List actions, soonest due first."""
-        owner = services.user_by_username(args.get("owner"), "owner")
+        owner = active_user_named(args.get("owner"), "owner")
         filters = services.ActionFilters(
             state=args.get("state"),
             action_type=args.get("type"),

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from qms.audits.models import Audit, AuditQuestion
-from qms.auth.models import Department, User
+from qms.auth.models import Department
 from qms.documents import services as documents
 from qms.errors import NotFound, ValidationFailed
 from qms.extensions import db
@@ -52,17 +52,6 @@ def list_audits(year: int | None = None, state: str | None = None, q: str | None
             or_(func.lower(Audit.ref).like(pattern), func.lower(Audit.title).like(pattern))
         )
     return stmt.order_by(Audit.planned_start.desc(), Audit.ref.desc())
-
-
-def user_named(username: str | None, field_name: str) -> User | None:
-    """Return the active user ``username`` (None for none given) or refuse beside the field."""
-    username = (username or "").strip()
-    if not username:
-        return None
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active:
-        raise ValidationFailed(_("There is no user %(name)s.", name=username), field=field_name)
-    return user
 
 
 def department_named(name: str, field_name: str = "departments") -> Department:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from qms import clock, trail
 from qms.audits import checklists
 from qms.audits.checklist import build_checklist
-from qms.audits.common import clauses_of, clean_text, department_named, user_named
+from qms.audits.common import clauses_of, clean_text, department_named
 from qms.audits.models import (
     AUDIT_TYPES,
     Audit,
@@ -23,6 +23,7 @@ from qms.audits.models import (
 )
 from qms.audits.permissions import PLAN_STATES, can_audit, can_plan, require
 from qms.auth.models import Department, User
+from qms.auth.services import active_user_named
 from qms.database import next_number
 from qms.documents import services as documents
 from qms.documents.models import Document
@@ -218,10 +219,10 @@ def _validate_plan(data: PlanData) -> _Plan:
         raise ValidationFailed(_("Give the planned dates."), field="planned_start")
     if data.planned_end < data.planned_start:
         raise ValidationFailed(_("The audit cannot end before it starts."), field="planned_end")
-    lead = user_named(data.lead_auditor, "lead_auditor")
+    lead = active_user_named(data.lead_auditor, "lead_auditor")
     if lead is None:
         raise ValidationFailed(_("Name the lead auditor."), field="lead_auditor")
-    team = [user_named(u, "team") for u in dict.fromkeys(data.team) if u and u.strip()]
+    team = [active_user_named(u, "team") for u in dict.fromkeys(data.team) if u and u.strip()]
     team = [u for u in team if u is not None and u.id != lead.id]
     for user in [lead, *team]:
         if not can_audit(user):
@@ -229,7 +230,9 @@ def _validate_plan(data: PlanData) -> _Plan:
                 _("%(user)s is not an auditor.", user=user.display_name),
                 field="lead_auditor" if user is lead else "team",
             )
-    auditees = [user_named(u, "auditees") for u in dict.fromkeys(data.auditees) if u and u.strip()]
+    auditees = [
+        active_user_named(u, "auditees") for u in dict.fromkeys(data.auditees) if u and u.strip()
+    ]
     auditees = [u for u in auditees if u is not None]
     if any(a.id in {lead.id, *(t.id for t in team)} for a in auditees):
         raise ValidationFailed(

@@ -5,12 +5,14 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from qms import trail
 from qms.auth.models import ROLES, ApiToken, Department, User, UserRole
+from qms.errors import ValidationFailed
 from qms.extensions import db
 from qms.models import aware, utcnow
 from qms.uow import transactional
@@ -84,6 +86,17 @@ def create_user(
 def verify_password(user: User, password: str) -> bool:
     """Return whether ``password`` is the user's password."""
     return bool(password) and check_password_hash(user.password_hash, password)
+
+
+def active_user_named(username: str | None, field_name: str) -> User | None:
+    """Return the active user ``username`` (None for none given), or refuse beside the field."""
+    username = (username or "").strip()
+    if not username:
+        return None
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise ValidationFailed(_("There is no user %(name)s.", name=username), field=field_name)
+    return user
 
 
 def authenticate(username: str, password: str) -> User | None:

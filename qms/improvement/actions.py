@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from qms import clock, trail
 from qms.auth.models import User
+from qms.auth.services import active_user_named
 from qms.database import next_number
 from qms.documents import services as documents_services
 from qms.documents.redline import redline
@@ -40,7 +41,7 @@ from qms.improvement.permissions import (
     can_work_action,
     is_planner,
 )
-from qms.improvement.validation import choice, due, text, user_by_username
+from qms.improvement.validation import choice, due, text
 from qms.models import utcnow
 from qms.uow import transactional
 
@@ -76,7 +77,7 @@ def create_action(
     """
     action_type = choice(action_type, ACTION_TYPES, "type")
     title = text(title, "title", _("A title is required."), 300)
-    owner_user = user_by_username(owner, "owner")
+    owner_user = active_user_named(owner, "owner")
     if owner_user is None:
         raise ValidationFailed(_("Name the owner of the action."), field="owner")
     due_date = due(due_date, required=True)

@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 
 from qms import attachments, clock, trail
 from qms.auth.models import User
+from qms.auth.services import active_user_named
 from qms.database import next_number
 from qms.documents import services as documents_services
 from qms.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
@@ -53,7 +54,6 @@ from qms.improvement.validation import (
     due,
     find_department,
     text,
-    user_by_username,
     validate_clause,
 )
 from qms.models import utcnow
@@ -118,7 +118,7 @@ def raise_nc(
     severity = choice(severity or "minor", SEVERITIES, "severity")
     dept = find_department(department, actor.department)
     clause = validate_clause(clause)
-    owner = user_by_username(responsible, "responsible")
+    owner = active_user_named(responsible, "responsible")
     due_date = due(due_date)
     pinned, seen = [], set()
     for code in documents:
@@ -177,7 +177,7 @@ def assign(
     if not can_assign(actor, nc):
         require_open(nc)
         raise PermissionDenied(_("Only the quality office assigns a nonconformity."))
-    owner = user_by_username(responsible, "responsible")
+    owner = active_user_named(responsible, "responsible")
     if owner is None:
         raise ValidationFailed(_("Name the responsible person."), field="responsible")
     if due_date != nc.due_date:
@@ -387,7 +387,7 @@ class _Steps:
             raise ValidationFailed(
                 _("Record what was done at once to contain the problem."), field="containment"
             )
-        by = user_by_username(fields.get("containment_by"), "containment_by") or actor
+        by = active_user_named(fields.get("containment_by"), "containment_by") or actor
         today = clock.today()
         on = fields.get("containment_on") or today
         if on > today:

@@ -82,7 +82,7 @@ from qms.improvement.permissions import (
     can_work_action,
     doers,
 )
-from qms.improvement.validation import user_by_username, validate_clause
+from qms.improvement.validation import validate_clause
 
 __all__ = [
     "ACTION_TRANSITIONS",
@@ -147,6 +147,5 @@ __all__ = [
     "todo",
     "transition",
     "update_action_plan",
-    "user_by_username",
     "validate_clause",
 ]

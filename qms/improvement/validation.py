@@ -10,22 +10,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from qms import clock
-from qms.auth.models import Department, User
+from qms.auth.models import Department
 from qms.errors import ValidationFailed
 from qms.extensions import db
 
 CLAUSE_RE = re.compile(r"^(?:[4-9]|10)(?:\.\d{1,2}){0,3}$")
-
-
-def user_by_username(username: str | None, field_name: str) -> User | None:
-    """Return the active user called ``username`` (None for blank), or refuse naming the field."""
-    username = (username or "").strip()
-    if not username:
-        return None
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active:
-        raise ValidationFailed(_("There is no user %(name)s.", name=username), field=field_name)
-    return user
 
 
 def find_department(name: str | None, default: Department) -> Department:
