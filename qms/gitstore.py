@@ -239,18 +239,18 @@ class GitStore:
             lock.relative_to(self.path).as_posix().removesuffix(".lock")
             for lock in (self.path / "refs").rglob("*.lock")
         ]
-        if (self.path / "HEAD.lock").exists():
-            names.append(MAIN)  # HEAD names main: whoever moves main locks HEAD as well
+        if (self.path / "HEAD.lock").exists() or (self.path / "packed-refs.lock").exists():
+            names.append(MAIN)  # HEAD names main; packed refs are every ref's, main's too
         return sorted({n for n in names if n == MAIN or n.startswith(MANAGED_PREFIXES)})
 
-    def remove_stale_locks(self, refs: list[str], packed_after: float = 60.0) -> list[str]:
+    def remove_stale_locks(self, refs: list[str], packed_after: float = 2.0) -> list[str]:
         """Remove the lock files of ``refs``, which the caller knows nobody is moving.
 
         A ``git update-ref`` killed mid-way leaves ``<ref>.lock`` behind, and git then
         refuses every move of that ref. The unit of work calls this while it holds the
         refs' rows, when no living process can be publishing them. ``packed-refs.lock``
         may belong to any ref, so it goes only once it is older than ``packed_after``
-        seconds (a live transaction holds it for milliseconds).
+        seconds: a fetch of upstream refs may hold it, for milliseconds.
         """
         removed = []
         locks = [self.path / f"{ref}.lock" for ref in refs]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from huey import Huey, PostgresHuey, RedisHuey, RetryTask, SqliteHuey, crontab
 from huey.api import TaskWrapper
 
 from qms import attachments, clock, uow
+from qms.gitstore import RefConflict
 
 log = logging.getLogger(__name__)
 
@@ -178,17 +180,30 @@ def run_now(name: str, *args):
 # -- the worker -------------------------------------------------------------------------------
 
 
+START_UP_ATTEMPTS = 10
+
+
 def start_up() -> None:
     """Mend what a crash left before taking work: refs, and imports cut off mid-way."""
     from qms.transfer import services as transfer
 
-    try:
-        mended = uow.recover()
-    except Exception:  # the periodic recovery tries again; the queue must still be worked
-        log.exception("Recovering the document repository failed; it is retried every 10 min")
-    else:
-        if mended:
-            log.warning("Put back %s ref(s) the database never acknowledged", len(mended))
+    # A git killed a moment ago may have left packed-refs.lock, which is taken for stale
+    # only once it is a few seconds old: try again for a while before giving up.
+    for attempt in range(START_UP_ATTEMPTS):
+        try:
+            mended = uow.recover()
+        except RefConflict:
+            if attempt == START_UP_ATTEMPTS - 1:
+                log.exception("Recovering the repository failed; it is retried every 10 min")
+                break
+            time.sleep(1)
+        except Exception:  # the periodic recovery tries again; the queue must still be worked
+            log.exception("Recovering the repository failed; it is retried every 10 min")
+            break
+        else:
+            if mended:
+                log.warning("Put back %s ref(s) the database never acknowledged", len(mended))
+            break
     transfer.resume_interrupted(starting=True)
 
 

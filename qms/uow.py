@@ -35,7 +35,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from qms.extensions import db
-from qms.gitstore import GitStore, GitStoreError, RefConflict
+from qms.gitstore import MAIN, GitStore, GitStoreError, RefConflict
 from qms.models import GitRef
 
 #: How often a unit of work is run again when another process published a ref first.
@@ -171,9 +171,16 @@ def _lock_rows(names: list[str]) -> dict[str, str | None]:
     name without a row gets a placeholder row, whose key another transaction cannot
     insert until this one ends. So no other unit of work can publish these refs until
     this one ends, and a ref that git holds differently now was left by a dead process.
-    Raises :class:`RefConflict` when another transaction claimed a new name first.
+    Main's row is locked first by every publication, whatever it moves: publications are
+    one at a time (on SQLite they are anyway), so any lock file git left in the repository
+    then is stale. Raises :class:`RefConflict` when another transaction claimed a new name
+    first.
     """
     _seed_if_empty()
+    db.session.execute(
+        update(GitRef).where(GitRef.name == MAIN).values(commit=GitRef.commit),
+        execution_options={"synchronize_session": False},
+    )
     db.session.execute(
         update(GitRef).where(GitRef.name.in_(names)).values(commit=GitRef.commit),
         execution_options={"synchronize_session": False},
@@ -219,7 +226,7 @@ def _publish() -> list[tuple[str, str | None, str | None]]:
         return []
     names = sorted(moves)
     acknowledged = _lock_rows(names)
-    _clear_locks(gitstore, names)
+    _clear_locks(gitstore)
     actual = {name: gitstore.ref_value(name) for name in names}
     leftovers = [
         (name, acknowledged[name], actual[name])
@@ -239,9 +246,9 @@ def _publish() -> list[tuple[str, str | None, str | None]]:
     return updates
 
 
-def _clear_locks(gitstore: GitStore, names: list[str]) -> None:
-    """Remove lock files a killed git left on refs whose rows this unit of work holds."""
-    removed = gitstore.remove_stale_locks(names)
+def _clear_locks(gitstore: GitStore) -> None:
+    """Remove the lock files a killed git left; call only while holding main's row."""
+    removed = gitstore.remove_stale_locks(gitstore.locked_refs())
     if removed:
         current_app.logger.warning("Removed lock files left by a killed git: %s", removed)
 
@@ -310,7 +317,7 @@ def recover() -> list[tuple[str, str | None, str | None]]:
             acknowledged = _lock_rows(names)
         except RefConflict:
             return []  # a live unit of work is creating one of them: the next run sees it
-        _clear_locks(gitstore, names)
+        _clear_locks(gitstore)
         mend = []
         for name in names:
             known, actual = acknowledged[name], gitstore.ref_value(name)
