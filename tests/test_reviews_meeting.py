@@ -239,26 +239,6 @@ def test_inputs_may_be_compiled_again_until_the_meeting(users, history):
     assert inputs.figure(review.inputs, "customer.complaints") == 4
 
 
-def test_review_without_other_domains_shows_not_available(users, monkeypatch):
-    from qms.reviews import sources
-
-    monkeypatch.setattr(sources, "service", lambda domain: None)
-    monkeypatch.setattr(sources, "function", lambda domain, name: None)
-    monkeypatch.setattr(inputs, "function", lambda domain, name: None)
-    from qms.reviews import figures
-
-    monkeypatch.setattr(figures, "function", lambda domain, name: None)
-    review = services.prepare(users["approver"], plan(users))
-    for key in (
-        "nonconformities.raised",
-        "audits.held",
-        "audit_completion",
-        "forms_used",
-        "previous_actions.total",
-    ):
-        assert inputs.figure(review.inputs, key) is None
-
-
 # -- decisions, actions, minutes ----------------------------------------------------------
 
 

@@ -1,7 +1,6 @@
 """The improvement trail: finding -> NC -> actions -> released revision -> check -> review.
 
-Built only from the public services of audits, improvement and documents; whatever part
-of the chain belongs to a domain not installed is simply not shown.
+Built only from the public services of audits, improvement and documents.
 """
 
 from dataclasses import dataclass, field
@@ -12,11 +11,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from qms import clock
+from qms.audits import services as audits
+from qms.documents import services as documents
 from qms.errors import NotFound
 from qms.extensions import db
+from qms.improvement import services as improvement
 from qms.reviews.labels import state_label
 from qms.reviews.models import Complaint, Review
-from qms.reviews.sources import action_url, audit_url, function, link, nc_url
+from qms.reviews.sources import action_url, audit_url, link, nc_url
 
 KINDS = ("finding", "nc", "action", "revision", "review", "complaint")
 
@@ -61,12 +63,8 @@ def _s(value) -> str:
 
 def _finding_steps(nc_number: str) -> list[Step]:
     """The audit findings that raised the NC."""
-    list_audits = function("audits", "list_audits")
-    result_label = function("audits", "result_label")
-    if list_audits is None:
-        return []
     steps = []
-    for audit in db.session.scalars(list_audits()):
+    for audit in db.session.scalars(audits.list_audits()):
         for q in audit.questions:
             if q.nc_number != nc_number:
                 continue
@@ -77,7 +75,7 @@ def _finding_steps(nc_number: str) -> list[Step]:
                     f"{audit.ref}/{q.seq}",
                     audit_url(audit.ref),
                     q.answered_at,
-                    result_label(q.result) if result_label else _s(q.result),
+                    audits.result_label(q.result),
                     [
                         (_("Audit"), f"{audit.ref} {audit.title}"),
                         (_("Clause"), _s(q.clause)),
@@ -106,12 +104,11 @@ def _complaint_steps(nc_number: str) -> list[Step]:
 
 
 def _nc_step(nc) -> Step:
-    services = _improvement()
-    state = services.nc_state_label(nc.state)
+    state = improvement.nc_state_label(nc.state)
     lines = [
-        (_("Source"), services.source_label(nc.source)),
+        (_("Source"), improvement.source_label(nc.source)),
         (_("Department"), nc.department.name),
-        (_("Severity"), services.severity_label(nc.severity)),
+        (_("Severity"), improvement.severity_label(nc.severity)),
         (_("Description"), nc.description),
     ]
     if nc.containment:
@@ -131,15 +128,14 @@ def _nc_step(nc) -> Step:
 
 
 def _action_steps(action) -> list[Step]:
-    services = _improvement()
     steps = [
         Step(
             "action",
-            services.action_type_label(action.action_type),
+            improvement.action_type_label(action.action_type),
             action.number,
             action_url(action.number),
             action.created_at,
-            services.action_state_label(action.state),
+            improvement.action_state_label(action.state),
             [
                 (_("Action"), action.title),
                 (_("Owner"), action.owner.display_name),
@@ -148,7 +144,7 @@ def _action_steps(action) -> list[Step]:
             ],
         )
     ]
-    release = services.action_release(action, with_redline=True)
+    release = improvement.action_release(action, with_redline=True)
     if release is not None:
         links = [
             (
@@ -190,7 +186,7 @@ def _action_steps(action) -> list[Step]:
                 action.number,
                 action_url(action.number),
                 action.checked_at,
-                services.action_state_label(action.state),
+                improvement.action_state_label(action.state),
                 [
                     (_("Criteria"), _s(action.effectiveness_criteria)),
                     (_("Result"), _s(action.check_result)),
@@ -227,12 +223,6 @@ def _review_step(review: Review) -> Step:
     )
 
 
-def _improvement():
-    from qms.reviews.sources import service
-
-    return service("improvement")
-
-
 # -- chains ----------------------------------------------------------------------------
 
 
@@ -250,7 +240,7 @@ def _nc_chain(chain: Chain, nc, current: str) -> Chain:
                 nc.number,
                 nc_url(nc.number),
                 nc.closed_at,
-                _improvement().nc_state_label(nc.state),
+                improvement.nc_state_label(nc.state),
                 [
                     (_("Result"), _s(nc.check_result)),
                     (_("Checked by"), nc.checked_by.display_name if nc.checked_by else ""),
@@ -277,14 +267,12 @@ def _action_chain(chain: Chain, action) -> Chain:
 def build(kind: str, key: str) -> Chain:
     """Return the improvement trail through the object ``kind``/``key``.
 
-    :raises NotFound: unknown kind, or an object that does not exist (or whose domain is
-        not installed).
+    :raises NotFound: unknown kind, or an object that does not exist.
     """
     chain = Chain(kind, key)
-    improvement = _improvement()
-    if kind == "nc" and improvement is not None:
+    if kind == "nc":
         return _nc_chain(chain, improvement.get_nc(key), key)
-    if kind == "action" and improvement is not None:
+    if kind == "action":
         return _action_chain(chain, improvement.get_action(key))
     if kind == "finding":
         return _finding_chain(chain, key)
@@ -294,7 +282,7 @@ def build(kind: str, key: str) -> Chain:
         from qms.reviews.feedback import get_complaint
 
         complaint = get_complaint(key)
-        if complaint.nc_number and improvement is not None:
+        if complaint.nc_number:
             return _nc_chain(chain, improvement.get_nc(complaint.nc_number), key)
         chain.steps = _complaint_steps_for(complaint)
         return chain
@@ -319,16 +307,13 @@ def _complaint_steps_for(complaint: Complaint) -> list[Step]:
 
 
 def _finding_chain(chain: Chain, key: str) -> Chain:
-    get_audit = function("audits", "get_audit")
-    get_question = function("audits", "get_question")
     ref, _sep, seq = key.rpartition("/")
-    if get_audit is None or get_question is None or not ref:
+    if not ref:
         raise NotFound(_("There is no audit finding %(key)s.", key=key))
-    question = get_question(get_audit(ref), seq)
-    improvement = _improvement()
-    if question.nc_number and improvement is not None:
+    question = audits.get_question(audits.get_audit(ref), seq)
+    if question.nc_number:
         return _nc_chain(chain, improvement.get_nc(question.nc_number), key)
-    if question.action_ref and improvement is not None:
+    if question.action_ref:
         chain.steps = [
             Step(
                 "finding",
@@ -359,15 +344,12 @@ def _finding_chain(chain: Chain, key: str) -> Chain:
 
 
 def _revision_chain(chain: Chain, key: str) -> Chain:
-    from qms.documents import services as documents
-
     code, _sep, label = key.rpartition("/")
     if not code:
         raise NotFound(_("Name the revision as CODE/REVISION, e.g. QP-07/B."))
     rev = documents.get_revision(documents.get_document(code), label)
     cr = rev.change_request
-    improvement = _improvement()
-    if cr is not None and improvement is not None:
+    if cr is not None:
         source = (cr.source_ref or "").strip()
         if source.startswith("NC-"):
             return _nc_chain(chain, improvement.get_nc(source), key)

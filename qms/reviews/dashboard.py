@@ -1,15 +1,17 @@
 """This domain's home-page panels: managers see how the quality system performs.
 
-Each figure comes from the owning domain's public services; a domain that is not
-installed shows "not available" rather than a number.
+Each figure comes from the owning domain's public services.
 """
 
 from sqlalchemy import func, select
 
 from qms import clock
+from qms.audits import services as audits
+from qms.documents import services as documents
 from qms.extensions import db
+from qms.improvement import services as improvement
 from qms.reviews import charts, feedback, figures, objectives
-from qms.reviews.sources import function, link
+from qms.reviews.sources import link
 
 
 def _count(stmt) -> int:
@@ -17,38 +19,25 @@ def _count(stmt) -> int:
 
 
 def _overdue() -> dict:
-    """Overdue counts across domains; None where a domain is not installed."""
-    from qms.documents import services as documents
-
-    list_ncs, nc_filters = function("improvement", "list_ncs"), function("improvement", "NcFilters")
-    list_actions, action_filters = (
-        function("improvement", "list_actions"),
-        function("improvement", "ActionFilters"),
-    )
+    """Overdue counts across domains."""
     today = clock.today()
     complaints = db.session.scalars(feedback.list_complaints(open_only=True)).all()
     return {
-        "actions": _count(list_actions(action_filters(overdue=True)))
-        if list_actions and action_filters
-        else None,
-        "ncs": _count(list_ncs(nc_filters(overdue=True))) if list_ncs and nc_filters else None,
+        "actions": _count(improvement.list_actions(improvement.ActionFilters(overdue=True))),
+        "ncs": _count(improvement.list_ncs(improvement.NcFilters(overdue=True))),
         "complaints": sum(1 for c in complaints if c.response_due < today),
         "documents": _count(documents.list_documents(due_for_review=True)),
     }
 
 
-def _aging() -> list[dict] | None:
-    list_ncs, nc_filters = function("improvement", "list_ncs"), function("improvement", "NcFilters")
-    aging = function("improvement", "aging")
-    if not (list_ncs and nc_filters and aging):
-        return None
-    return aging(db.session.scalars(list_ncs(nc_filters(open_only=True))).unique().all())
+def _aging() -> list[dict]:
+    open_ncs = improvement.list_ncs(improvement.NcFilters(open_only=True))
+    return improvement.aging(db.session.scalars(open_ncs).unique().all())
 
 
 def _coverage(year: int) -> dict:
     completion = figures.audit_completion(year)
-    coverage = function("audits", "coverage")
-    gaps = len(coverage(year).gaps) if coverage is not None else None
+    gaps = len(audits.coverage(year).gaps)
     return {"completion": completion, "gaps": gaps, "year": year}
 
 

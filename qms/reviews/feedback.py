@@ -11,6 +11,7 @@ from qms.auth.models import Department, User
 from qms.database import next_number
 from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
+from qms.improvement import services as improvement
 from qms.reviews import periods
 from qms.reviews.labels import channel_label  # noqa: F401  (re-exported)
 from qms.reviews.models import CHANNELS, Complaint, SurveyResult
@@ -149,16 +150,11 @@ def raise_nc(actor: User, complaint: Complaint) -> str:
     The NC and its link from the complaint are one unit: when the link is refused (another
     request raised one meanwhile), no NC is left behind.
     """
-    from qms.reviews.sources import function
-
-    raise_nc_ = function("improvement", "raise_nc")
-    if raise_nc_ is None:
-        raise Conflict(_("Nonconformities are not available in this installation."))
     if complaint.nc_number:
         raise Conflict(
             _("%(number)s already raised %(nc)s.", number=complaint.number, nc=complaint.nc_number)
         )
-    nc = raise_nc_(
+    nc = improvement.raise_nc(
         actor,
         _("Complaint %(number)s", number=complaint.number),
         complaint.content,

@@ -1,7 +1,8 @@
 """Figures the system already knows, computed through the owning domains' services.
 
-Each function returns a :class:`Figure` whose ``value`` is None when the domain it
-depends on is not installed: the page then says "not available", never a guess.
+Each function returns a :class:`Figure` whose ``value`` is None when there is nothing to
+compute it from (no NC closed in the period, no audit programme): the page then says
+"not available", never a guess.
 """
 
 from dataclasses import dataclass, field
@@ -11,8 +12,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from qms import clock
+from qms.audits import services as audits
+from qms.documents import services as documents
 from qms.extensions import db
-from qms.reviews.sources import function
+from qms.improvement import services as improvement
+from qms.records import services as records
 
 
 @dataclass
@@ -58,12 +62,9 @@ def _percent(part: int, whole: int) -> float | None:
 def overdue_actions(today: date | None = None) -> Figure:
     """Open actions whose due date has passed."""
     label = _("Overdue actions")
-    list_actions = function("improvement", "list_actions")
-    filters = function("improvement", "ActionFilters")
-    if list_actions is None or filters is None:
-        return Figure("overdue_actions", label, None)
     today = today or clock.today()
-    actions = db.session.scalars(list_actions(filters(open_only=True))).all()
+    open_actions = improvement.list_actions(improvement.ActionFilters(open_only=True))
+    actions = db.session.scalars(open_actions).all()
     overdue = [a for a in actions if a.due_date < today]
     return Figure(
         "overdue_actions",
@@ -80,21 +81,16 @@ def overdue_actions(today: date | None = None) -> Figure:
 def nc_closure_days(start: date, end: date) -> Figure:
     """Average days from raising to closing, over the NCs closed in [start, end]."""
     label = _("Average NC closure time")
-    list_ncs = function("improvement", "list_ncs")
-    filters = function("improvement", "NcFilters")
-    days_open = function("improvement", "days_open")
-    if list_ncs is None or filters is None or days_open is None:
-        return Figure("nc_closure_days", label, None, _("days"))
     closed = [
         nc
-        for nc in db.session.scalars(list_ncs(filters(state="closed")))
+        for nc in db.session.scalars(improvement.list_ncs(improvement.NcFilters(state="closed")))
         if nc.closed_at is not None and start <= _day(nc.closed_at) <= end
     ]
     if not closed:
         return Figure(
             "nc_closure_days", label, None, _("days"), detail=_("no NC closed in the period")
         )
-    days = [days_open(nc) for nc in closed]
+    days = [improvement.days_open(nc) for nc in closed]
     return Figure(
         "nc_closure_days",
         label,
@@ -115,13 +111,9 @@ def audit_completion(year: int) -> Figure:
     frequency; audits beyond that frequency do not make up for another unit's shortfall.
     """
     label = _("Audit programme completion")
-    coverage = function("audits", "coverage")
-    list_audits = function("audits", "list_audits")
-    if coverage is None or list_audits is None:
-        return Figure("audit_completion", label, None, "%")
-    states = {a.ref: a.state for a in db.session.scalars(list_audits(year=year))}
+    states = {a.ref: a.state for a in db.session.scalars(audits.list_audits(year=year))}
     done = planned = 0
-    for row in coverage(year).rows:
+    for row in audits.coverage(year).rows:
         if row.unit is None:
             continue
         planned += row.unit.frequency
@@ -147,8 +139,6 @@ def audit_completion(year: int) -> Figure:
 
 def ack_coverage() -> Figure:
     """Share of the staff concerned who have acknowledged the current effective revisions."""
-    from qms.documents import services as documents
-
     done = expected = 0
     for doc in db.session.scalars(documents.list_documents(status="effective")):
         rev = documents.effective_revision(doc)
@@ -170,14 +160,10 @@ def ack_coverage() -> Figure:
 def forms_used(start: date, end: date) -> Figure:
     """Share of the effective record forms with at least one record in [start, end]."""
     label = _("Record forms used in the period")
-    forms = function("records", "forms")
-    list_records = function("records", "list_records")
-    if forms is None or list_records is None:
-        return Figure("forms_used", label, None, "%")
-    codes = {doc.code for doc in forms()}
-    records = list_records(date_from=start, date_to=end).subquery()
+    codes = {doc.code for doc in records.forms()}
+    period = records.list_records(date_from=start, date_to=end).subquery()
     used = set(
-        db.session.scalars(select(records.c.form_code).where(records.c.status != "void").distinct())
+        db.session.scalars(select(period.c.form_code).where(period.c.status != "void").distinct())
     )
     used &= codes
     return Figure(

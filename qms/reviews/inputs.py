@@ -12,12 +12,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from qms import clock
+from qms.audits import services as audits_services
 from qms.extensions import db
+from qms.improvement import services as improvement
 from qms.models import utcnow
 from qms.reviews import feedback, figures, objectives
 from qms.reviews.labels import section_title
 from qms.reviews.models import Review
-from qms.reviews.sources import function
 
 # (key, clause) in the order §9.3.2 lists them.
 SECTIONS = (
@@ -59,11 +60,6 @@ def _fig(key: str, label: str, value, unit: str = "", detail: str = "", data=Non
     }
 
 
-def _na(key: str, label: str, unit: str = "") -> dict:
-    """A figure whose domain is not installed: shown as "not available"."""
-    return _fig(key, label, None, unit, _("not available"))
-
-
 def _day(value) -> date | None:
     if value is None:
         return None
@@ -83,16 +79,11 @@ def previous_actions(review: Review) -> dict:
         select(Review).where(Review.planned_on < review.planned_on, Review.id != review.id)
     ).all()
     numbers = [n for r in earlier for d in r.decisions for n in d.actions]
-    get_action = function("improvement", "get_action")
-    figs, items = [], []
-    label_total = _("Actions decided by earlier reviews")
-    if get_action is None:
-        figs.append(_na("previous_actions.total", label_total))
-        return {"figures": figs, "items": items}
+    items = []
     states: dict[str, int] = {}
     overdue = 0
     for number in numbers:
-        action = get_action(number)
+        action = improvement.get_action(number)
         states[action.state] = states.get(action.state, 0) + 1
         late = action.is_open and action.due_date < clock.today()
         overdue += late
@@ -107,8 +98,8 @@ def previous_actions(review: Review) -> dict:
             }
         )
     closed = states.get("done", 0) + states.get("verified_effective", 0)
-    figs += [
-        _fig("previous_actions.total", label_total, len(numbers)),
+    figs = [
+        _fig("previous_actions.total", _("Actions decided by earlier reviews"), len(numbers)),
         _fig("previous_actions.completed", _("completed (done or verified)"), closed),
         _fig(
             "previous_actions.verified",
@@ -243,28 +234,13 @@ def process_performance(start: date, end: date) -> dict:
 
 
 def _ncs_and_actions():
-    list_ncs = function("improvement", "list_ncs")
-    list_actions = function("improvement", "list_actions")
-    if list_ncs is None or list_actions is None:
-        return None, None
     return (
-        db.session.scalars(list_ncs()).unique().all(),
-        db.session.scalars(list_actions()).unique().all(),
+        db.session.scalars(improvement.list_ncs()).unique().all(),
+        db.session.scalars(improvement.list_actions()).unique().all(),
     )
 
 
 def nonconformities(start: date, end: date, ncs, actions) -> dict:
-    if ncs is None:
-        return {
-            "figures": [
-                _na("nonconformities.raised", _("Nonconformities raised")),
-                _na("nonconformities.closed", _("Nonconformities closed")),
-                _na("nonconformities.open", _("open now")),
-                _na("nonconformities.closure_days", _("Average NC closure time"), _("days")),
-                _na("nonconformities.overdue_actions", _("Overdue actions")),
-            ],
-            "items": [],
-        }
     raised = [nc for nc in ncs if _within(nc.raised_at, start, end)]
     closed = [nc for nc in ncs if nc.state == "closed" and _within(nc.closed_at, start, end)]
     open_now = [nc for nc in ncs if nc.is_open]
@@ -304,8 +280,6 @@ def nonconformities(start: date, end: date, ncs, actions) -> dict:
 
 def external_providers(start: date, end: date, ncs) -> dict:
     label = _("Nonconformities about suppliers")
-    if ncs is None:
-        return {"figures": [_na("external_providers.ncs", label)], "items": []}
     found = [nc for nc in ncs if nc.source == "supplier" and _within(nc.raised_at, start, end)]
     return {
         "figures": [_fig("external_providers.ncs", label, len(found))],
@@ -317,8 +291,6 @@ def external_providers(start: date, end: date, ncs) -> dict:
 
 def _actions_of(actions, start, end, action_type: str) -> dict:
     prefix = "risks" if action_type == "preventive" else "improvement"
-    if actions is None:
-        return {"figures": [_na(f"{prefix}.actions", _("Actions"))], "items": []}
     chosen = [
         a
         for a in actions
@@ -353,14 +325,11 @@ NC_RESULTS = ("major_nc", "minor_nc")
 OBSERVATION_RESULTS = ("observation", "ofi")
 
 
-def audit_results(start: date, end: date) -> list | None:
-    """Return the audits carried out in [start, end], or None when audits are not installed."""
-    list_audits = function("audits", "list_audits")
-    if list_audits is None:
-        return None
+def audit_results(start: date, end: date) -> list:
+    """Return the audits carried out in [start, end]."""
     return [
         a
-        for a in db.session.scalars(list_audits())
+        for a in db.session.scalars(audits_services.list_audits())
         if a.state in ("in_progress", "reported", "closed") and start <= a.planned_start <= end
     ]
 
@@ -369,16 +338,6 @@ def audits(start: date, end: date) -> dict:
     """Audits carried out in the period, their findings, and the programme's completion."""
     completion = figures.audit_completion(end.year).as_dict()
     held = audit_results(start, end)
-    if held is None:
-        return {
-            "figures": [
-                completion | {"detail": completion["detail"] or _("not available")},
-                _na("audits.held", _("Audits carried out")),
-                _na("audits.findings", _("Findings graded as nonconformity")),
-                _na("audits.observations", _("Observations and opportunities for improvement")),
-            ],
-            "items": [],
-        }
     findings = [q for a in held for q in a.questions if q.result in NC_RESULTS]
     observations = [q for a in held for q in a.questions if q.result in OBSERVATION_RESULTS]
     items = []

@@ -19,6 +19,7 @@ from qms.auth.services import verify_password
 from qms.database import next_number
 from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
+from qms.improvement import services as improvement
 from qms.models import utcnow
 from qms.reviews import inputs as review_inputs
 from qms.reviews.feedback import (  # noqa: F401  (public services of this domain)
@@ -54,7 +55,6 @@ from qms.reviews.permissions import (  # noqa: F401  (re-exported)
     can_view_dashboard,
     is_manager,
 )
-from qms.reviews.sources import function
 from qms.uow import transactional
 
 
@@ -278,10 +278,7 @@ def create_action(
     """Create an action for a decision through the improvement domain; returns its number."""
     review = db.session.get(Review, decision.review_id)
     _require_held(actor, review)
-    create = function("improvement", "create_action")
-    if create is None:
-        raise Conflict(_("Actions are not available in this installation."))
-    action = create(
+    action = improvement.create_action(
         actor,
         action_type,
         title,

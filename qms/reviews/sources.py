@@ -1,28 +1,10 @@
-"""The other domains this one reads, each through its public service functions.
+"""Links to the pages of the other domains this one reads (improvement, audits, documents).
 
-Improvement, audits and records are built alongside this domain; while one of them is
-not installed (or lacks a function), what depends on it shows as "not available" and
-never as a made-up number.
+The domains' data is read through their public services, imported plainly where it is
+used; this module only builds URLs, and only for pages this installation has.
 """
 
-from importlib import import_module
-from types import ModuleType
-
 from flask import current_app, url_for
-
-
-def service(domain: str) -> ModuleType | None:
-    """Return ``qms.<domain>.services``, or None when that domain is not installed."""
-    try:
-        return import_module(f"qms.{domain}.services")
-    except ImportError:
-        return None
-
-
-def function(domain: str, name: str):
-    """Return the public function ``name`` of a domain's services, or None."""
-    module = service(domain)
-    return getattr(module, name, None) if module is not None else None
 
 
 def has_endpoint(endpoint: str) -> bool:
@@ -32,14 +14,6 @@ def has_endpoint(endpoint: str) -> bool:
 def link(endpoint: str, **values) -> str | None:
     """Return the URL of ``endpoint`` when that page exists in this installation."""
     return url_for(endpoint, **values) if has_endpoint(endpoint) else None
-
-
-def first_link(endpoints: tuple[str, ...], **values) -> str | None:
-    """Return the URL of the first of ``endpoints`` that exists."""
-    for endpoint in endpoints:
-        if has_endpoint(endpoint):
-            return url_for(endpoint, **values)
-    return None
 
 
 def nc_url(number: str) -> str | None:

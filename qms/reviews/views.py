@@ -13,6 +13,7 @@ from qms.auth.models import Department, User
 from qms.errors import ServiceError
 from qms.extensions import db
 from qms.forms import options, show_error
+from qms.improvement import services as improvement
 from qms.navigation import NavItem, register_nav, register_work
 from qms.reviews import (
     chain,
@@ -381,7 +382,6 @@ def complaint(number: str):
             complaint=item,
             form=form,
             can_respond=feedback.can_respond(current_user, item),
-            can_raise_nc=sources.function("improvement", "raise_nc") is not None,
             nc_url=sources.nc_url(item.nc_number) if item.nc_number else None,
         ),
         status,
@@ -495,10 +495,8 @@ def _decision_form(formdata=True) -> DecisionForm:
 
 
 def _action_types():
-    improvement = sources.service("improvement")
     types = ("improvement", "preventive", "corrective")
-    label = getattr(improvement, "action_type_label", None) if improvement else None
-    return options([(t, label(t) if label else t) for t in types])
+    return options([(t, improvement.action_type_label(t)) for t in types])
 
 
 def _render_review(review, status=200, **forms):
@@ -517,7 +515,6 @@ def _render_review(review, status=200, **forms):
             decision_form=forms.get("decision_form") or _decision_form(formdata=False),
             action_form=action_form,
             approve_form=forms.get("approve_form") or ApproveForm(formdata=None),
-            actions_available=sources.function("improvement", "create_action") is not None,
             action_url=sources.action_url,
             nc_url=sources.nc_url,
             audit_url=sources.audit_url,
