@@ -1,4 +1,4 @@
-"""Records, nonconformities and actions in the index, when those packages are installed.
+"""Records, nonconformities and actions in the index.
 
 They are indexed as they are written: an ORM hook notes every record, nonconformity or
 action a transaction adds, changes or deletes, and just before that transaction commits
@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib import import_module
-from importlib.util import find_spec
 
 from sqlalchemy import event
 
 from qms.extensions import db
+from qms.improvement import services as improvement
+from qms.improvement.models import Action, Nonconformity
+from qms.records import services as records
+from qms.records.models import Record
 from qms.search.services import Entry, index, register_provider, remove
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,6 @@ def _flatten(value) -> Iterator[str]:
 
 
 def record_entry(record) -> Entry:
-    records = import_module("qms.records.services")
     try:
         shown = records.shown(records.record_definition(record), record.values or {})
         parts = []
@@ -77,7 +78,6 @@ def record_entry(record) -> Entry:
 
 
 def all_records() -> Iterator[Entry]:
-    records = import_module("qms.records.services")
     for record in db.session.scalars(records.list_records()).unique():
         yield record_entry(record)
 
@@ -122,13 +122,11 @@ def action_entry(action) -> Entry:
 
 
 def all_ncs() -> Iterator[Entry]:
-    improvement = import_module("qms.improvement.services")
     for nc in db.session.scalars(improvement.list_ncs()).unique():
         yield nc_entry(nc)
 
 
 def all_actions() -> Iterator[Entry]:
-    improvement = import_module("qms.improvement.services")
     for action in db.session.scalars(improvement.list_actions()).unique():
         yield action_entry(action)
 
@@ -188,14 +186,10 @@ def _watch(watched: Watched) -> None:
 
 
 def install() -> None:
-    """Index records, nonconformities and actions when their packages are installed."""
-    if find_spec("qms.records.services") is not None:
-        models = import_module("qms.records.models")
-        register_provider("record", all_records)
-        _watch(Watched("record", models.Record, record_entry, lambda r: r.number))
-    if find_spec("qms.improvement.services") is not None:
-        models = import_module("qms.improvement.models")
-        register_provider("nonconformity", all_ncs)
-        register_provider("action", all_actions)
-        _watch(Watched("nonconformity", models.Nonconformity, nc_entry, lambda n: n.number))
-        _watch(Watched("action", models.Action, action_entry, lambda a: a.number))
+    """Index records, nonconformities and actions, and keep their entries current."""
+    register_provider("record", all_records)
+    register_provider("nonconformity", all_ncs)
+    register_provider("action", all_actions)
+    _watch(Watched("record", Record, record_entry, lambda r: r.number))
+    _watch(Watched("nonconformity", Nonconformity, nc_entry, lambda n: n.number))
+    _watch(Watched("action", Action, action_entry, lambda a: a.number))

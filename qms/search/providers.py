@@ -64,7 +64,7 @@ def on_document_revision(event: str, rev) -> None:
 
 
 def install() -> None:
-    """Register the providers and hooks of every domain present in this installation."""
+    """Register the providers and hooks of every domain."""
     register_provider("document", all_documents)
     documents.on_revision(on_document_revision)
     domains.install()
