@@ -15,6 +15,7 @@ A new type is one new class; nothing else branches on type names.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -420,7 +421,7 @@ class IntegerType(NumberType):
         return int(number) if number == number.to_integral_value() else None
 
 
-class MomentType(FieldType):
+class MomentType(FieldType, ABC):
     """A date, a date and time, or a time of day, stored in ISO form."""
 
     widget: ClassVar[type]
@@ -433,9 +434,9 @@ class MomentType(FieldType):
         except ValueError:
             return None, self.wrong()
 
+    @abstractmethod
     def iso(self, text: str) -> str:
         """Return the value in the form it is stored; :raises ValueError: it is not one."""
-        raise NotImplementedError
 
     def form_field(self, fd, choices, in_table=False):
         return StringField(widget=self.widget(), **self.common(fd))
@@ -631,14 +632,15 @@ class PhoneType(TextType):
         return StringField(widget=w.TelInput(), **self.common(fd))
 
 
-class NamedType(FieldType):
+class NamedType(FieldType, ABC):
     """A field naming something the system knows (a person, a department) by its name."""
 
     takes_default = False
     unknown: ClassVar[Callable[[], str]]
 
+    @abstractmethod
     def exists(self, lookups: Lookups, name: str) -> bool:
-        raise NotImplementedError
+        """Return whether ``name`` is one the system knows."""
 
     def check(self, fd, value, lookups):
         if not isinstance(value, str) or not self.exists(lookups, value.strip()):
