@@ -41,7 +41,7 @@ from qms.improvement.permissions import (
     can_work_action,
     is_planner,
 )
-from qms.improvement.validation import choice, due, text
+from qms.improvement.validation import choice, due, text, transition_rule
 from qms.models import utcnow
 from qms.uow import transactional
 
@@ -200,21 +200,9 @@ def action_transition(
     ``done`` needs ``note`` (what was done) and, when the action asked for a document
     change, the release of the revision implementing it; a check needs ``result``.
     """
-    if to not in ACTION_STATES:
-        raise ValidationFailed(
-            _("Choose one of: %(choices)s.", choices=", ".join(ACTION_STATES)), field="to"
-        )
-    who = ACTION_TRANSITIONS.get((action.state, to))
-    if who is None:
-        raise Conflict(
-            _(
-                "%(number)s is %(state)s; it cannot move to %(to)s from there.",
-                number=action.number,
-                state=action_state_label(action.state),
-                to=action_state_label(to),
-            ),
-            field="to",
-        )
+    who = transition_rule(
+        ACTION_TRANSITIONS, ACTION_STATES, action.number, action.state, to, action_state_label
+    )
     if who == "owner" and not can_work_action(actor, action):
         raise PermissionDenied(
             _(

@@ -54,6 +54,7 @@ from qms.improvement.validation import (
     due,
     find_department,
     text,
+    transition_rule,
     validate_clause,
 )
 from qms.models import utcnow
@@ -318,21 +319,7 @@ def transition(actor: User, nc: Nonconformity, to: str, **fields) -> Nonconformi
     and takes ``containment_by`` (username) and ``containment_on``; closing needs
     ``result``; reopening (effectiveness_check -> analysis) and rejecting need ``reason``.
     """
-    if to not in NC_STATES:
-        raise ValidationFailed(
-            _("Choose one of: %(choices)s.", choices=", ".join(NC_STATES)), field="to"
-        )
-    who = TRANSITIONS.get((nc.state, to))
-    if who is None:
-        raise Conflict(
-            _(
-                "%(number)s is %(state)s; it cannot move to %(to)s from there.",
-                number=nc.number,
-                state=nc_state_label(nc.state),
-                to=nc_state_label(to),
-            ),
-            field="to",
-        )
+    who = transition_rule(TRANSITIONS, NC_STATES, nc.number, nc.state, to, nc_state_label)
     if who == "responsible":
         require_responsible(actor, nc)
     elif who == "office":

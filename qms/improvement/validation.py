@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from flask_babel import gettext as _
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from qms import clock
 from qms.auth.models import Department
-from qms.errors import ValidationFailed
+from qms.errors import Conflict, ValidationFailed
 from qms.extensions import db
 
 CLAUSE_RE = re.compile(r"^(?:[4-9]|10)(?:\.\d{1,2}){0,3}$")
@@ -71,3 +71,30 @@ def due(value: date | None, field_name: str = "due_date", required: bool = False
     if value < clock.today():
         raise ValidationFailed(_("The due date cannot be in the past."), field=field_name)
     return value
+
+
+def transition_rule(
+    transitions: dict[tuple[str, str], str],
+    states: Iterable[str],
+    number: str,
+    state: str,
+    to: str,
+    label: Callable[[str], str],
+) -> str:
+    """Return who may take ``state`` -> ``to`` in ``transitions``, or refuse the move."""
+    if to not in states:
+        raise ValidationFailed(
+            _("Choose one of: %(choices)s.", choices=", ".join(states)), field="to"
+        )
+    who = transitions.get((state, to))
+    if who is None:
+        raise Conflict(
+            _(
+                "%(number)s is %(state)s; it cannot move to %(to)s from there.",
+                number=number,
+                state=label(state),
+                to=label(to),
+            ),
+            field="to",
+        )
+    return who
