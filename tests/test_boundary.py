@@ -21,8 +21,8 @@ from qms.models import aware, utcnow
 from qms.records.models import Record
 from qms.uow import transactional
 from tests.builders import content, new_document
-from tests.builders_improvement import SOON
 from tests.builders_records import form_in_force
+from tests.test_improvement_pages import _form as nc_form
 
 NUL_MESSAGE = "NUL character"
 SURROGATE_MESSAGE = "lone surrogate"
@@ -42,22 +42,6 @@ def api(client, tokens):
         return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
 
     return call
-
-
-def nc_form(**change):
-    data = {
-        "title": "Queue ticket printer jammed",
-        "description": "Customers waited without tickets for 40 minutes.",
-        "source": "customer_complaint",
-        "severity": "minor",
-        "department": "Service Hall",
-        "clause": "8.5.1",
-        "responsible": "author",
-        "due_date": SOON.isoformat(),
-        "records": "",
-        "submit": "Raise nonconformity",
-    }
-    return {**data, **change}
 
 
 def ncs() -> list[Nonconformity]:
