@@ -1,0 +1,12 @@
+"""The smallest journey: a demo user signs in and lands on their own work."""
+
+from tests.browser.conftest import sign_in
+
+
+def test_staff_sign_in_and_see_their_home_page(page, site):
+    page.goto("/auth/login")
+    page.shot("login")
+    sign_in(page, "staff")
+    assert "/auth/login" not in page.url
+    assert page.locator("text=Sam Staff").count() + page.locator("text=staff").count() > 0
+    page.shot("home")
