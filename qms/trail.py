@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import JSON, ForeignKey, Integer, String, select, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qms.extensions import db
@@ -31,6 +31,8 @@ class TrailHead(db.Model):
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_event"
+    # The events about one object (a revision's authors, a record's history), in order.
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_key", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, unique=True)
@@ -122,6 +124,24 @@ def events_for(object_type: str, object_key: str) -> list[AuditEvent]:
             select(AuditEvent)
             .where(AuditEvent.object_type == object_type, AuditEvent.object_key == object_key)
             .order_by(AuditEvent.seq)
+        )
+    )
+
+
+def users_for(
+    object_type: str, object_keys: list[str], actions: tuple[str, ...]
+) -> list[tuple[str, int]]:
+    """Return (object key, user id) of the events of ``actions`` about ``object_keys``."""
+    if not object_keys:
+        return []
+    return list(
+        db.session.execute(
+            select(AuditEvent.object_key, AuditEvent.user_id).where(
+                AuditEvent.object_type == object_type,
+                AuditEvent.object_key.in_(object_keys),
+                AuditEvent.action.in_(actions),
+                AuditEvent.user_id.is_not(None),
+            )
         )
     )
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from qms import render, trail
 from qms.auth.models import User
@@ -15,7 +16,7 @@ from qms.documents.permissions import (
     can_decide_change_request,
     can_release,
     can_review_periodically,
-    contributors,
+    contributors_of,
 )
 from qms.documents.register import (
     attachment_dir,
@@ -126,22 +127,21 @@ def acknowledgement_counts(rev: Revision) -> tuple[int, int]:
 
 def reading_list(user: User) -> list[Document]:
     """Return the effective documents the user must read and has not acknowledged yet."""
-    docs = db.session.scalars(
-        select(Document).where(Document.status == "effective").order_by(Document.code)
+    # One query for the documents with the id of their revision in force, and their
+    # distribution loaded with them: the home page asks this of every effective document.
+    rows = db.session.execute(
+        select(Document, Revision.id)
+        .join(Revision, Revision.document_id == Document.id)
+        .where(Document.status == "effective", Revision.status.in_(("effective", "obsolete")))
+        .options(selectinload(Document.distribution))
+        .order_by(Document.code)
     ).all()
     acked = set(
         db.session.scalars(
             select(Acknowledgement.revision_id).where(Acknowledgement.user_id == user.id)
         )
     )
-    result = []
-    for doc in docs:
-        if not concerns(doc, user):
-            continue
-        rev = effective_revision(doc)
-        if rev and rev.id not in acked:
-            result.append(doc)
-    return result
+    return [doc for doc, rev_id in rows if rev_id not in acked and concerns(doc, user)]
 
 
 # -- each person's work ----------------------------------------------------------------
@@ -163,10 +163,18 @@ def work_for(user: User) -> Work:
     open_revs = db.session.scalars(
         select(Revision)
         .where(Revision.status.in_(("draft", "in_review", "approved")))
+        .options(joinedload(Revision.document))
         .order_by(Revision.created_at)
     ).all()
-    drafts = [r for r in open_revs if r.status == "draft" and user.id in contributors(r)]
-    to_approve = [r for r in open_revs if r.status == "in_review" and can_approve(user, r)]
+    # Who wrote each open revision, in one trail query rather than one per revision.
+    authors = contributors_of(open_revs)
+    drafts = [r for r in open_revs if r.status == "draft" and user.id in authors[r.id]]
+    approver = can_approve(user)
+    to_approve = [
+        r
+        for r in open_revs
+        if r.status == "in_review" and approver and user.id not in authors[r.id]
+    ]
     to_release = [r for r in open_revs if r.status == "approved" and can_release(user, r.document)]
     due, crs = [], []
     if can_review_periodically(user):

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from qms import clock, trail
 from qms.auth.models import User
@@ -208,6 +209,8 @@ def todo(user: User) -> Todo:
                         ("reported", "analysis", "action_plan", "effectiveness_check")
                     )
                 )
+                # An NC in the action-plan step is ready when it has actions: load them here.
+                .options(selectinload(Nonconformity.actions))
                 .order_by(Nonconformity.raised_at)
             )
             if (nc.state == "reported" and nc.responsible_id is None)
