@@ -98,11 +98,25 @@ AGE_BUCKETS = ((0, 30), (31, 60), (61, 90), (91, None))
 
 def aging(ncs: Iterable[Nonconformity], today: date | None = None) -> list[dict]:
     """Count open NCs per age bucket (0-30, 31-60, 61-90, over 90 days)."""
+    return _buckets(days_open(nc, today) for nc in ncs if nc.is_open)
+
+
+def open_aging(today: date | None = None) -> list[dict]:
+    """Count the open NCs per age bucket, reading only when each was raised.
+
+    The managers' dashboard shows this on every home page: loading every open NC with its
+    relations to count them cost more than the rest of the page at ten thousand NCs.
+    """
+    end = today or clock.today()
+    raised = db.session.scalars(
+        select(Nonconformity.raised_at).where(Nonconformity.state.in_(OPEN_NC_STATES))
+    )
+    return _buckets(max(0, (end - clock.local(at).date()).days) for at in raised)
+
+
+def _buckets(ages: Iterable[int]) -> list[dict]:
     counts = [0] * len(AGE_BUCKETS)
-    for nc in ncs:
-        if not nc.is_open:
-            continue
-        days = days_open(nc, today)
+    for days in ages:
         for i, (low, high) in enumerate(AGE_BUCKETS):
             if days >= low and (high is None or days <= high):
                 counts[i] += 1

@@ -31,8 +31,7 @@ def _overdue() -> dict:
 
 
 def _aging() -> list[dict]:
-    open_ncs = improvement.list_ncs(improvement.NcFilters(open_only=True))
-    return improvement.aging(db.session.scalars(open_ncs).unique().all())
+    return improvement.open_aging()
 
 
 def _coverage(year: int) -> dict:
