@@ -101,16 +101,20 @@ def aging(ncs: Iterable[Nonconformity], today: date | None = None) -> list[dict]
     return _buckets(days_open(nc, today) for nc in ncs if nc.is_open)
 
 
-def open_aging(today: date | None = None) -> list[dict]:
-    """Count the open NCs per age bucket, reading only when each was raised.
+def open_aging(listed=None, today: date | None = None) -> list[dict]:
+    """Count the open NCs (of the ``listed`` select, else all) per age bucket.
 
-    The managers' dashboard shows this on every home page: loading every open NC with its
-    relations to count them cost more than the rest of the page at ten thousand NCs.
+    Reads only when each was raised: the NC list and the managers' dashboard show this on
+    every view, and loading every NC with its relations to count them cost more than the
+    rest of the page at ten thousand NCs.
     """
     end = today or clock.today()
-    raised = db.session.scalars(
-        select(Nonconformity.raised_at).where(Nonconformity.state.in_(OPEN_NC_STATES))
-    )
+    stmt = select(Nonconformity.raised_at).where(Nonconformity.state.in_(OPEN_NC_STATES))
+    if listed is not None:
+        stmt = stmt.where(
+            Nonconformity.id.in_(listed.with_only_columns(Nonconformity.id).order_by(None))
+        )
+    raised = db.session.scalars(stmt)
     return _buckets(max(0, (end - clock.local(at).date()).days) for at in raised)
 
 

@@ -142,7 +142,7 @@ def index():
         page=page,
         sort=sort,
         filters=filters,
-        aging=services.aging(db.session.scalars(stmt)),
+        aging=services.open_aging(stmt),
         days_open=services.days_open,
         args={k: v for k, v in request.args.items() if k not in ("page", "sort")},
     )
