@@ -1,0 +1,45 @@
+"""The web's own defences: security headers and cookie settings on every response.
+
+Flask-Talisman sets the headers; its HTTPS redirect and HSTS stay off unless the
+installation says it is served over HTTPS (``QMS_HTTPS``), because the embedded
+default runs on plain HTTP behind nothing.
+"""
+
+from flask import Flask
+from flask_talisman import Talisman
+
+talisman = Talisman()
+
+#: No inline script and no other origin: every script is a served file under /static.
+#: Styles keep 'unsafe-inline' for the few style="" attributes in templates; scripts,
+#: which is what an attacker needs, do not.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Install the headers and make the cookies' Secure flag follow ``QMS_HTTPS``."""
+    https = bool(app.config["QMS_HTTPS"])
+    app.config["SESSION_COOKIE_SECURE"] = https
+    app.config["REMEMBER_COOKIE_SECURE"] = https
+    talisman.init_app(
+        app,
+        force_https=False,
+        strict_transport_security=https,
+        strict_transport_security_max_age=app.config["QMS_HSTS_SECONDS"],
+        session_cookie_secure=https,
+        session_cookie_http_only=True,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+        # Chromium's feature list; nothing here uses the camera, microphone or location.
+        permissions_policy={"camera": "()", "microphone": "()", "geolocation": "()"},
+    )
