@@ -5,7 +5,8 @@ installation says it is served over HTTPS (``QMS_HTTPS``), because the embedded
 default runs on plain HTTP behind nothing.
 """
 
-from flask import Flask
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
 from flask_talisman import Talisman
 
 talisman = Talisman()
@@ -30,6 +31,8 @@ def init_app(app: Flask) -> None:
     https = bool(app.config["QMS_HTTPS"])
     app.config["SESSION_COOKIE_SECURE"] = https
     app.config["REMEMBER_COOKIE_SECURE"] = https
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["QMS_RATELIMIT_STORAGE"])
+    limiter.init_app(app)
     talisman.init_app(
         app,
         force_https=False,
@@ -43,3 +46,36 @@ def init_app(app: Flask) -> None:
         # Chromium's feature list; nothing here uses the camera, microphone or location.
         permissions_policy={"camera": "()", "microphone": "()", "geolocation": "()"},
     )
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _account() -> str:
+    # Case and spaces do not make a new account to guess at.
+    return "account:" + (request.form.get("username") or "").strip().lower()
+
+
+def _failed(response) -> bool:
+    # Only wrong passwords count: a good sign-in redirects (302) and costs nothing.
+    return response.status_code != 302
+
+
+limiter = Limiter(key_func=_client_address, default_limits=[], headers_enabled=False)
+
+#: Wrong passwords allowed per account and per address in the window; past them every
+#: attempt, even the right password, is refused until the window has passed.
+sign_in_per_account = limiter.shared_limit(
+    lambda: current_app.config["QMS_SIGN_IN_LIMIT_ACCOUNT"],
+    scope="sign-in-account",
+    key_func=_account,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+sign_in_per_address = limiter.shared_limit(
+    lambda: current_app.config["QMS_SIGN_IN_LIMIT_ADDRESS"],
+    scope="sign-in-address",
+    methods=["POST"],
+    deduct_when=_failed,
+)
