@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -38,6 +39,27 @@ def load_config(app, test_config: dict | None) -> None:
         OPENAPI_JSON_PATH="openapi.json",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Served over HTTPS: cookies are marked Secure and browsers are told to keep HTTPS.
+        QMS_HTTPS=os.environ.get("QMS_HTTPS", "").lower() in ("1", "true", "yes"),
+        QMS_HSTS_SECONDS=int(os.environ.get("QMS_HSTS_SECONDS", 365 * 24 * 3600)),
+        # The remember-me cookie: two weeks rather than Flask-Login's year, never sent
+        # cross-site, and not readable by scripts.
+        REMEMBER_COOKIE_DURATION=timedelta(days=14),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        # Sign-in throttling (qms.security): wrong passwords per account and per address.
+        # Several workers or hosts must share the counts: set a Redis URL (limits' syntax).
+        QMS_SIGN_IN_LIMIT_ACCOUNT=os.environ.get("QMS_SIGN_IN_LIMIT_ACCOUNT")
+        or "20 per 15 minutes",
+        QMS_SIGN_IN_LIMIT_ADDRESS=os.environ.get("QMS_SIGN_IN_LIMIT_ADDRESS")
+        or "100 per 15 minutes",
+        QMS_RATELIMIT_STORAGE=os.environ.get("QMS_RATELIMIT_STORAGE") or "memory://",
+        # Consecutive wrong passwords after which an account locks until an admin unlocks it.
+        QMS_LOCKOUT_AFTER=int(os.environ.get("QMS_LOCKOUT_AFTER", 100)),
+        # zxcvbn's score (0-4) a new password must reach.
+        QMS_PASSWORD_MIN_SCORE=int(os.environ.get("QMS_PASSWORD_MIN_SCORE", 2)),
+        # A session unused this long ends (qms.auth.access).
+        QMS_IDLE_TIMEOUT=timedelta(minutes=int(os.environ.get("QMS_IDLE_MINUTES", 60))),
         WTF_CSRF_TIME_LIMIT=None,
         # Werkzeug's current default (scrypt); tests choose a cheap one to stay fast.
         QMS_PASSWORD_METHOD="scrypt",

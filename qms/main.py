@@ -19,7 +19,8 @@ def index():
     return render_template("main/index.html", panels=work_panels(current_user))
 
 
-@bp.get("/language/<lang>")
+# A POST: a link or an image elsewhere must not be able to change stored state.
+@bp.post("/language/<lang>")
 def set_language(lang: str):
     """Switch the interface language and remember it for the user."""
     if lang in LANGUAGES:
@@ -27,4 +28,4 @@ def set_language(lang: str):
         if current_user.is_authenticated:
             with unit_of_work():
                 current_user.locale = lang
-    return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("main.index"))

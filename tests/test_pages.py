@@ -202,7 +202,7 @@ def test_language_follows_the_browser(users, client, auth, header, expected):
 
 def test_user_language_preference_wins(users, client, auth):
     auth.login("staff")
-    client.get("/language/zh_Hant?next=/")
+    client.post("/language/zh_Hant", data={"next": "/"})
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'lang="zh-Hant"' in page
     assert users["staff"].locale == "zh_Hant"

@@ -311,6 +311,6 @@ def test_surveys_page_lists_the_results(client, auth, users, lang, header):
     feedback.record_survey(users["approver"], "2026-Q1", "Business registration", 40, 92.5)
     refresh()  # the fixture's context is shared with the client: forget the locale it chose
     auth.login("staff")
-    client.get(f"/language/{lang}")
+    client.post(f"/language/{lang}")
     page = client.get("/surveys/").get_data(as_text=True)
     assert header in page and "Business registration" in page and "92.5" in page

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Optional
 
 from qms.forms import options
 from qms.i18n import LANGUAGES
@@ -24,3 +24,13 @@ class ProfileForm(FlaskForm):
         choices=options([("", _l("As my browser")), *LANGUAGES.items()]),
     )
     submit = SubmitField(_l("Save"))
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two passwords differ."))],
+    )
+    submit = SubmitField(_l("Change password"))

@@ -25,6 +25,18 @@ class AccountError(ValueError):
     """A user or token request that cannot be carried out."""
 
 
+class PasswordRejected(AccountError):
+    """A password refused, in the user's language; ``field`` names the form field."""
+
+    def __init__(self, message: str, field: str = "new"):
+        super().__init__(message)
+        self.field = field
+
+
+class AccountLocked(AccountError):
+    """Too many wrong passwords: the account waits for an administrator."""
+
+
 @transactional
 def get_or_create_department(name: str) -> Department:
     """Return the department called ``name``, creating it when it does not exist yet."""
@@ -57,8 +69,7 @@ def create_user(
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise AccountError(f"Roles must be among {', '.join(ROLES)}.")
-    if len(password) < 8:
-        raise AccountError("A password needs at least 8 characters.")
+    check_password_policy(password, username, full_name, email)
     if db.session.scalar(select(User).where(User.username == username)):
         raise AccountError(f"User {username} already exists.")
     user = User(
@@ -83,6 +94,25 @@ def create_user(
     return user
 
 
+def check_password_policy(password: str, *context: str | None) -> None:
+    """Refuse a password that is short or easy to guess, in the user's language.
+
+    zxcvbn knows the common-password lists and keyboard patterns; ``context`` (the
+    username, name, email) counts as guessable too.
+    """
+    if len(password or "") < 8:
+        raise PasswordRejected(_("A password needs at least 8 characters."))
+    from zxcvbn import zxcvbn
+
+    hints = [c for c in context if c]
+    # zxcvbn's cost grows with length; past 100 characters a password is not common.
+    score = zxcvbn(password[:100], user_inputs=hints)["score"]
+    if score < current_app.config.get("QMS_PASSWORD_MIN_SCORE", 2):
+        raise PasswordRejected(
+            _("This password is too common or too easy to guess. Choose a longer, less usual one.")
+        )
+
+
 def verify_password(user: User, password: str) -> bool:
     """Return whether ``password`` is the user's password."""
     return bool(password) and check_password_hash(user.password_hash, password)
@@ -99,12 +129,159 @@ def active_user_named(username: str | None, field_name: str) -> User | None:
     return user
 
 
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash of nothing anyone knows, made with the installation's method."""
+    method = current_app.config["QMS_PASSWORD_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _DUMMY_HASHES[method]
+
+
 def authenticate(username: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None."""
-    user = db.session.scalar(select(User).where(User.username == username.strip()))
-    if user is None or not user.active or not verify_password(user, password):
+    """Return the active user with these credentials, or None.
+
+    An unknown name costs one password check too, so that the answer's time does not
+    tell which names exist. A locked account raises :class:`AccountLocked` even with
+    the right password.
+    """
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
         return None
+    good = verify_password(user, password)
+    if not user.active:
+        return None
+    if user.locked_at is not None:
+        raise AccountLocked(user.username)
+    if not good:
+        _note_failure(user)
+        return None
+    if user.failed_sign_ins:
+        _reset_failures(user)
     return user
+
+
+@transactional
+def _note_failure(user: User) -> None:
+    user.failed_sign_ins = (user.failed_sign_ins or 0) + 1
+    if user.failed_sign_ins >= current_app.config.get("QMS_LOCKOUT_AFTER", 100):
+        user.locked_at = utcnow()
+        trail.record("user.locked", "user", user.username, after={"failed": user.failed_sign_ins})
+
+
+@transactional
+def _reset_failures(user: User) -> None:
+    user.failed_sign_ins = 0
+
+
+@transactional
+def unlock(user: User, by: User | None = None) -> None:
+    """Lift a lockout and forget the wrong passwords."""
+    if user.locked_at is None and not user.failed_sign_ins:
+        return
+    user.locked_at = None
+    user.failed_sign_ins = 0
+    trail.record("user.unlocked", "user", user.username, user=by)
+
+
+@transactional
+def end_sessions(user: User) -> None:
+    """End every session and remember-me cookie of ``user`` (sign-out, password change)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def _set_password(user: User, password: str) -> None:
+    check_password_policy(password, user.username, user.full_name, user.email)
+    user.password_hash = generate_password_hash(
+        password, method=current_app.config["QMS_PASSWORD_METHOD"]
+    )
+    # Sessions elsewhere were opened with the old password: they end.
+    end_sessions(user)
+
+
+@transactional
+def change_password(user: User, old: str, new: str) -> None:
+    """Change one's own password; the old one must be given."""
+    if not verify_password(user, old):
+        raise PasswordRejected(_("The current password is not correct."), field="current")
+    if old == new:
+        raise PasswordRejected(_("The new password must differ from the current one."))
+    _set_password(user, new)
+    user.must_change_password = False
+    trail.record("user.password_changed", "user", user.username, user=user)
+
+
+@transactional
+def reset_password(user: User, new: str, by: User | None = None) -> None:
+    """Set a password for ``user``, who must choose their own at the next sign-in."""
+    _set_password(user, new)
+    user.must_change_password = True
+    user.locked_at = None
+    user.failed_sign_ins = 0
+    trail.record("user.password_reset", "user", user.username, user=by)
+
+
+@transactional
+def set_active(user: User, active: bool, by: User | None = None) -> None:
+    """Switch an account on or off; switching off ends its sessions and tokens' use."""
+    if user.active == active:
+        return
+    if not active and by is not None and by.id == user.id:
+        raise AccountError(_("You cannot switch off your own account."))
+    user.active = active
+    if not active:
+        end_sessions(user)
+    trail.record(
+        "user.activated" if active else "user.deactivated",
+        "user",
+        user.username,
+        user=by,
+        before={"active": not active},
+        after={"active": active},
+    )
+
+
+@transactional
+def set_roles(user: User, roles: list[str], by: User | None = None) -> None:
+    """Replace the roles ``user`` holds."""
+    roles = sorted(set(roles))
+    if not roles or set(roles) - set(ROLES):
+        raise AccountError(_("Roles must be among %(roles)s.", roles=", ".join(ROLES)))
+    before = sorted(user.roles)
+    if before == roles:
+        return
+    if by is not None and by.id == user.id and "admin" in before and "admin" not in roles:
+        raise AccountError(_("You cannot remove your own administrator role."))
+    user.role_rows = [UserRole(role=r) for r in roles]
+    trail.record(
+        "user.roles_changed",
+        "user",
+        user.username,
+        user=by,
+        before={"roles": before},
+        after={"roles": roles},
+    )
+
+
+@transactional
+def set_department(user: User, department: str, by: User | None = None) -> None:
+    """Move ``user`` to ``department`` (created when new)."""
+    target = get_or_create_department(department)
+    if user.department_id == target.id:
+        return
+    before = user.department.name
+    user.department = target
+    trail.record(
+        "user.department_changed",
+        "user",
+        user.username,
+        user=by,
+        before={"department": before},
+        after={"department": target.name},
+    )
 
 
 def _digest(token: str) -> str:
@@ -126,12 +303,52 @@ def update_profile(user: User, full_name: str, email: str | None, locale: str | 
 
 
 @transactional
-def create_token(user: User) -> str:
-    """Issue a new API token for ``user`` and return it; only its digest is kept."""
+def create_token(user: User, days: int | None = 90, label: str = "") -> str:
+    """Issue a new API token for ``user`` and return it; only its digest is kept.
+
+    The token expires after ``days`` (None: never).
+    """
+    if days is not None and days < 1:
+        raise AccountError(_("A token must be valid for at least one day."))
     token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=_digest(token)))
-    trail.record("token.created", "user", user.username)
+    expires = utcnow() + timedelta(days=days) if days is not None else None
+    db.session.add(
+        ApiToken(user_id=user.id, token_hash=_digest(token), expires_at=expires, label=label)
+    )
+    trail.record(
+        "token.created",
+        "user",
+        user.username,
+        after={"expires_at": expires.isoformat() if expires else None, "label": label},
+    )
     return token
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    """Return the user's tokens, newest first, revoked ones included."""
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+@transactional
+def revoke_token(user: User, token_id: int, by: User | None = None) -> None:
+    """Revoke the user's token ``token_id``; a revoked token never authenticates again."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise AccountError(_("There is no such token."))
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        trail.record("token.revoked", "user", user.username, user=by, after={"token": row.id})
+
+
+def token_usable(row: ApiToken) -> bool:
+    """Return whether ``row`` may authenticate now (not revoked, not expired)."""
+    if row.revoked_at is not None:
+        return False
+    return row.expires_at is None or aware(row.expires_at) > utcnow()
 
 
 def user_for_token(token: str) -> User | None:
@@ -139,7 +356,7 @@ def user_for_token(token: str) -> User | None:
     if not token:
         return None
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
-    if row is None or not row.user.active:
+    if row is None or not row.user.active or not token_usable(row):
         return None
     _note_use(row)
     return row.user

@@ -1,28 +1,51 @@
 """Sign in, sign out and the user's own profile."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from qms.auth.forms import LoginForm, ProfileForm
-from qms.auth.services import authenticate, record_sign_in, update_profile
+from qms.auth.forms import LoginForm, PasswordForm, ProfileForm
+from qms.auth.services import (
+    AccountLocked,
+    PasswordRejected,
+    authenticate,
+    change_password,
+    end_sessions,
+    record_sign_in,
+    update_profile,
+)
+from qms.security import sign_in_per_account, sign_in_per_address
 from qms.urls import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_per_account
+@sign_in_per_address
 def login():
     """Sign in with username and password."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is None:
-            # One message for both cases, so the form does not reveal which usernames exist.
-            form.password.errors.append(_("The username or password is not correct."))
+        try:
+            user = authenticate(form.username.data, form.password.data)
+        except AccountLocked:
+            user = None
+            form.password.errors.append(
+                _("This account is locked after too many wrong passwords. Ask an administrator.")
+            )
         else:
+            if user is None:
+                # One message for both cases, so the form does not reveal which usernames exist.
+                form.password.errors.append(_("The username or password is not correct."))
+        if user is not None:
+            # A fresh session: nothing set before sign-in (by anyone) is carried into it.
+            locale = session.get("locale")
+            session.clear()
+            if locale:
+                session["locale"] = locale
             login_user(user, remember=form.remember.data)
             record_sign_in(user)
             return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
@@ -31,10 +54,31 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out, ending this session and every remember-me cookie of the account."""
+    if current_user.is_authenticated:
+        end_sessions(current_user)
     logout_user()
+    session.clear()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's own password; the current one must be given."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.new.data)
+        except PasswordRejected as exc:
+            form[exc.field].errors.append(str(exc))
+        else:
+            # The change ended every session, this one too: sign in again at once.
+            login_user(current_user._get_current_object())
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/password.html", form=form)
 
 
 @bp.route("/profile", methods=["GET", "POST"])
