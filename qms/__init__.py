@@ -63,6 +63,7 @@ BLUEPRINTS = (
     "qms.adoption.views",
     "qms.reviews.views",
     "qms.transfer.views",
+    "qms.training.views",
 )
 
 

@@ -132,6 +132,7 @@ API_BLUEPRINTS = (
     "qms.api.nonconformities",
     "qms.api.actions",
     "qms.api.objectives",
+    "qms.api.training",
 )
 
 

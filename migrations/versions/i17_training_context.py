@@ -1,0 +1,134 @@
+"""training: competences, positions, records, revision training marks, reminders
+
+Revision ID: i17_training_context
+Revises: g2_attachments
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "i17_training_context"
+down_revision = "g2_attachments"
+branch_labels = None
+depends_on = None
+
+TS = sa.DateTime(timezone=True)
+
+
+def upgrade():
+    op.create_table(
+        "competence",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False, unique=True),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("validity_months", sa.Integer()),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_table(
+        "position",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("department_id", sa.Integer(), sa.ForeignKey("department.id"), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.UniqueConstraint("department_id", "name"),
+    )
+    op.create_index("ix_position_department_id", "position", ["department_id"])
+    op.create_table(
+        "position_document",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "position_id",
+            sa.Integer(),
+            sa.ForeignKey("position.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("document_id", sa.Integer(), sa.ForeignKey("document.id"), nullable=False),
+        sa.UniqueConstraint("position_id", "document_id"),
+    )
+    op.create_index("ix_position_document_document_id", "position_document", ["document_id"])
+    op.create_table(
+        "position_competence",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "position_id",
+            sa.Integer(),
+            sa.ForeignKey("position.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("competence_id", sa.Integer(), sa.ForeignKey("competence.id"), nullable=False),
+        sa.UniqueConstraint("position_id", "competence_id"),
+    )
+    op.create_index(
+        "ix_position_competence_competence_id", "position_competence", ["competence_id"]
+    )
+    op.create_table(
+        "position_holder",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "position_id",
+            sa.Integer(),
+            sa.ForeignKey("position.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("user.id"), nullable=False),
+        sa.Column("since", sa.Date(), nullable=False),
+        sa.UniqueConstraint("position_id", "user_id"),
+    )
+    op.create_index("ix_position_holder_user_id", "position_holder", ["user_id"])
+    op.create_table(
+        "revision_training",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "revision_id", sa.Integer(), sa.ForeignKey("revision.id"), nullable=False, unique=True
+        ),
+        sa.Column("needs_training", sa.Boolean(), nullable=False),
+        sa.Column("due_days", sa.Integer(), nullable=False),
+        sa.Column("set_by_id", sa.Integer(), sa.ForeignKey("user.id"), nullable=False),
+        sa.Column("set_at", TS, nullable=False),
+    )
+    op.create_table(
+        "training_record",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("number", sa.String(20), nullable=False, unique=True),
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("user.id"), nullable=False),
+        sa.Column("document_id", sa.Integer(), sa.ForeignKey("document.id")),
+        sa.Column("revision_id", sa.Integer(), sa.ForeignKey("revision.id")),
+        sa.Column("competence_id", sa.Integer(), sa.ForeignKey("competence.id")),
+        sa.Column("trained_on", sa.Date(), nullable=False),
+        sa.Column("trainer", sa.String(200), nullable=False),
+        sa.Column("method", sa.String(20), nullable=False),
+        sa.Column("result", sa.String(10), nullable=False),
+        sa.Column("valid_until", sa.Date()),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("evidence_sha256", sa.String(64)),
+        sa.Column("evidence_name", sa.String(255)),
+        sa.Column("recorded_by_id", sa.Integer(), sa.ForeignKey("user.id"), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    for column in ("user_id", "document_id", "revision_id", "competence_id", "trained_on"):
+        op.create_index(f"ix_training_record_{column}", "training_record", [column])
+    op.create_index("ix_training_record_valid_until", "training_record", ["valid_until"])
+    op.create_table(
+        "training_reminder",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("user.id"), nullable=False),
+        sa.Column("item", sa.String(80), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.Column("sent_at", TS, nullable=False),
+        sa.UniqueConstraint("user_id", "item", "due_date"),
+    )
+
+
+def downgrade():
+    for table in (
+        "training_reminder",
+        "training_record",
+        "revision_training",
+        "position_holder",
+        "position_competence",
+        "position_document",
+        "position",
+        "competence",
+    ):
+        op.drop_table(table)
