@@ -1,4 +1,4 @@
-"""training: competences, positions, records, revision training marks, reminders
+"""training, nonconforming outputs: competences, positions, records, marks, reminders, nc_output
 
 Revision ID: i17_training_context
 Revises: g2_attachments
@@ -10,7 +10,8 @@ from alembic import op
 revision = "i17_training_context"
 down_revision = "g2_attachments"
 branch_labels = None
-depends_on = None
+# nc_output refers to nonconformity, which the improvement branch creates.
+depends_on = ("c1_improvement",)
 
 TS = sa.DateTime(timezone=True)
 
@@ -119,9 +120,35 @@ def upgrade():
         sa.UniqueConstraint("user_id", "item", "due_date"),
     )
 
+    op.create_table(
+        "nc_output",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "nonconformity_id",
+            sa.Integer(),
+            sa.ForeignKey("nonconformity.id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
+        ),
+        sa.Column("output", sa.String(300), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("disposition", sa.String(30)),
+        sa.Column("disposition_note", sa.Text()),
+        sa.Column("authorised_by_id", sa.Integer(), sa.ForeignKey("user.id")),
+        sa.Column("evidence_ref", sa.String(300)),
+        sa.Column("evidence_sha256", sa.String(64)),
+        sa.Column("evidence_name", sa.String(255)),
+        sa.Column("disposed_by_id", sa.Integer(), sa.ForeignKey("user.id")),
+        sa.Column("disposed_on", sa.Date()),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_index("ix_nc_output_disposition", "nc_output", ["disposition"])
+    op.create_index("ix_nc_output_disposed_on", "nc_output", ["disposed_on"])
+
 
 def downgrade():
     for table in (
+        "nc_output",
         "training_reminder",
         "training_record",
         "revision_training",
