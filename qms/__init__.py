@@ -64,6 +64,7 @@ BLUEPRINTS = (
     "qms.reviews.views",
     "qms.transfer.views",
     "qms.training.views",
+    "qms.context.views",
 )
 
 

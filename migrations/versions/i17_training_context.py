@@ -1,4 +1,4 @@
-"""training, nonconforming outputs: competences, positions, records, marks, reminders, nc_output
+"""training, nonconforming outputs (nc_output), context registers and the legal register
 
 Revision ID: i17_training_context
 Revises: g2_attachments
@@ -145,9 +145,61 @@ def upgrade():
     op.create_index("ix_nc_output_disposition", "nc_output", ["disposition"])
     op.create_index("ix_nc_output_disposed_on", "nc_output", ["disposed_on"])
 
+    for table in ("context_issue", "interested_party"):
+        op.create_table(
+            table,
+            sa.Column("id", sa.Integer(), primary_key=True),
+            sa.Column("number", sa.String(20), nullable=False, unique=True),
+            *(
+                [
+                    sa.Column("kind", sa.String(10), nullable=False, index=True),
+                    sa.Column("title", sa.String(300), nullable=False),
+                    sa.Column("description", sa.Text(), nullable=False),
+                ]
+                if table == "context_issue"
+                else [
+                    sa.Column("name", sa.String(200), nullable=False),
+                    sa.Column("needs", sa.Text(), nullable=False),
+                ]
+            ),
+            sa.Column("owner_id", sa.Integer(), sa.ForeignKey("user.id"), nullable=False),
+            sa.Column("review_date", sa.Date(), nullable=False, index=True),
+            sa.Column("created_at", TS, nullable=False, index=True),
+            sa.Column("updated_at", TS, nullable=False, index=True),
+        )
+    op.create_table(
+        "legal_requirement",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("number", sa.String(20), nullable=False, unique=True),
+        sa.Column("law", sa.String(300), nullable=False),
+        sa.Column("article", sa.String(100), nullable=False),
+        sa.Column("requirement", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False, index=True),
+        sa.Column("owner_id", sa.Integer(), sa.ForeignKey("user.id"), nullable=False),
+        sa.Column("review_date", sa.Date(), nullable=False, index=True),
+        sa.Column("created_at", TS, nullable=False, index=True),
+        sa.Column("changed_at", TS, index=True),
+    )
+    op.create_table(
+        "legal_requirement_document",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "requirement_id",
+            sa.Integer(),
+            sa.ForeignKey("legal_requirement.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("code", sa.String(40), nullable=False, index=True),
+        sa.UniqueConstraint("requirement_id", "code"),
+    )
+
 
 def downgrade():
     for table in (
+        "legal_requirement_document",
+        "legal_requirement",
+        "interested_party",
+        "context_issue",
         "nc_output",
         "training_reminder",
         "training_record",

@@ -133,6 +133,7 @@ API_BLUEPRINTS = (
     "qms.api.actions",
     "qms.api.objectives",
     "qms.api.training",
+    "qms.api.context",
 )
 
 
