@@ -64,6 +64,8 @@ BLUEPRINTS = (
     "qms.adoption.views",
     "qms.reviews.views",
     "qms.transfer.views",
+    "qms.training.views",
+    "qms.context.views",
 )
 
 

@@ -249,6 +249,14 @@ def reminders() -> list[str]:
     return mail.send_reminders()
 
 
+@periodic("training_reminders", minute="35", hour="7-19")
+def training_reminders() -> list[str]:
+    """Mail each person their training due within a week or overdue; each is sent once."""
+    from qms.training import matrix
+
+    return matrix.send_reminders()
+
+
 @job("mirror_push", retries=8, retry_delay=5, retry_backoff=2)
 def mirror_push() -> None:
     """Push main and the tags to the mirror; a failure is retried with a growing delay."""

@@ -123,6 +123,7 @@ def test_every_scheduled_job_is_on_the_schedule(app):
         "upstream_sync",
         "review_notices",
         "recover",
+        "training_reminders",
     }
 
 

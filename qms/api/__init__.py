@@ -132,6 +132,8 @@ API_BLUEPRINTS = (
     "qms.api.nonconformities",
     "qms.api.actions",
     "qms.api.objectives",
+    "qms.api.training",
+    "qms.api.context",
 )
 
 

@@ -12,7 +12,13 @@ from qms.auth.models import Department
 from qms.errors import ValidationFailed
 from qms.extensions import db
 from qms.improvement import services
-from qms.improvement.models import CAUSE_CATEGORIES, NC_STATES, SEVERITIES, SOURCES
+from qms.improvement.models import (
+    CAUSE_CATEGORIES,
+    DISPOSITIONS,
+    NC_STATES,
+    SEVERITIES,
+    SOURCES,
+)
 
 blp = Blueprint(
     "api_nonconformities",
@@ -71,7 +77,31 @@ class NcSchema(Schema):
         return services.days_open(nc)
 
 
+class NcOutputSchema(Schema):
+    output = fields.String()
+    quantity = fields.Integer()
+    disposition = fields.String(allow_none=True)
+    disposition_note = fields.String(allow_none=True)
+    authorised_by = fields.Function(lambda o: o.authorised_by.username if o.authorised_by else None)
+    evidence_ref = fields.String(allow_none=True)
+    evidence_sha256 = fields.String(allow_none=True)
+    disposed_on = fields.Date(allow_none=True)
+
+
+class NcOutputSetSchema(Schema):
+    output = fields.String(required=True)
+    quantity = fields.Integer(required=True)
+
+
+class DispositionSchema(Schema):
+    disposition = fields.String(required=True, validate=validate.OneOf(DISPOSITIONS))
+    note = fields.String(load_default="")
+    authorised_by = fields.String(load_default=None, allow_none=True)
+    evidence_ref = fields.String(load_default=None, allow_none=True)
+
+
 class NcDetailSchema(NcSchema):
+    output = fields.Nested(NcOutputSchema, allow_none=True)
     description = fields.String()
     documents = fields.List(fields.Nested(NcDocumentSchema))
     evidence = fields.List(fields.Nested(EvidenceSchema))
@@ -204,6 +234,26 @@ def transition(data, number):
     nc = services.get_nc(number)
     to = data.pop("to")
     services.transition(g.api_user, nc, to, **data)
+    return detail(nc)
+
+
+@blp.route("/<number>/output", methods=["PUT"])
+@blp.arguments(NcOutputSetSchema)
+@blp.response(200, NcDetailSchema)
+def put_output(data, number):
+    """Say that the NC is about an output (§8.7): what was affected and how many."""
+    nc = services.get_nc(number)
+    services.set_output(g.api_user, nc, data["output"], data["quantity"])
+    return detail(nc)
+
+
+@blp.route("/<number>/disposition", methods=["POST"])
+@blp.arguments(DispositionSchema)
+@blp.response(200, NcDetailSchema)
+def post_disposition(data, number):
+    """Record the output's disposition with its evidence reference (needed before closing)."""
+    nc = services.get_nc(number)
+    services.record_disposition(g.api_user, nc, **data)
     return detail(nc)
 
 

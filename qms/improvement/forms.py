@@ -6,13 +6,14 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     DateField,
     HiddenField,
+    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
 class NcForm(FlaskForm):
@@ -158,3 +159,27 @@ class ChangeRequestForm(FlaskForm):
     )
     reason = TextAreaField(_l("Reason for the change"), validators=[DataRequired()])
     submit = SubmitField(_l("Raise change request"))
+
+
+class OutputForm(FlaskForm):
+    """The nonconforming output (§8.7) and, once decided, its disposition."""
+
+    output = StringField(
+        _l("Output affected"),
+        validators=[DataRequired(), Length(max=300)],
+        description=_l("e.g. inspection certificates JL-2026-0412 to 0418"),
+    )
+    quantity = IntegerField(_l("How many"), validators=[DataRequired(), NumberRange(min=1)])
+    disposition = SelectField(_l("Disposition"), validators=[Optional()])
+    disposition_note = TextAreaField(_l("What was done"), render_kw={"rows": 2})
+    authorised_by = SelectField(
+        _l("Concession authorised by"),
+        validators=[Optional()],
+        description=_l("Someone other than the person who raised the nonconformity."),
+    )
+    evidence_ref = StringField(
+        _l("Evidence reference"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("e.g. the number of the reissued certificate or the recall notice"),
+    )
+    evidence = FileField(_l("Evidence file"))

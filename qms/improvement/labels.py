@@ -75,3 +75,12 @@ def origin_label(origin: str) -> str:
 
 def kind_label(kind: str) -> str:
     return {"nonconformity": _("Nonconformity"), "action": _("Action")}.get(kind, kind)
+
+
+def disposition_label(disposition: str) -> str:
+    return {
+        "corrected_reissued": _("corrected and reissued"),
+        "replaced": _("replaced"),
+        "recalled": _("recalled"),
+        "concession": _("accepted under concession"),
+    }.get(disposition, disposition)

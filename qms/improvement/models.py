@@ -7,7 +7,7 @@ number (with the revision in force pinned), never by a foreign key into their ta
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from qms.auth.models import Department, User
 from qms.extensions import db
@@ -214,3 +214,34 @@ class Reminder(db.Model):
     due_date: Mapped[date] = mapped_column(Date)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# What was done with a nonconforming output (ISO 9001 §8.7).
+DISPOSITIONS = ("corrected_reissued", "replaced", "recalled", "concession")
+
+
+class NcOutput(db.Model):
+    """The output an NC is about (a certificate, a licence, a decision) and its disposition."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonconformity_id: Mapped[int] = mapped_column(
+        ForeignKey("nonconformity.id", ondelete="CASCADE"), unique=True
+    )
+    output: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int] = mapped_column(Integer)
+    disposition: Mapped[str | None] = mapped_column(String(30), index=True)
+    disposition_note: Mapped[str | None] = mapped_column(Text)
+    # Who accepted the output under concession; never the person who raised the NC.
+    authorised_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    evidence_ref: Mapped[str | None] = mapped_column(String(300))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64), info={"attachment": True})
+    evidence_name: Mapped[str | None] = mapped_column(String(255))
+    disposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    disposed_on: Mapped[date | None] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    nonconformity: Mapped[Nonconformity] = relationship(
+        backref=backref("output", uselist=False, lazy="selectin")
+    )
+    authorised_by: Mapped[User | None] = relationship(foreign_keys=[authorised_by_id])
+    disposed_by: Mapped[User | None] = relationship(foreign_keys=[disposed_by_id])

@@ -437,6 +437,9 @@ class _Steps:
 
     @staticmethod
     def effectiveness_check__closed(actor, nc, fields):
+        from qms.improvement.outputs import check_closable
+
+        check_closable(nc)
         pending = [a.number for a in nc.actions if a.state != "verified_effective"]
         if pending:
             raise Conflict(

@@ -61,6 +61,12 @@ from qms.improvement.ncs import (
     timeline,
     transition,
 )
+from qms.improvement.outputs import (
+    check_closable,
+    output_ncs,
+    record_disposition,
+    set_output,
+)
 from qms.improvement.permissions import (
     ACTION_TRANSITIONS,
     CHECKER_ROLES,
@@ -86,6 +92,10 @@ from qms.improvement.permissions import (
 from qms.improvement.validation import validate_clause
 
 __all__ = [
+    "check_closable",
+    "output_ncs",
+    "record_disposition",
+    "set_output",
     "ACTION_TRANSITIONS",
     "AGE_BUCKETS",
     "CHECKER_ROLES",

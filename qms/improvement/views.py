@@ -35,6 +35,7 @@ from qms.improvement.forms import (
     EvidenceForm,
     FilterForm,
     NcForm,
+    OutputForm,
     TransitionForm,
 )
 from qms.improvement.models import (
@@ -42,6 +43,7 @@ from qms.improvement.models import (
     ACTION_STATES,
     ACTION_TYPES,
     CAUSE_CATEGORIES,
+    DISPOSITIONS,
     NC_STATES,
     SEVERITIES,
     SOURCES,
@@ -73,6 +75,7 @@ def inject_labels():
         "action_type_label": labels.action_type_label,
         "action_state_label": labels.action_state_label,
         "origin_label": labels.origin_label,
+        "disposition_label": labels.disposition_label,
     }
 
 
@@ -389,6 +392,7 @@ def _render_detail(nc, **forms):
         "analysis_form": forms.get("analysis_form") or _analysis_form(nc),
         "assign_form": forms.get("assign_form") or _assign_form(nc),
         "evidence_form": forms.get("evidence_form") or _evidence_form(),
+        "output_form": forms.get("output_form") or _output_form(nc),
         "releases": releases,
         "similar": services.similar_to(nc),
         "events": services.timeline(nc),
@@ -400,6 +404,54 @@ def _render_detail(nc, **forms):
         "can_plan_actions": services.can_plan_actions(current_user, nc),
     }
     return render_template("improvement/detail.html", **context)
+
+
+def _output_form(nc, submitted: bool = False):
+    """The §8.7 form, filled with what is recorded (or with what was just typed)."""
+    row = nc.output
+    extra = {} if submitted else {"formdata": None}
+    form = OutputForm(
+        **extra,
+        prefix="out",
+        output=row.output if row else None,
+        quantity=row.quantity if row else None,
+        disposition=row.disposition if row else "",
+        evidence_ref=row.evidence_ref if row else None,
+        authorised_by=row.authorised_by.username if row and row.authorised_by else "",
+    )
+    form.disposition.choices = options(
+        [("", "—")] + [(d, labels.disposition_label(d)) for d in DISPOSITIONS]
+    )
+    form.authorised_by.choices = user_choices("—")
+    return form
+
+
+@bp.post("/<number>/output")
+def output(number: str):
+    """Record the nonconforming output (§8.7) and, when given, its disposition."""
+    nc = services.get_nc(number)
+    form = _output_form(nc, submitted=True)
+    if form.validate_on_submit():
+        upload = form.evidence.data
+        try:
+            services.set_output(current_user, nc, form.output.data, form.quantity.data)
+            if form.disposition.data:
+                services.record_disposition(
+                    current_user,
+                    nc,
+                    form.disposition.data,
+                    form.disposition_note.data,
+                    authorised_by=form.authorised_by.data or None,
+                    evidence_ref=form.evidence_ref.data,
+                    evidence=upload.stream if upload and upload.filename else None,
+                    evidence_name=upload.filename if upload else None,
+                )
+        except ServiceError as exc:
+            show_error(form, exc)
+            return _render_detail(services.get_nc(number), output_form=form), exc.status
+        flash(_("Saved."), "success")
+        return redirect(url_for("improvement.detail", number=number) + "#output")
+    return _render_detail(nc, output_form=form), 422
 
 
 @bp.get("/<number>")

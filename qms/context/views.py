@@ -1,0 +1,152 @@
+"""Pages for the context registers: issues, interested parties and legal requirements."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from qms.auth.models import User
+from qms.context import labels, permissions, services
+from qms.context.forms import IssueForm, LegalForm, PartyForm
+from qms.context.models import ISSUE_KINDS, LEGAL_STATUSES
+from qms.errors import ServiceError
+from qms.extensions import db
+from qms.forms import options, show_error
+from qms.navigation import NavItem, register_nav
+
+bp = Blueprint("context", __name__, url_prefix="/context")
+register_nav(NavItem("context.index", _l("Context"), ("context.",), order=62))
+
+
+@bp.app_context_processor
+def template_helpers():
+    """Give this domain's templates its labels and rules."""
+    return {
+        "context_kind_label": labels.kind_label,
+        "legal_status_label": labels.legal_status_label,
+        "context_rules": permissions,
+    }
+
+
+def _people():
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
+    return options((u.username, u.display_name) for u in users)
+
+
+def _forms(issue=None, party=None, legal=None):
+    issue = issue or IssueForm(prefix="issue")
+    issue.kind.choices = options((k, labels.kind_label(k)) for k in ISSUE_KINDS)
+    party = party or PartyForm(prefix="party")
+    legal = legal or LegalForm(prefix="legal")
+    legal.status.choices = options((s, labels.legal_status_label(s)) for s in LEGAL_STATUSES)
+    for form in (issue, party, legal):
+        form.owner.choices = _people()
+    return {"issue_form": issue, "party_form": party, "legal_form": legal}
+
+
+def _render(status=200, **forms):
+    return render_template(
+        "context/index.html",
+        issues=services.list_issues(),
+        parties=services.list_parties(),
+        legal=services.list_legal_requirements(),
+        **_forms(**forms),
+    ), status
+
+
+@bp.get("/")
+def index():
+    """Show the registers of issues, interested parties and legal requirements."""
+    return _render()
+
+
+def _codes(text: str | None) -> list[str]:
+    return [c.strip() for c in (text or "").replace(";", ",").split(",") if c.strip()]
+
+
+@bp.post("/<register>")
+def add(register: str):
+    """Add an entry to one of the registers."""
+    if not permissions.can_manage(current_user):
+        abort(403)
+    forms = _forms()
+    form = forms.get(f"{register}_form")
+    if form is None:
+        abort(404)
+    if not form.validate_on_submit():
+        return _render(422, **{register: form})
+    try:
+        if register == "issue":
+            entry = services.add_issue(
+                current_user,
+                form.kind.data,
+                form.title.data,
+                form.owner.data,
+                form.review_date.data,
+                form.description.data,
+            )
+        elif register == "party":
+            entry = services.add_party(
+                current_user,
+                form.name.data,
+                form.needs.data,
+                form.owner.data,
+                form.review_date.data,
+            )
+        else:
+            entry = services.add_legal_requirement(
+                current_user,
+                form.law.data,
+                form.requirement.data,
+                form.owner.data,
+                form.review_date.data,
+                form.article.data,
+                _codes(form.documents.data),
+                form.status.data,
+            )
+    except ServiceError as exc:
+        show_error(form, exc)
+        return _render(exc.status, **{register: form})
+    flash(_("%(number)s added.", number=entry.number), "success")
+    return redirect(url_for("context.index"))
+
+
+@bp.route("/legal/<number>", methods=["GET", "POST"])
+def legal(number: str):
+    """Show a legal requirement and change it (raising change requests where it says more)."""
+    req = services.get_legal_requirement(number)
+    form = LegalForm(
+        obj=req,
+        documents=", ".join(req.documents),
+        owner=req.owner.username,
+    )
+    form.status.choices = options((s, labels.legal_status_label(s)) for s in LEGAL_STATUSES)
+    form.owner.choices = _people()
+    if form.validate_on_submit():
+        if not permissions.can_manage(current_user):
+            abort(403)
+        try:
+            raised = services.change_legal_requirement(
+                current_user,
+                req,
+                form.reason.data,
+                law=form.law.data,
+                article=form.article.data,
+                requirement=form.requirement.data,
+                status=form.status.data,
+                review_date=form.review_date.data,
+                owner=form.owner.data,
+                documents=_codes(form.documents.data),
+            )
+        except ServiceError as exc:
+            show_error(form, exc)
+        else:
+            if raised:
+                flash(
+                    _("Change requests raised: %(numbers)s", numbers=", ".join(raised)), "success"
+                )
+            else:
+                flash(_("Saved."), "success")
+            return redirect(url_for("context.legal", number=number))
+    return render_template("context/legal.html", req=req, form=form)
