@@ -1,14 +1,14 @@
 """accounts: session version, lockout, forced password change; token expiry, revocation
 
 Revision ID: i13_accounts
-Revises: g2_attachments
+Revises: i12_performance
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "i13_accounts"
-down_revision = "g2_attachments"
+down_revision = "i12_performance"
 branch_labels = None
 depends_on = None
 

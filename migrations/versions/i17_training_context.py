@@ -1,14 +1,14 @@
 """training, nonconforming outputs (nc_output), context registers and the legal register
 
 Revision ID: i17_training_context
-Revises: g2_attachments
+Revises: i13_accounts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "i17_training_context"
-down_revision = "g2_attachments"
+down_revision = "i13_accounts"
 branch_labels = None
 # nc_output refers to nonconformity, which the improvement branch creates.
 depends_on = ("c1_improvement",)
