@@ -103,5 +103,5 @@ def sign_in(page, username: str) -> None:
     page.goto("/auth/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", DEMO_PASSWORDS[username])
-    page.locator("form button[type=submit], form input[type=submit]").first.click()
+    page.locator("main form[action$='/auth/login'] [type=submit]").click()
     page.wait_for_load_state()
