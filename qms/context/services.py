@@ -276,15 +276,17 @@ def list_legal_requirements(status: str | None = None) -> list[LegalRequirement]
 # -- what changed since a date (management review input §9.3.2 b) -----------------------------
 
 
-def _since(value: datetime | None, start: datetime) -> bool:
-    return value is not None and aware(value) >= start
+def _since(value: datetime | None, start: datetime, end: datetime | None) -> bool:
+    return value is not None and aware(value) >= start and (end is None or aware(value) < end)
 
 
-def changes_since(start: datetime) -> dict:
-    """Return the issues and parties added and the legal requirements changed since ``start``."""
+def changes_since(start: datetime, end: datetime | None = None) -> dict:
+    """Return the issues and parties added and the legal requirements added or changed
+    from ``start`` (and before ``end`` when given)."""
+    legal = list_legal_requirements()
     return {
-        "issues": [i for i in list_issues() if _since(i.created_at, start)],
-        "parties": [p for p in list_parties() if _since(p.created_at, start)],
-        "legal_added": [r for r in list_legal_requirements() if _since(r.created_at, start)],
-        "legal_changed": [r for r in list_legal_requirements() if _since(r.changed_at, start)],
+        "issues": [i for i in list_issues() if _since(i.created_at, start, end)],
+        "parties": [p for p in list_parties() if _since(p.created_at, start, end)],
+        "legal_added": [r for r in legal if _since(r.created_at, start, end)],
+        "legal_changed": [r for r in legal if _since(r.changed_at, start, end)],
     }

@@ -49,7 +49,9 @@ def manager_panel() -> dict:
         "overdue": _overdue(),
         "aging": _aging(),
         "coverage": _coverage(year),
+        "training": figures.training_coverage(),
         "links": {
+            "training": link("training.index"),
             "actions": link("improvement.actions", overdue="1"),
             "ncs": link("improvement.index", overdue="1"),
             "documents": link("documents.review_due"),

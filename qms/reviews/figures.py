@@ -55,6 +55,11 @@ def _day(value) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
 
+def _within(value, start: date, end: date) -> bool:
+    day = _day(value)
+    return day is not None and start <= day <= end
+
+
 def _percent(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
@@ -176,6 +181,44 @@ def forms_used(start: date, end: date) -> Figure:
     )
 
 
+def training_coverage(today: date | None = None) -> Figure:
+    """Share of the training the positions require that is done and still valid (§7.2)."""
+    from qms.training import matrix
+
+    by_department = matrix.coverage_by_department(today)
+    total = by_department.pop("*")
+    return Figure(
+        "training_coverage",
+        _("Training coverage"),
+        total.percent,
+        "%",
+        detail=_("%(done)d of %(required)d trainings", done=total.done, required=total.required),
+        data={
+            "required": total.required,
+            "done": total.done,
+            "overdue": total.overdue,
+            "by_department": {name: c.percent for name, c in by_department.items()},
+        },
+    )
+
+
+def output_ncs(start: date, end: date) -> Figure:
+    """Nonconformities about outputs (certificates, licences, decisions) raised in [start, end]."""
+    found = [
+        nc
+        for nc in db.session.scalars(improvement.list_ncs()).unique()
+        if nc.output is not None and _within(nc.raised_at, start, end)
+    ]
+    quantity = sum(nc.output.quantity for nc in found)
+    return Figure(
+        "output_ncs",
+        _("Nonconforming outputs"),
+        len(found),
+        detail=_("%(n)d outputs affected", n=quantity),
+        data={"ncs": sorted(nc.number for nc in found), "quantity": quantity},
+    )
+
+
 def compute(key: str, start: date, end: date) -> Figure:
     """Return the figure ``key`` (one of the computed objective sources) over [start, end]."""
     if key == "overdue_actions":
@@ -188,4 +231,8 @@ def compute(key: str, start: date, end: date) -> Figure:
         return ack_coverage()
     if key == "forms_used":
         return forms_used(start, end)
+    if key == "training_coverage":
+        return training_coverage(min(end, clock.today()))
+    if key == "output_ncs":
+        return output_ncs(start, end)
     raise KeyError(key)

@@ -5,7 +5,7 @@ cannot know is entered as text. The result is plain JSON, stored on the review a
 frozen when the meeting is held, so the review reads the same a year later.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from qms import clock
 from qms.audits import services as audits_services
+from qms.context import services as context
 from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.models import utcnow
@@ -108,6 +109,65 @@ def previous_actions(review: Review) -> dict:
         ),
         _fig("previous_actions.open", _("still open"), len(numbers) - closed),
         _fig("previous_actions.overdue", _("overdue"), overdue),
+    ]
+    return {"figures": figs, "items": items}
+
+
+# -- b) changes in the context, d) resources ----------------------------------------------
+
+
+def _moment(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=clock.zone())
+
+
+def context_changes(start: date, end: date) -> dict:
+    """Issues and parties added, legal requirements added or changed in the period."""
+    found = context.changes_since(_moment(start), _moment(end + timedelta(days=1)))
+    items = [{"kind": "context_issue", "key": i.number, "text": i.title} for i in found["issues"]]
+    items += [{"kind": "party", "key": p.number, "text": p.name} for p in found["parties"]]
+    items += [
+        {"kind": "legal", "key": r.number, "text": f"{r.law} {r.article}".strip()}
+        for r in {*found["legal_added"], *found["legal_changed"]}
+    ]
+    figs = [
+        _fig(
+            "context_changes.issues", _("Internal and external issues added"), len(found["issues"])
+        ),
+        _fig("context_changes.parties", _("Interested parties added"), len(found["parties"])),
+        _fig(
+            "context_changes.legal_added",
+            _("Legal requirements added"),
+            len(found["legal_added"]),
+        ),
+        _fig(
+            "context_changes.legal_changed",
+            _("Legal requirements that changed"),
+            len(found["legal_changed"]),
+        ),
+    ]
+    return {"figures": figs, "items": sorted(items, key=lambda i: (i["kind"], i["key"]))}
+
+
+def resources(end: date) -> dict:
+    """Training coverage as the period ends (§7.2), overall and per department."""
+    coverage = figures.training_coverage(min(end, clock.today())).as_dict()
+    if coverage["value"] is None and not coverage["detail"]:
+        coverage["detail"] = _("not available")
+    data = coverage["data"]
+    figs = [
+        coverage | {"key": "resources.training_coverage"},
+        _fig("resources.training_overdue", _("trainings overdue"), data["overdue"]),
+    ]
+    items = [
+        {
+            "kind": "department",
+            "key": name,
+            "text": _("training coverage"),
+            "value": value,
+            "unit": "%",
+        }
+        for name, value in data["by_department"].items()
+        if value is not None
     ]
     return {"figures": figs, "items": items}
 
@@ -262,6 +322,7 @@ def nonconformities(start: date, end: date, ncs, actions) -> dict:
         _fig("nonconformities.closed", _("Nonconformities closed"), len(closed)),
         _fig("nonconformities.open", _("open now"), len(open_now)),
         closure.as_dict() | {"key": "nonconformities.closure_days"},
+        figures.output_ncs(start, end).as_dict() | {"key": "nonconformities.outputs"},
         _fig("nonconformities.corrective", _("Corrective actions planned"), len(corrective)),
         overdue.as_dict() | {"key": "nonconformities.overdue_actions"},
     ]
@@ -377,7 +438,7 @@ def compile_inputs(review: Review) -> dict:
     obj, monitoring = objectives_met(start, end)
     parts = {
         "previous_actions": previous_actions(review),
-        "context_changes": {"figures": [], "items": []},
+        "context_changes": context_changes(start, end),
         "customer": customer(start, end),
         "objectives": obj,
         "process_performance": process_performance(start, end),
@@ -385,7 +446,7 @@ def compile_inputs(review: Review) -> dict:
         "monitoring": monitoring,
         "audits": audits(start, end),
         "external_providers": external_providers(start, end, ncs),
-        "resources": {"figures": [], "items": []},
+        "resources": resources(end),
         "risks": _actions_of(actions, start, end, "preventive"),
         "improvement": _actions_of(actions, start, end, "improvement"),
     }

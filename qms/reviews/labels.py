@@ -56,6 +56,8 @@ def source_label(source: str) -> str:
         "audit_completion": _("computed: audit programme completion (%)"),
         "ack_coverage": _("computed: acknowledgement coverage (%)"),
         "forms_used": _("computed: share of record forms used (%)"),
+        "training_coverage": _("computed: training coverage (%)"),
+        "output_ncs": _("computed: nonconforming outputs"),
     }.get(source, source)
 
 

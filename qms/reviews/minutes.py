@@ -83,8 +83,9 @@ def markdown(review: Review) -> str:
             lines.append("")
         others = [i for i in section["items"] if i["kind"] not in ("objective", "measurement")]
         for item in others:
+            value = f" {item['value']:g} {item.get('unit', '')}" if "value" in item else ""
             lines.append(
-                f"- {_cell(item['key'])}: {_cell(item.get('text', ''))}"
+                f"- {_cell(item['key'])}: {_cell(item.get('text', ''))}{value.rstrip()}"
                 + (f" ({_cell(item['status'])})" if item.get("status") else "")
             )
         if others:

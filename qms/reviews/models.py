@@ -36,6 +36,8 @@ OBJECTIVE_SOURCES = (
     "audit_completion",
     "ack_coverage",
     "forms_used",
+    "training_coverage",
+    "output_ncs",
 )
 MEASUREMENT_ORIGINS = ("browser", "csv", "api", "surveys", "computed")
 CHANNELS = ("window", "phone", "hotline", "online", "email", "letter", "visit")

@@ -28,6 +28,10 @@ def audit_url(ref: str) -> str | None:
     return link("audits.detail", ref=ref)
 
 
+def legal_url(number: str) -> str | None:
+    return link("context.legal", number=number)
+
+
 def new_nc_url(source: str, **extra) -> str | None:
     """Return the page that raises an NC with ``source`` prefilled, when it exists."""
     return link("improvement.new", source=source, **extra)

@@ -518,6 +518,7 @@ def _render_review(review, status=200, **forms):
             action_url=sources.action_url,
             nc_url=sources.nc_url,
             audit_url=sources.audit_url,
+            legal_url=sources.legal_url,
         ),
         status,
     )

@@ -1,0 +1,84 @@
+"""Management review inputs from training (§9.3.2 d), context (b) and nonconforming outputs."""
+
+from datetime import timedelta
+
+from qms import clock
+from qms.context import services as context
+from qms.extensions import db
+from qms.improvement import services as improvement
+from qms.reviews import inputs, objectives, services
+from tests.builders import effective
+from tests.builders_improvement import raised
+from tests.test_context import REVIEW, legal
+from tests.test_reviews_meeting import plan
+from tests.test_training import hall_position, train
+
+
+def seeded(users):
+    """Two clerks must read QP-07 and QP-08: three of four trainings done; context changes."""
+    effective(users)
+    effective(users, "QP-08", title="Calibration")
+    hall_position(users, docs=("QP-07", "QP-08"))
+    train(users, "staff")
+    train(users, "staff", document_code="QP-08")
+    train(users, "author2")
+    req = legal(users, ("QP-07",))
+    context.add_issue(users["approver"], "external", "New e-government rules", "approver", REVIEW)
+    context.add_party(users["approver"], "Citizens", "Right first time", "approver", REVIEW)
+    context.add_party(users["approver"], "Notaries", "Answers in a day", "approver", REVIEW)
+    context.change_legal_requirement(users["approver"], req, article="Art. 9 (2026)")
+    nc = raised(users)
+    improvement.set_output(users["staff"], nc, "Certificates JL-0412 to 0418", 7)
+    raised(users, title="Unrelated")
+    db.session.commit()
+    return req, nc
+
+
+def test_review_inputs_show_training_coverage_context_and_legal_changes(users):
+    req, nc = seeded(users)
+    got = services.prepare(users["approver"], plan(users)).inputs
+    assert inputs.figure(got, "resources.training_coverage") == 75.0
+    assert inputs.figure(got, "resources.training_overdue") == 0
+    [resources] = [s for s in got["sections"] if s["key"] == "resources"]
+    assert {(i["key"], i["value"]) for i in resources["items"]} == {("Service Hall", 75.0)}
+    assert inputs.figure(got, "context_changes.issues") == 1
+    assert inputs.figure(got, "context_changes.parties") == 2
+    assert inputs.figure(got, "context_changes.legal_added") == 1
+    assert inputs.figure(got, "context_changes.legal_changed") == 1
+    [ctx] = [s for s in got["sections"] if s["key"] == "context_changes"]
+    assert [i["key"] for i in ctx["items"] if i["kind"] == "legal"] == [req.number]
+    assert inputs.figure(got, "nonconformities.outputs") == 1
+    [ncs] = [s for s in got["sections"] if s["key"] == "nonconformities"]
+    [outputs] = [f for f in ncs["figures"] if f["key"] == "nonconformities.outputs"]
+    assert outputs["data"] == {"ncs": [nc.number], "quantity": 7}
+
+
+def test_changes_before_the_period_are_not_inputs(users):
+    seeded(users)
+    later = clock.today() + timedelta(days=1)
+    review = plan(users, planned_on=later, period_start=later, period_end=later)
+    got = services.prepare(users["approver"], review).inputs
+    for key in ("issues", "parties", "legal_added", "legal_changed"):
+        assert inputs.figure(got, f"context_changes.{key}") == 0
+    assert inputs.figure(got, "nonconformities.outputs") == 0
+
+
+def test_training_coverage_and_output_ncs_are_objective_sources(users):
+    seeded(users)
+    coverage = objectives.create_objective(
+        users["approver"],
+        "Training coverage",
+        "%",
+        95,
+        "higher",
+        "monthly",
+        source="training_coverage",
+    )
+    errors = objectives.create_objective(
+        users["approver"], "Wrong certificates", "", 0, "lower", "monthly", source="output_ncs"
+    )
+    db.session.commit()
+    period = clock.today().strftime("%Y-%m")
+    measured = objectives.refresh(coverage, period, users["approver"])
+    assert (measured.value, measured.meets_target) == (75.0, False)
+    assert objectives.refresh(errors, period, users["approver"]).value == 1
