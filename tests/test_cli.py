@@ -11,15 +11,18 @@ from qms import ROOT, trail
 from qms.audits.models import Audit, AuditQuestion
 from qms.auth.models import User
 from qms.auth.services import user_for_token
-from qms.demo import to_traditional
+from qms.context import services as context
+from qms.demo import competence, to_traditional
 from qms.demo.texts import EN, ZH_HANS
 from qms.documents import services
-from qms.documents.models import Document, Revision
+from qms.documents.models import ChangeRequest, Document, Revision
 from qms.extensions import db
 from qms.gitstore import MAIN
 from qms.improvement.models import Action, Nonconformity
 from qms.records.models import Record
+from qms.reviews import inputs
 from qms.reviews.models import Complaint, Objective, Review, SurveyResult
+from qms.training import matrix
 
 
 @pytest.mark.parametrize(
@@ -82,6 +85,17 @@ def assert_quality_system_at_work(lang: str) -> None:
     assert {c.is_open for c in db.session.scalars(select(Complaint))} == {True, False}
     review = db.session.scalar(select(Review))
     assert review.state == "prepared" and review.inputs["lang"] == lang
+    # Training done, due and overdue; context registers; a legal change and its requests.
+    states = {i.state for i in matrix.matrix()}
+    assert {"done", "overdue"} <= states and 0 < inputs.figure(
+        review.inputs, "resources.training_coverage"
+    ) < 100
+    assert inputs.figure(review.inputs, "context_changes.legal_changed") == 1
+    [changed] = [r for r in context.list_legal_requirements() if r.changed_at]
+    assert [cr.source_ref for cr in db.session.scalars(select(ChangeRequest))].count(
+        changed.number
+    ) == 1
+    assert inputs.figure(review.inputs, "nonconformities.outputs") == 1
     # What people wrote is in the demo's language, in the right Chinese script.
     words = [nc.title for nc in ncs] + [o.name for o in objectives] + [audit.title]
     if lang == "en":
@@ -94,6 +108,7 @@ def assert_quality_system_at_work(lang: str) -> None:
 
 def test_demo_texts_exist_in_english_and_chinese():
     assert EN.keys() == ZH_HANS.keys()
+    assert competence.EN.keys() == competence.ZH_HANS.keys()
 
 
 def test_create_user_creates_department(app, runner):

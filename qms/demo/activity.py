@@ -107,6 +107,9 @@ def load_activity(lang: str, passwords: dict[str, str], today: date | None = Non
         numbers = _demo_records(demo)
         _demo_improvement(demo, numbers)
         _demo_audits(demo, numbers)
+        from qms.demo import competence
+
+        competence.load(demo, numbers)
         _demo_reviews(demo)
 
 
@@ -126,7 +129,11 @@ def _demo_records(demo: Demo) -> dict[str, str]:
     slip = records.submit_record(staff, NOTIFICATION_FORM, _slip(demo))
     for row in SURVEYS:
         records.submit_record(staff, SURVEY_FORM, _survey(demo, row))
-    return {"individual": filled["individual"].number, "slip": slip.number}
+    return {
+        "individual": filled["individual"].number,
+        "address": filled["address"].number,
+        "slip": slip.number,
+    }
 
 
 def _acceptance(demo: Demo, key: str) -> dict:
