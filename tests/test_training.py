@@ -52,12 +52,12 @@ def state(person, key="QP-07", today=None):
     return item
 
 
-def new_revision(users, code="QP-07", needs_training=True, due_days=14):
+def new_revision(users, code="QP-07", needs_training=True, due_days=14, evaluate=False):
     """Release a revision B of ``code``, marked by the approver as needing training or not."""
     doc = documents.get_document(code)
     approved(users, code, text=content(code, body="# Changed\n\nNew steps.\n"))
     rev = documents.open_revision(doc) or doc.revisions[-1]
-    services.mark_revision(users["approver"], rev, needs_training, due_days)
+    services.mark_revision(users["approver"], rev, needs_training, due_days, evaluate=evaluate)
     documents.release(users["approver"], doc)
     db.session.commit()
     return rev

@@ -32,6 +32,7 @@ class TrainingItemSchema(Schema):
     done_on = fields.Date(allow_none=True)
     valid_until = fields.Date(allow_none=True)
     record = fields.String(allow_none=True)
+    to_evaluate = fields.Boolean()
 
 
 class TrainingCoverageSchema(Schema):
@@ -65,6 +66,10 @@ class TrainingRecordSchema(Schema):
     valid_until = fields.Date(allow_none=True)
     note = fields.String()
     evidence_sha256 = fields.String(allow_none=True)
+    session_number = fields.String(allow_none=True)
+    effective = fields.Boolean(allow_none=True)
+    evaluation = fields.String(allow_none=True)
+    evaluated_on = fields.Date(allow_none=True)
 
 
 class TrainingRecordListSchema(Schema):
@@ -133,3 +138,59 @@ class Records(MethodView):
             valid_until=data["valid_until"],
             note=data["note"],
         )
+
+
+class TrainingSessionCreateSchema(Schema):
+    attendees = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    failed = fields.List(fields.String(), load_default=list)
+    trained_on = fields.Date(required=True)
+    trainer = fields.String(required=True)
+    method = fields.String(required=True, validate=validate.OneOf(METHODS))
+    document = fields.String(load_default=None, allow_none=True)
+    revision = fields.String(load_default=None, allow_none=True)
+    competence = fields.String(load_default=None, allow_none=True)
+    valid_until = fields.Date(load_default=None, allow_none=True)
+    note = fields.String(load_default="")
+
+
+class TrainingEvaluationSchema(Schema):
+    effective = fields.Boolean(required=True)
+    evaluation = fields.String(required=True)
+    evaluated_on = fields.Date(load_default=None, allow_none=True)
+
+
+@blp.route("/sessions", methods=["POST"])
+@blp.arguments(TrainingSessionCreateSchema)
+@blp.response(201, TrainingRecordListSchema)
+def post_session(data):
+    """Record a session several people attended: one record each, all or none."""
+    people = [services.get_user(u, "attendees") for u in data["attendees"]]
+    return {
+        "items": services.record_session(
+            g.api_user,
+            people,
+            data["trained_on"],
+            data["trainer"],
+            data["method"],
+            failed=[services.get_user(u, "failed") for u in data["failed"]],
+            document_code=data["document"],
+            revision_label=data["revision"],
+            competence_name=data["competence"],
+            valid_until=data["valid_until"],
+            note=data["note"],
+        )
+    }
+
+
+@blp.route("/records/<number>/evaluation", methods=["POST"])
+@blp.arguments(TrainingEvaluationSchema)
+@blp.response(200, TrainingRecordSchema)
+def post_evaluation(data, number):
+    """Record whether a training was effective (§7.2 c); one not effective no longer counts."""
+    return services.evaluate(
+        g.api_user,
+        services.get_record(number),
+        data["effective"],
+        data["evaluation"],
+        data["evaluated_on"],
+    )

@@ -51,6 +51,8 @@ class Item:
     valid_until: date | None = None
     record: str | None = None
     positions: list[str] = field(default_factory=list)
+    # Done, but the requirement asks for its effectiveness to be evaluated and it is not yet.
+    to_evaluate: bool = False
 
     @property
     def ident(self) -> str:
@@ -98,7 +100,12 @@ def _passed(user_ids: list[int]) -> list[TrainingRecord]:
     return list(
         db.session.scalars(
             select(TrainingRecord)
-            .where(TrainingRecord.user_id.in_(user_ids), TrainingRecord.result == "passed")
+            .where(
+                TrainingRecord.user_id.in_(user_ids),
+                TrainingRecord.result == "passed",
+                # A training evaluated as not effective does not count.
+                TrainingRecord.effective.is_not(False),
+            )
             .order_by(TrainingRecord.trained_on, TrainingRecord.id)
         )
     )
@@ -149,6 +156,9 @@ def items_for(users: list[User], today: date | None = None) -> list[Item]:
                         done_on=last.trained_on,
                         record=last.number,
                         positions=names,
+                        to_evaluate=bool(
+                            mark and mark.evaluate_effectiveness and last.effective is None
+                        ),
                     )
                 )
                 continue
@@ -206,6 +216,7 @@ def items_for(users: list[User], today: date | None = None) -> list[Item]:
                     valid_until=expires,
                     record=last.number,
                     positions=names,
+                    to_evaluate=comp.evaluate_effectiveness and last.effective is None,
                 )
             )
     return items

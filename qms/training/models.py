@@ -27,6 +27,8 @@ class Competence(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     # A certificate valid two years has 24; None never expires.
     validity_months: Mapped[int | None] = mapped_column(Integer)
+    # Whether a training in it is evaluated for effectiveness afterwards (ISO 9001 §7.2 c).
+    evaluate_effectiveness: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __str__(self) -> str:
@@ -107,6 +109,7 @@ class RevisionTraining(db.Model):
     needs_training: Mapped[bool] = mapped_column(Boolean, default=True)
     # Days after the effective date by which the people concerned must be trained.
     due_days: Mapped[int] = mapped_column(Integer, default=30)
+    evaluate_effectiveness: Mapped[bool] = mapped_column(Boolean, default=False)
     set_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -132,9 +135,18 @@ class TrainingRecord(db.Model):
     evidence_name: Mapped[str | None] = mapped_column(String(255))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The session several people attended together, recorded at once (TS-2026-0001).
+    session_number: Mapped[str | None] = mapped_column(String(20), index=True)
+    # The effectiveness evaluation: None until evaluated; a training found not effective
+    # no longer counts, so the requirement falls due again.
+    effective: Mapped[bool | None] = mapped_column(Boolean)
+    evaluation: Mapped[str | None] = mapped_column(Text)
+    evaluated_on: Mapped[date | None] = mapped_column(Date)
+    evaluated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
     recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+    evaluated_by: Mapped[User | None] = relationship(foreign_keys=[evaluated_by_id])
     document: Mapped[Document | None] = relationship(lazy="joined")
     revision: Mapped[Revision | None] = relationship(lazy="joined")
     competence: Mapped[Competence | None] = relationship(lazy="joined")

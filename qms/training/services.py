@@ -8,6 +8,7 @@ event; nothing here commits.
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 from flask_babel import gettext as _
@@ -61,9 +62,14 @@ def get_department(name: str) -> Department:
 
 @transactional
 def create_competence(
-    actor: User, name: str, validity_months: int | None = None, description: str = ""
+    actor: User,
+    name: str,
+    validity_months: int | None = None,
+    description: str = "",
+    evaluate_effectiveness: bool = False,
 ) -> Competence:
-    """Add a competence; ``validity_months`` makes it a qualification that expires."""
+    """Add a competence; ``validity_months`` makes it a qualification that expires, and
+    ``evaluate_effectiveness`` asks for each training in it to be evaluated afterwards."""
     _office_only(can_manage_positions(actor))
     name = (name or "").strip()
     if not name:
@@ -74,14 +80,23 @@ def create_competence(
         )
     if db.session.scalar(select(Competence.id).where(Competence.name == name)):
         raise ValidationFailed(_("There is already a competence %(name)s.", name=name), "name")
-    competence = Competence(name=name, validity_months=validity_months, description=description)
+    competence = Competence(
+        name=name,
+        validity_months=validity_months,
+        description=description,
+        evaluate_effectiveness=evaluate_effectiveness,
+    )
     db.session.add(competence)
     db.session.flush()
     trail.record(
         "competence.created",
         "competence",
         str(competence.id),
-        after={"name": name, "validity_months": validity_months},
+        after={
+            "name": name,
+            "validity_months": validity_months,
+            "evaluate_effectiveness": evaluate_effectiveness,
+        },
         user=actor,
     )
     return competence
@@ -119,27 +134,14 @@ def create_position(
             field="name",
         )
     position = Position(name=name, department_id=department.id, description=description)
-    for code in dict.fromkeys(c.strip() for c in documents_required if c.strip()):
-        try:
-            doc = documents.get_document(code)
-        except NotFound as exc:
-            raise ValidationFailed(exc.message, field="documents") from None
-        position.document_rows.append(PositionDocument(document_id=doc.id))
-    for competence_name in dict.fromkeys(c.strip() for c in competences if c.strip()):
-        competence = get_competence(competence_name, field="competences")
-        position.competence_rows.append(PositionCompetence(competence_id=competence.id))
     db.session.add(position)
+    _required(position, documents_required, competences)
     db.session.flush()
     trail.record(
         "position.created",
         "position",
         str(position.id),
-        after={
-            "department": department.name,
-            "name": name,
-            "documents": [d.code for d in position.documents],
-            "competences": [c.name for c in position.competences],
-        },
+        after={"department": department.name, "name": name, **_requirements(position)},
         user=actor,
     )
     return position
@@ -167,6 +169,67 @@ def assign_position(actor: User, position: Position, user: User, since: date | N
         user=actor,
     )
     return holder
+
+
+def _required(position: Position, documents_required, competences) -> None:
+    """Set what ``position`` needs: the documents by code and the competences by name."""
+    position.document_rows.clear()
+    position.competence_rows.clear()
+    db.session.flush()
+    for code in dict.fromkeys(c.strip() for c in documents_required if c.strip()):
+        try:
+            doc = documents.get_document(code)
+        except NotFound as exc:
+            raise ValidationFailed(exc.message, field="documents") from None
+        position.document_rows.append(PositionDocument(document_id=doc.id))
+    for competence_name in dict.fromkeys(c.strip() for c in competences if c.strip()):
+        competence = get_competence(competence_name, field="competences")
+        position.competence_rows.append(PositionCompetence(competence_id=competence.id))
+
+
+def _requirements(position: Position) -> dict:
+    return {
+        "documents": [d.code for d in position.documents],
+        "competences": [c.name for c in position.competences],
+    }
+
+
+@transactional
+def set_requirements(
+    actor: User, position: Position, documents_required: list[str], competences: list[str]
+) -> Position:
+    """Change the documents and competences ``position`` needs; the matrix follows."""
+    _office_only(can_manage_positions(actor))
+    before = _requirements(position)
+    _required(position, documents_required, competences)
+    db.session.flush()
+    trail.record(
+        "position.changed",
+        "position",
+        str(position.id),
+        before=before,
+        after=_requirements(position),
+        user=actor,
+    )
+    return position
+
+
+@transactional
+def leave_position(actor: User, position: Position, user: User) -> None:
+    """Take ``user`` out of ``position``: its requirements no longer apply to them."""
+    _office_only(can_manage_positions(actor))
+    holder = next((h for h in position.holders if h.user_id == user.id), None)
+    if holder is None:
+        raise ValidationFailed(_("%(user)s does not hold this position.", user=user), "user")
+    position.holders.remove(holder)
+    db.session.flush()
+    trail.record(
+        "position.left",
+        "position",
+        str(position.id),
+        before={"user": user.username, "since": holder.since.isoformat()},
+        user=actor,
+    )
 
 
 def list_positions(department_id: int | None = None) -> list[Position]:
@@ -206,7 +269,9 @@ def needs_training(rev: Revision) -> bool:
 
 
 @transactional
-def mark_revision(actor: User, rev: Revision, needed: bool, due_days: int = 30) -> RevisionTraining:
+def mark_revision(
+    actor: User, rev: Revision, needed: bool, due_days: int = 30, evaluate: bool = False
+) -> RevisionTraining:
     """Set whether ``rev`` needs training (acknowledgement alone by default).
 
     Only an approver may, and only before the revision is released: what a release made
@@ -224,21 +289,30 @@ def mark_revision(actor: User, rev: Revision, needed: bool, due_days: int = 30) 
             field="due_days",
         )
     mark = revision_training(rev)
-    before = {"needs_training": mark.needs_training, "due_days": mark.due_days} if mark else None
+    before = _mark_snapshot(mark) if mark else None
     if mark is None:
         mark = RevisionTraining(revision_id=rev.id, set_by_id=actor.id)
         db.session.add(mark)
     mark.needs_training, mark.due_days, mark.set_by_id = needed, due_days, actor.id
+    mark.evaluate_effectiveness = bool(needed and evaluate)
     db.session.flush()
     trail.record(
         "revision.training_marked",
         "revision",
         f"{rev.document.code}/{rev.label}",
         before=before,
-        after={"needs_training": needed, "due_days": due_days},
+        after=_mark_snapshot(mark),
         user=actor,
     )
     return mark
+
+
+def _mark_snapshot(mark: RevisionTraining) -> dict:
+    return {
+        "needs_training": mark.needs_training,
+        "due_days": mark.due_days,
+        "evaluate_effectiveness": mark.evaluate_effectiveness,
+    }
 
 
 # -- records --------------------------------------------------------------------------------
@@ -263,6 +337,7 @@ def record_training(
     note: str = "",
     evidence=None,
     evidence_name: str | None = None,
+    session_number: str | None = None,
 ) -> TrainingRecord:
     """Record that ``person`` was trained on a document revision or in a competence.
 
@@ -295,6 +370,7 @@ def record_training(
         result=result,
         note=(note or "").strip(),
         recorded_by_id=actor.id,
+        session_number=session_number,
     )
     subject: dict = {}
     if document_code:
@@ -347,6 +423,145 @@ def record_training(
             "result": result,
             "valid_until": valid_until.isoformat() if valid_until else None,
             "evidence": record.evidence_sha256,
+            "session": session_number,
+        },
+        user=actor,
+    )
+    return record
+
+
+@transactional
+def record_session(
+    actor: User,
+    attendees: list[User],
+    trained_on: date,
+    trainer: str,
+    method: str,
+    failed: list[User] = (),
+    evidence: bytes | None = None,
+    evidence_name: str | None = None,
+    **subject,
+) -> list[TrainingRecord]:
+    """Record one session several people attended: one record each, all or none.
+
+    ``failed`` names the attendees who did not pass; ``subject`` is what
+    :func:`record_training` takes (document_code, revision_label, competence_name,
+    valid_until, note). The attendance sheet (``evidence``) is kept once for all.
+    """
+    people = list(dict.fromkeys(attendees))
+    if not people:
+        raise ValidationFailed(_("Choose who attended."), field="user")
+    failed_ids = {u.id for u in failed}
+    if failed_ids - {u.id for u in people}:
+        raise ValidationFailed(_("Only an attendee can fail the session."), field="failed")
+    year = trained_on.year if trained_on else clock.today().year
+    number = f"TS-{year}-{next_number(f'TS-{year}'):04d}" if len(people) > 1 else None
+    return [
+        record_training(
+            actor,
+            person,
+            trained_on,
+            trainer,
+            method,
+            "failed" if person.id in failed_ids else "passed",
+            evidence=io.BytesIO(evidence) if evidence else None,
+            evidence_name=evidence_name,
+            session_number=number,
+            **subject,
+        )
+        for person in people
+    ]
+
+
+def list_session(number: str) -> list[TrainingRecord]:
+    """Return the records of the session ``number``, in the order they were made."""
+    return list(
+        db.session.scalars(
+            select(TrainingRecord)
+            .where(TrainingRecord.session_number == number)
+            .order_by(TrainingRecord.id)
+        )
+    )
+
+
+# -- effectiveness evaluation (§7.2 c) --------------------------------------------------------
+
+
+def needs_evaluation(record: TrainingRecord) -> bool:
+    """Whether the requirement asks for this passed training to be evaluated."""
+    if record.result != "passed":
+        return False
+    if record.competence is not None:
+        return record.competence.evaluate_effectiveness
+    mark = revision_training(record.revision) if record.revision else None
+    return bool(mark and mark.evaluate_effectiveness)
+
+
+def awaiting_evaluation(records: list[TrainingRecord]) -> set[str]:
+    """Return the numbers of ``records`` whose effectiveness is still to be evaluated."""
+    marked = set(
+        db.session.scalars(
+            select(RevisionTraining.revision_id).where(
+                RevisionTraining.evaluate_effectiveness.is_(True)
+            )
+        )
+    )
+    return {
+        r.number
+        for r in records
+        if r.result == "passed"
+        and r.effective is None
+        and (
+            r.competence.evaluate_effectiveness
+            if r.competence is not None
+            else r.revision_id in marked
+        )
+    }
+
+
+@transactional
+def evaluate(
+    actor: User,
+    record: TrainingRecord,
+    effective: bool,
+    evaluation: str,
+    evaluated_on: date | None = None,
+) -> TrainingRecord:
+    """Record whether a training was effective; one not effective no longer counts."""
+    if not can_record(actor):
+        raise PermissionDenied(_("Only the quality office may record training."))
+    if not needs_evaluation(record):
+        raise ValidationFailed(
+            _(
+                "%(number)s is not a training whose effectiveness is evaluated.",
+                number=record.number,
+            )
+        )
+    if record.effective is not None:
+        raise ValidationFailed(
+            _("%(number)s was evaluated on %(day)s.", number=record.number, day=record.evaluated_on)
+        )
+    evaluation = (evaluation or "").strip()
+    if not evaluation:
+        raise ValidationFailed(_("Say how the effectiveness was judged."), field="evaluation")
+    evaluated_on = evaluated_on or clock.today()
+    if not record.trained_on <= evaluated_on <= clock.today():
+        raise ValidationFailed(
+            _("The evaluation date must be between the training and today."),
+            field="evaluated_on",
+        )
+    record.effective, record.evaluation = bool(effective), evaluation
+    record.evaluated_on, record.evaluated_by_id = evaluated_on, actor.id
+    db.session.flush()
+    trail.record(
+        "training.evaluated",
+        "training",
+        record.number,
+        before={"effective": None},
+        after={
+            "effective": record.effective,
+            "evaluation": evaluation,
+            "evaluated_on": evaluated_on.isoformat(),
         },
         user=actor,
     )
