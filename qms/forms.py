@@ -1,11 +1,17 @@
 """Form helpers shared by every domain."""
 
+import re
 from collections.abc import Iterable
 
 from flask import flash
 from wtforms.fields.choices import SelectChoice
 
 from qms.errors import ServiceError
+
+
+def codes(text: str | None) -> list[str]:
+    """Split a typed list of document codes at commas or semicolons, Chinese ones too."""
+    return [c.strip() for c in re.split(r"[,;，；、]", text or "") if c.strip()]
 
 
 def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:

@@ -200,3 +200,53 @@ def test_pages_add_and_change_keep_input_on_refusal(users, client, auth):
         follow_redirects=True,
     )
     assert "Change requests raised" in changed.get_data(as_text=True)
+
+
+def test_registers_are_found_by_search_and_reindexed(users, runner):
+    from qms import search
+
+    req = legal(users, codes=())
+    issue = services.add_issue(
+        users["approver"], "external", "窗口排队时间过长", "approver", REVIEW, "群众反映"
+    )
+    party = services.add_party(
+        users["approver"], "Citizens", "Fast, correct answers", "approver", REVIEW
+    )
+    db.session.commit()
+    hits = lambda q: [(h.type, h.key) for h in search.search(q, types=["context"]).items]  # noqa: E731
+    assert hits("排队") == [("context", issue.number)]
+    assert hits("correct answers") == [("context", party.number)]
+    assert hits("trade settlement") == [("context", req.number)]
+    services.change_legal_requirement(
+        users["approver"], req, requirement="Instruments for fees must be verified yearly."
+    )
+    db.session.commit()
+    assert hits("trade settlement") == []
+    assert hits("verified yearly") == [("context", req.number)]
+    result = runner.invoke(args=["qms", "reindex", "--type", "context"])
+    assert "context: 3 indexed" in result.output, result.output
+
+
+def test_registers_export_and_the_scope_documents(users, client, auth):
+    import io
+
+    from openpyxl import load_workbook
+
+    manual = (
+        "---\ncode: QM-01\ntitle: Quality manual\ntype: manual\nclauses: ['4.3', '4.4', '5.2']\n"
+        "---\n\n# Quality manual\n\n## Scope\n\nAll windows of the Centre.\n"
+    )
+    effective(users, "QM-01", text=manual, title="Quality manual", doc_type="manual")
+    effective(users)
+    effective(users, "QP-08", title="Records")
+    req = legal(users)
+    auth.login("staff")
+    page = client.get("/context/").get_data(as_text=True)
+    assert "QM-01" in page and "4.3, 4.4" in page
+    response = client.get("/context/legal.xlsx")
+    assert response.status_code == 200
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert rows[1][0] == req.number and rows[1][4] == "QP-07, QP-08"
+    assert client.get("/context/issues.xlsx").status_code == 200
+    assert client.get("/context/parties.xlsx").status_code == 200
+    assert client.get("/context/nothing.xlsx").status_code == 404

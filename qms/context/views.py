@@ -1,18 +1,20 @@
 """Pages for the context registers: issues, interested parties and legal requirements."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from qms import spreadsheets
 from qms.auth.models import User
 from qms.context import labels, permissions, services
 from qms.context.forms import IssueForm, LegalForm, PartyForm
 from qms.context.models import ISSUE_KINDS, LEGAL_STATUSES
+from qms.documents import services as documents
 from qms.errors import ServiceError
 from qms.extensions import db
-from qms.forms import options, show_error
+from qms.forms import codes, options, show_error
 from qms.navigation import NavItem, register_nav
 
 bp = Blueprint("context", __name__, url_prefix="/context")
@@ -45,9 +47,20 @@ def _forms(issue=None, party=None, legal=None):
     return {"issue_form": issue, "party_form": party, "legal_form": legal}
 
 
+def _scope_documents():
+    """The documents in force that state the QMS scope (4.3) and its processes (4.4)."""
+    found = {}
+    for clause in ("4.3", "4.4"):
+        stmt = documents.list_documents(clause=clause, status="effective")
+        for doc in db.session.scalars(stmt):
+            found.setdefault(doc.code, doc)
+    return list(found.values())
+
+
 def _render(status=200, **forms):
     return render_template(
         "context/index.html",
+        scope_documents=_scope_documents(),
         issues=services.list_issues(),
         parties=services.list_parties(),
         legal=services.list_legal_requirements(),
@@ -61,8 +74,78 @@ def index():
     return _render()
 
 
-def _codes(text: str | None) -> list[str]:
-    return [c.strip() for c in (text or "").replace(";", ",").split(",") if c.strip()]
+EXPORTS = {
+    "issues": (
+        lambda: services.list_issues(),
+        lambda: [
+            _("Number"),
+            _("Kind"),
+            _("Issue"),
+            _("Description"),
+            _("Owner"),
+            _("Review date"),
+        ],
+        lambda i: [
+            i.number,
+            labels.kind_label(i.kind),
+            i.title,
+            i.description,
+            i.owner.display_name,
+            i.review_date.isoformat(),
+        ],
+        _l("Internal and external issues"),
+    ),
+    "parties": (
+        lambda: services.list_parties(),
+        lambda: [
+            _("Number"),
+            _("Interested party"),
+            _("Needs and expectations"),
+            _("Owner"),
+            _("Review date"),
+        ],
+        lambda p: [p.number, p.name, p.needs, p.owner.display_name, p.review_date.isoformat()],
+        _l("Interested parties"),
+    ),
+    "legal": (
+        lambda: services.list_legal_requirements(),
+        lambda: [
+            _("Number"),
+            _("Law, regulation or standard"),
+            _("Article"),
+            _("What it requires"),
+            _("Implementing documents"),
+            _("Status"),
+            _("Owner"),
+            _("Review date"),
+        ],
+        lambda r: [
+            r.number,
+            r.law,
+            r.article,
+            r.requirement,
+            ", ".join(r.documents),
+            labels.legal_status_label(r.status),
+            r.owner.display_name,
+            r.review_date.isoformat(),
+        ],
+        _l("Legal and other requirements"),
+    ),
+}
+
+
+@bp.get("/<register>.xlsx")
+def export(register: str):
+    """One register as an XLSX workbook."""
+    if register not in EXPORTS:
+        abort(404)
+    rows, header, row, title = EXPORTS[register]
+    data = spreadsheets.to_xlsx(header(), [row(e) for e in rows()], str(title))
+    return Response(
+        data,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename=context-{register}.xlsx"},
+    )
 
 
 @bp.post("/<register>")
@@ -102,7 +185,7 @@ def add(register: str):
                 form.owner.data,
                 form.review_date.data,
                 form.article.data,
-                _codes(form.documents.data),
+                codes(form.documents.data),
                 form.status.data,
             )
     except ServiceError as exc:
@@ -137,7 +220,7 @@ def legal(number: str):
                 status=form.status.data,
                 review_date=form.review_date.data,
                 owner=form.owner.data,
-                documents=_codes(form.documents.data),
+                documents=codes(form.documents.data),
             )
         except ServiceError as exc:
             show_error(form, exc)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import event
 
+from qms.context import services as context
+from qms.context.models import ContextIssue, InterestedParty, LegalRequirement
 from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.improvement.models import Action, Nonconformity
@@ -131,6 +133,48 @@ def all_actions() -> Iterator[Entry]:
         yield action_entry(action)
 
 
+# -- the context registers: issues, interested parties, legal requirements ---------------
+
+
+def issue_entry(issue) -> Entry:
+    return Entry(
+        type="context",
+        key=issue.number,
+        title=issue.title,
+        text=_join(issue.description, issue.owner.display_name),
+        endpoint="context.index",
+        updated_at=issue.updated_at,
+    )
+
+
+def party_entry(party) -> Entry:
+    return Entry(
+        type="context",
+        key=party.number,
+        title=party.name,
+        text=_join(party.needs, party.owner.display_name),
+        endpoint="context.index",
+        updated_at=party.updated_at,
+    )
+
+
+def legal_entry(requirement) -> Entry:
+    return Entry(
+        type="context",
+        key=requirement.number,
+        title=_join(requirement.law, requirement.article),
+        text=_join(requirement.requirement, *requirement.documents),
+        endpoint="context.legal",
+        params={"number": requirement.number},
+    )
+
+
+def all_context() -> Iterator[Entry]:
+    yield from (issue_entry(i) for i in context.list_issues())
+    yield from (party_entry(p) for p in context.list_parties())
+    yield from (legal_entry(r) for r in context.list_legal_requirements())
+
+
 # -- keeping the index current ---------------------------------------------------------
 
 
@@ -174,7 +218,7 @@ def _forget(session, *args) -> None:
 
 
 def _watch(watched: Watched) -> None:
-    if all(w.type != watched.type for w in WATCHED):
+    if all((w.type, w.model) != (watched.type, watched.model) for w in WATCHED):
         WATCHED.append(watched)
     for name, fn in (
         ("after_flush", _noted),
@@ -186,10 +230,14 @@ def _watch(watched: Watched) -> None:
 
 
 def install() -> None:
-    """Index records, nonconformities and actions, and keep their entries current."""
+    """Index records, NCs, actions and the context registers, and keep their entries current."""
     register_provider("record", all_records)
     register_provider("nonconformity", all_ncs)
     register_provider("action", all_actions)
+    register_provider("context", all_context)
     _watch(Watched("record", Record, record_entry, lambda r: r.number))
     _watch(Watched("nonconformity", Nonconformity, nc_entry, lambda n: n.number))
     _watch(Watched("action", Action, action_entry, lambda a: a.number))
+    _watch(Watched("context", ContextIssue, issue_entry, lambda i: i.number))
+    _watch(Watched("context", InterestedParty, party_entry, lambda p: p.number))
+    _watch(Watched("context", LegalRequirement, legal_entry, lambda r: r.number))

@@ -11,7 +11,7 @@ from qms.auth.models import Department, User
 from qms.documents import services as documents
 from qms.errors import NotFound, ServiceError
 from qms.extensions import db
-from qms.forms import options, show_error
+from qms.forms import codes, options, show_error
 from qms.navigation import NavItem, register_nav, register_work
 from qms.training import labels, matrix, permissions, services
 from qms.training.forms import (
@@ -240,10 +240,6 @@ def mark():
 # -- positions and competences ------------------------------------------------------------------
 
 
-def _codes(text: str | None) -> list[str]:
-    return [c.strip() for c in (text or "").replace("，", ",").split(",") if c.strip()]
-
-
 def _competence_choices():
     comps = db.session.scalars(select(Competence).order_by(Competence.name))
     return options((c.name, c.name) for c in comps)
@@ -294,7 +290,7 @@ def create_position():
                 current_user,
                 department,
                 form.name.data,
-                _codes(form.documents.data),
+                codes(form.documents.data),
                 form.competences.data,
                 form.description.data or "",
             )
@@ -383,7 +379,7 @@ def position_requirements(position_id: int):
     if form.validate_on_submit():
         try:
             services.set_requirements(
-                current_user, position, _codes(form.documents.data), form.competences.data
+                current_user, position, codes(form.documents.data), form.competences.data
             )
         except ServiceError as exc:
             show_error(form, exc)
