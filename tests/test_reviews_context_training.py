@@ -82,3 +82,55 @@ def test_training_coverage_and_output_ncs_are_objective_sources(users):
     measured = objectives.refresh(coverage, period, users["approver"])
     assert (measured.value, measured.meets_target) == (75.0, False)
     assert objectives.refresh(errors, period, users["approver"]).value == 1
+
+
+def test_output_rate_per_thousand_issued_counts_the_records_of_a_form(users, client, auth):
+    import pytest
+
+    from qms.errors import ValidationFailed
+    from qms.records import services as records
+    from tests.builders_records import form_in_force
+
+    seeded(users)  # one output NC affecting 7 certificates
+    with pytest.raises(ValidationFailed, match="record form"):
+        objectives.create_objective(
+            users["approver"], "Error rate", "‰", 3, "lower", "monthly", source="output_rate"
+        )
+    db.session.rollback()
+    fields = [{"key": "certificate", "label": "Certificate", "type": "text", "required": True}]
+    form_in_force(users, "RF-09", fields)
+    for n in range(20):
+        records.submit_record(users["staff"], "RF-09", {"certificate": f"JL-{n:04d}"})
+    db.session.commit()
+    rate = objectives.create_objective(
+        users["approver"],
+        "Certificate error rate",
+        "‰",
+        3,
+        "lower",
+        "monthly",
+        source="output_rate",
+        source_form="RF-09",
+    )
+    db.session.commit()
+    measured = objectives.refresh(rate, clock.today().strftime("%Y-%m"), users["approver"])
+    assert measured.value == 350.0  # 7 affected of 20 issued
+    assert "7 affected of 20 issued" in measured.note
+    assert measured.meets_target is False
+    # Another source keeps no form.
+    objectives.update_objective(users["approver"], rate, source="output_ncs")
+    assert rate.source_form is None
+
+    auth.login("approver")
+    page = client.post(
+        "/objectives/new",
+        data={
+            "name": "Rate without form",
+            "target": "3",
+            "direction": "lower",
+            "frequency": "monthly",
+            "source": "output_rate",
+            "source_form": "",
+        },
+    )
+    assert page.status_code == 200 and "outputs issued" in page.get_data(as_text=True)

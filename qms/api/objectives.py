@@ -39,6 +39,7 @@ class ObjectiveSchema(Schema):
     direction = fields.String()
     frequency = fields.String()
     source = fields.String()
+    source_form = fields.String(allow_none=True)
     method = fields.String()
     owner = fields.Method("get_owner")
     active = fields.Boolean()
@@ -64,6 +65,7 @@ class ObjectiveCreateSchema(Schema):
     source = fields.String(load_default="manual", validate=validate.OneOf(OBJECTIVE_SOURCES))
     method = fields.String(load_default="")
     owner = fields.String(load_default=None, allow_none=True)
+    source_form = fields.String(load_default=None, allow_none=True)
 
 
 class MeasurementCreateSchema(Schema):
@@ -93,6 +95,7 @@ class Objectives(MethodView):
             data["source"],
             data["method"],
             data["owner"],
+            data["source_form"],
         )
 
 

@@ -219,7 +219,34 @@ def output_ncs(start: date, end: date) -> Figure:
     )
 
 
-def compute(key: str, start: date, end: date) -> Figure:
+def output_rate(start: date, end: date, form_code: str) -> Figure:
+    """Outputs affected by nonconformities per thousand issued in [start, end] (‰).
+
+    What was issued is counted from the records of ``form_code`` (a certificate register,
+    say) submitted in the period; what went wrong from the output NCs raised in it.
+    """
+    affected = output_ncs(start, end)
+    period = records.list_records(form=form_code, date_from=start, date_to=end).subquery()
+    issued = db.session.scalar(
+        select(func.count()).select_from(period).where(period.c.status != "void")
+    )
+    quantity = affected.data["quantity"]
+    return Figure(
+        "output_rate",
+        _("Nonconforming outputs per thousand issued"),
+        round(quantity * 1000 / issued, 2) if issued else None,
+        "‰",
+        detail=_(
+            "%(affected)d affected of %(issued)d issued (%(form)s)",
+            affected=quantity,
+            issued=issued,
+            form=form_code,
+        ),
+        data={**affected.data, "issued": issued, "form": form_code},
+    )
+
+
+def compute(key: str, start: date, end: date, form_code: str | None = None) -> Figure:
     """Return the figure ``key`` (one of the computed objective sources) over [start, end]."""
     if key == "overdue_actions":
         return overdue_actions(min(end, clock.today()))
@@ -235,4 +262,6 @@ def compute(key: str, start: date, end: date) -> Figure:
         return training_coverage(min(end, clock.today()))
     if key == "output_ncs":
         return output_ncs(start, end)
+    if key == "output_rate":
+        return output_rate(start, end, form_code)
     raise KeyError(key)

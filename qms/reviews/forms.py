@@ -37,6 +37,14 @@ class ObjectiveForm(FlaskForm):
         _l("How it is measured"),
         description=_l("Entered by people, or computed by the system from what it knows."),
     )
+    source_form = SelectField(
+        _l("Record form of the outputs issued"),
+        validate_choice=False,
+        description=_l(
+            "For a rate per thousand issued: the form whose records are the certificates or "
+            "licences issued."
+        ),
+    )
     method = TextAreaField(
         _l("How it is computed"),
         render_kw={"rows": 3},

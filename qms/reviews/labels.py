@@ -58,6 +58,7 @@ def source_label(source: str) -> str:
         "forms_used": _("computed: share of record forms used (%)"),
         "training_coverage": _("computed: training coverage (%)"),
         "output_ncs": _("computed: nonconforming outputs"),
+        "output_rate": _("computed: nonconforming outputs per thousand issued"),
     }.get(source, source)
 
 

@@ -38,6 +38,7 @@ OBJECTIVE_SOURCES = (
     "forms_used",
     "training_coverage",
     "output_ncs",
+    "output_rate",
 )
 MEASUREMENT_ORIGINS = ("browser", "csv", "api", "surveys", "computed")
 CHANNELS = ("window", "phone", "hotline", "online", "email", "letter", "visit")
@@ -57,6 +58,8 @@ class Objective(db.Model):
     direction: Mapped[str] = mapped_column(String(10), default="higher")
     frequency: Mapped[str] = mapped_column(String(10), default="monthly")
     source: Mapped[str] = mapped_column(String(30), default="manual")
+    # For "output_rate": the record form whose records are the outputs issued (certificates).
+    source_form: Mapped[str | None] = mapped_column(String(40))
     method: Mapped[str] = mapped_column(Text, default="")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)

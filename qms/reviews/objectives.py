@@ -91,7 +91,24 @@ def _owner(username: str | None) -> User | None:
     return user
 
 
-def _fields(name, unit, target, direction, frequency, source, method, owner) -> dict:
+def _source_form(source: str, code: str | None) -> str | None:
+    """The record form counting the outputs issued, which an "output_rate" source needs."""
+    from qms.records import services as records
+
+    if source != "output_rate":
+        return None
+    code = (code or "").strip()
+    if code not in {doc.code for doc in records.forms()}:
+        raise ValidationFailed(
+            _("Choose the record form in force whose records are the outputs issued."),
+            field="source_form",
+        )
+    return code
+
+
+def _fields(
+    name, unit, target, direction, frequency, source, method, owner, source_form=None
+) -> dict:
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(_("Name the objective."), field="name")
@@ -100,13 +117,15 @@ def _fields(name, unit, target, direction, frequency, source, method, owner) -> 
     unit = (unit or "").strip()
     if len(unit) > 20:
         raise ValidationFailed(_("At most 20 characters."), field="unit")
+    source = _choice(source or "manual", OBJECTIVE_SOURCES, "source")
     return {
         "name": name,
         "unit": unit,
         "target": _number(target, "target", _("The target")),
         "direction": _choice(direction, DIRECTIONS, "direction"),
         "frequency": _choice(frequency, FREQUENCIES, "frequency"),
-        "source": _choice(source or "manual", OBJECTIVE_SOURCES, "source"),
+        "source": source,
+        "source_form": _source_form(source, source_form),
         "method": (method or "").strip(),
         "owner": _owner(owner),
     }
@@ -131,10 +150,11 @@ def create_objective(
     source: str = "manual",
     method: str = "",
     owner: str | None = None,
+    source_form: str | None = None,
 ) -> Objective:
     """Set a quality objective; the quality office and administrators may."""
     _require_manager(actor)
-    values = _fields(name, unit, target, direction, frequency, source, method, owner)
+    values = _fields(name, unit, target, direction, frequency, source, method, owner, source_form)
     _unique_name(values["name"])
     objective = Objective(**values, created_by_id=actor.id)
     db.session.add(objective)
@@ -165,6 +185,7 @@ def update_objective(actor: User, objective: Objective, **changes) -> Objective:
         changes.get("source", objective.source),
         changes.get("method", objective.method),
         owner,
+        changes.get("source_form", objective.source_form),
     )
     _unique_name(values["name"], objective)
     if values["frequency"] != objective.frequency and objective.measurements:
@@ -193,6 +214,7 @@ def _snapshot(objective: Objective) -> dict:
         "direction": objective.direction,
         "frequency": objective.frequency,
         "source": objective.source,
+        "source_form": objective.source_form,
         "owner": objective.owner.username if objective.owner else None,
         "active": objective.active,
     }
@@ -342,7 +364,7 @@ def refresh(objective: Objective, period: str, actor: User | None = None) -> Mea
         value = feedback.satisfaction(start, end)
         origin, note = "surveys", _("computed from the satisfaction surveys")
     else:
-        figure = figures.compute(objective.source, start, end)
+        figure = figures.compute(objective.source, start, end, objective.source_form)
         value, origin, note = figure.value, "computed", figure.detail
     if value is None:
         return None

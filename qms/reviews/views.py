@@ -15,6 +15,7 @@ from qms.extensions import db
 from qms.forms import options, show_error
 from qms.improvement import services as improvement
 from qms.navigation import NavItem, register_nav, register_work
+from qms.records import services as records
 from qms.reviews import (
     chain,
     charts,
@@ -130,6 +131,9 @@ def _objective_form(obj=None) -> ObjectiveForm:
         [(f, f"{labels.frequency_label(f)} ({periods.EXAMPLES[f]})") for f in FREQUENCIES]
     )
     form.source.choices = options([(s, labels.source_label(s)) for s in OBJECTIVE_SOURCES])
+    form.source_form.choices = options(
+        [("", "—")] + [(d.code, f"{d.code} {d.title}") for d in records.forms()]
+    )
     form.owner.choices = user_choices(_("Nobody yet"))
     return form
 
@@ -151,6 +155,7 @@ def objective_new():
                 form.source.data,
                 form.method.data,
                 form.owner.data or None,
+                form.source_form.data or None,
             )
         except ServiceError as exc:
             show_error(form, exc)
@@ -180,6 +185,7 @@ def objective_edit(ident: int):
                 direction=form.direction.data,
                 frequency=form.frequency.data,
                 source=form.source.data,
+                source_form=form.source_form.data or None,
                 method=form.method.data,
                 owner=form.owner.data or None,
                 active=form.active.data,
