@@ -69,3 +69,14 @@ def test_nonconformities_and_actions_are_found(users):
     db.session.execute(db.delete(search.services.SearchEntry))
     db.session.commit()
     assert search.reindex(["nonconformity", "action"]) == {"nonconformity": 1, "action": 1}
+
+
+def test_an_ncs_output_is_found_with_it(users):
+    improvement = pytest.importorskip("qms.improvement.services")
+    from tests.builders_improvement import raised
+
+    nc = raised(users, title="Wrong licences")
+    db.session.commit()
+    improvement.set_output(users["staff"], nc, "Business licences JL-0412 to JL-0418", 7)
+    db.session.commit()
+    assert keys("JL-0412", types=["nonconformity"]) == [("nonconformity", nc.number)]

@@ -19,7 +19,7 @@ from qms.context import services as context
 from qms.context.models import ContextIssue, InterestedParty, LegalRequirement
 from qms.extensions import db
 from qms.improvement import services as improvement
-from qms.improvement.models import Action, Nonconformity
+from qms.improvement.models import Action, NcOutput, Nonconformity
 from qms.records import services as records
 from qms.records.models import Record
 from qms.search.services import Entry, index, register_provider, remove
@@ -88,12 +88,15 @@ def all_records() -> Iterator[Entry]:
 
 
 def nc_entry(nc) -> Entry:
+    output = nc.output
     return Entry(
         type="nonconformity",
         key=nc.number,
         title=nc.title,
         text=_join(
             nc.description,
+            output.output if output else None,
+            output.disposition_note if output else None,
             nc.clause,
             nc.containment,
             nc.root_cause,
@@ -237,6 +240,15 @@ def install() -> None:
     register_provider("context", all_context)
     _watch(Watched("record", Record, record_entry, lambda r: r.number))
     _watch(Watched("nonconformity", Nonconformity, nc_entry, lambda n: n.number))
+    # An NC's output (8.7) and its disposition are indexed with the NC.
+    _watch(
+        Watched(
+            "nonconformity",
+            NcOutput,
+            lambda o: nc_entry(o.nonconformity),
+            lambda o: o.nonconformity.number,
+        )
+    )
     _watch(Watched("action", Action, action_entry, lambda a: a.number))
     _watch(Watched("context", ContextIssue, issue_entry, lambda i: i.number))
     _watch(Watched("context", InterestedParty, party_entry, lambda p: p.number))
