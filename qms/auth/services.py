@@ -289,7 +289,10 @@ def set_roles(user: User, roles: list[str], by: User | None = None) -> None:
         return
     if user.active and "admin" in before and "admin" not in roles:
         _keep_an_admin(user)
-    user.role_rows = [UserRole(role=r) for r in roles]
+    # Keep the rows of the roles that stay: a removed and re-added row for the same role
+    # would be inserted before the old one is deleted and break the unique constraint.
+    kept = [row for row in user.role_rows if row.role in roles]
+    user.role_rows = kept + [UserRole(role=r) for r in roles if r not in before]
     trail.record(
         "user.roles_changed",
         "user",
