@@ -56,6 +56,7 @@ def register_extensions(app: Flask) -> None:
 BLUEPRINTS = (
     "qms.main",
     "qms.auth.views",
+    "qms.auth.admin",
     "qms.documents.views",
     "qms.audits.views",
     "qms.improvement.views",

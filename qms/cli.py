@@ -61,18 +61,68 @@ def init(demo: bool, lang: str):
                     click.echo(f"  {username:8} {password:13} {', '.join(roles)} — {dept}")
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def read_password() -> str:
+    """Ask for a password: twice, hidden, on a terminal; else one line of standard input.
+
+    From a pipe the line may come twice (what a script answering both prompts sends);
+    two different lines are refused.
+    """
+    if _stdin_is_terminal():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    lines = sys.stdin.read().splitlines()
+    if not lines or not lines[0]:
+        raise click.ClickException("No password on standard input.")
+    if len(lines) > 1 and lines[1] and lines[1] != lines[0]:
+        raise click.ClickException("The two passwords on standard input differ.")
+    return lines[0]
+
+
+def _user(username: str):
+    from qms.auth.services import AccountError, user_named
+
+    try:
+        return user_named(username)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _refuse_password_option(ctx, param, value):
+    if value is not None:
+        raise click.UsageError(
+            "A password on the command line is seen by other users of this host and kept in"
+            " the shell's history. Leave out --password: the command asks for it, or reads"
+            " it from standard input (echo ... | flask qms create-user ...).",
+            ctx,
+        )
+    return value
+
+
 @qms.command("create-user")
 @click.argument("username")
 @click.option("--role", "roles", multiple=True, required=True, help="May be given several times.")
 @click.option("--department", required=True)
-@click.option("--password", required=True)
+@click.option(
+    "--password",
+    hidden=True,
+    expose_value=False,
+    callback=_refuse_password_option,
+    is_eager=True,
+)
 @click.option("--name", "full_name", default="")
 @click.option("--email", default=None)
 @with_appcontext
-def create_user_command(username, roles, department, password, full_name, email):
-    """Create a user; the department is created when it does not exist yet."""
+def create_user_command(username, roles, department, full_name, email):
+    """Create a user; asks for the password (or reads it from standard input).
+
+    The department is created when it does not exist yet.
+    """
     from qms.auth.services import AccountError, create_user
 
+    password = read_password()
     try:
         create_user(username, password, list(roles), department, full_name, email)
     except AccountError as exc:
@@ -80,19 +130,128 @@ def create_user_command(username, roles, department, password, full_name, email)
     click.echo(f"Created {username} ({', '.join(roles)}) in {department}.")
 
 
+@qms.command("set-password")
+@click.argument("username")
+@click.option(
+    "--final",
+    is_flag=True,
+    help="Do not make the user choose their own password at the next sign-in.",
+)
+@with_appcontext
+def set_password_command(username, final):
+    """Set USERNAME's password (asked for); the user must change it at the next sign-in."""
+    from qms.auth.services import AccountError, reset_password
+
+    user = _user(username)
+    password = read_password()
+    try:
+        reset_password(user, password, must_change=not final)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"The password of {username} is set; its sessions have ended.")
+
+
 @qms.command()
 @click.argument("username")
 @with_appcontext
-def token(username):
-    """Create an API token for USERNAME and print it alone on the last line."""
-    from qms.auth.models import User
-    from qms.auth.services import create_token
-    from qms.extensions import db
+def deactivate(username):
+    """Switch USERNAME's account off: no sign-in, no session, no API token."""
+    from qms.auth.services import AccountError, set_active
 
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise click.ClickException(f"There is no user {username}.")
-    value = create_token(user)
+    try:
+        set_active(_user(username), False)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"The account of {username} is switched off.")
+
+
+@qms.command()
+@click.argument("username")
+@with_appcontext
+def activate(username):
+    """Switch USERNAME's account on again."""
+    from qms.auth.services import set_active
+
+    set_active(_user(username), True)
+    click.echo(f"The account of {username} is switched on.")
+
+
+@qms.command("set-roles")
+@click.argument("username")
+@click.argument("roles", nargs=-1, required=True)
+@with_appcontext
+def set_roles_command(username, roles):
+    """Replace USERNAME's roles by ROLES (staff, author, auditor, approver, admin)."""
+    from qms.auth.services import AccountError, set_roles
+
+    try:
+        set_roles(_user(username), list(roles))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{username} now holds: {', '.join(sorted(set(roles)))}.")
+
+
+@qms.command()
+@click.argument("username")
+@with_appcontext
+def unlock(username):
+    """Lift USERNAME's lockout after too many wrong passwords."""
+    from qms.auth.services import unlock as unlock_user
+
+    unlock_user(_user(username))
+    click.echo(f"The account of {username} is unlocked.")
+
+
+@qms.command()
+@click.argument("username")
+@with_appcontext
+def tokens(username):
+    """List USERNAME's API tokens: id, state, label, created, last use, expiry."""
+    from qms.auth.services import token_state, tokens_of
+
+    rows = tokens_of(_user(username))
+    if not rows:
+        click.echo(f"{username} has no API token.")
+
+    def day(value):
+        return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    for t in rows:
+        click.echo(
+            f"{t.id:>5}  {token_state(t):8} created {day(t.created_at)}"
+            f"  last used {day(t.last_used_at)}  expires {day(t.expires_at)}"
+            f"  {t.label}".rstrip()
+        )
+
+
+@qms.command("revoke-token")
+@click.argument("username")
+@click.argument("token_id", type=int)
+@with_appcontext
+def revoke_token_command(username, token_id):
+    """Revoke USERNAME's API token TOKEN_ID (see ``qms tokens``)."""
+    from qms.auth.services import AccountError, revoke_token
+
+    try:
+        revoke_token(_user(username), token_id)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Token {token_id} of {username} is revoked.")
+
+
+@qms.command()
+@click.argument("username")
+@click.option("--days", default=90, show_default=True, help="Days until the token expires.")
+@click.option("--label", default="", help="What the token is for.")
+@with_appcontext
+def token(username, days, label):
+    """Create an API token for USERNAME and print it alone on the last line."""
+    from qms.auth.services import AccountError, create_token
+
+    try:
+        value = create_token(_user(username), days, label)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"API token for {username} (shown once):")
     click.echo(value)
 

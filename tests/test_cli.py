@@ -123,9 +123,8 @@ def test_create_user_creates_department(app, runner):
             "auditor",
             "--department",
             "Window 12",
-            "--password",
-            "long-enough-1",
-        ]
+        ],
+        input="long-enough-1\n",
     )
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -135,15 +134,15 @@ def test_create_user_creates_department(app, runner):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "args, password, message",
     [
-        (["--role", "boss", "--department", "D", "--password", "long-enough"], "Roles"),
-        (["--role", "staff", "--department", "D", "--password", "short"], "8 characters"),
-        (["--role", "staff", "--department", " ", "--password", "long-enough"], "department"),
+        (["--role", "boss", "--department", "D"], "long-enough", "Roles"),
+        (["--role", "staff", "--department", "D"], "short", "8 characters"),
+        (["--role", "staff", "--department", " "], "long-enough", "department"),
     ],
 )
-def test_create_user_refuses_bad_input(app, runner, args, message):
-    result = runner.invoke(args=["qms", "create-user", "bob", *args])
+def test_create_user_refuses_bad_input(app, runner, args, password, message):
+    result = runner.invoke(args=["qms", "create-user", "bob", *args], input=password + "\n")
     assert result.exit_code != 0
     assert message in result.output
 

@@ -2,11 +2,11 @@
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,6 +19,8 @@ from qms.uow import transactional
 
 #: A token's use is recorded at most this often: reads should not write.
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+#: The longest validity a token may be given: a forgotten token should not outlive years.
+TOKEN_MAX_DAYS = 730
 
 
 class AccountError(ValueError):
@@ -215,13 +217,45 @@ def change_password(user: User, old: str, new: str) -> None:
 
 
 @transactional
-def reset_password(user: User, new: str, by: User | None = None) -> None:
-    """Set a password for ``user``, who must choose their own at the next sign-in."""
+def reset_password(user: User, new: str, by: User | None = None, must_change: bool = True) -> None:
+    """Set a password for ``user``, who must choose their own at the next sign-in.
+
+    ``must_change=False`` (the shell's ``set-password --final``) keeps it as it is.
+    """
     _set_password(user, new)
-    user.must_change_password = True
+    user.must_change_password = must_change
     user.locked_at = None
     user.failed_sign_ins = 0
-    trail.record("user.password_reset", "user", user.username, user=by)
+    trail.record(
+        "user.password_reset",
+        "user",
+        user.username,
+        user=by,
+        after={"must_change_password": must_change},
+    )
+
+
+def active_admins() -> int:
+    """Return how many active accounts hold the admin role."""
+    return db.session.scalar(
+        select(func.count(User.id.distinct()))
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.active.is_(True), UserRole.role == "admin")
+    )
+
+
+def _keep_an_admin(user: User) -> None:
+    """Refuse a change that would leave no active administrator.
+
+    Without one nobody can reach the account pages again; only the shell could help.
+    """
+    if active_admins() <= 1:
+        raise AccountError(
+            _(
+                "%(name)s is the last active administrator: appoint another one first.",
+                name=user.username,
+            )
+        )
 
 
 @transactional
@@ -229,8 +263,8 @@ def set_active(user: User, active: bool, by: User | None = None) -> None:
     """Switch an account on or off; switching off ends its sessions and tokens' use."""
     if user.active == active:
         return
-    if not active and by is not None and by.id == user.id:
-        raise AccountError(_("You cannot switch off your own account."))
+    if not active and "admin" in user.roles:
+        _keep_an_admin(user)
     user.active = active
     if not active:
         end_sessions(user)
@@ -253,9 +287,12 @@ def set_roles(user: User, roles: list[str], by: User | None = None) -> None:
     before = sorted(user.roles)
     if before == roles:
         return
-    if by is not None and by.id == user.id and "admin" in before and "admin" not in roles:
-        raise AccountError(_("You cannot remove your own administrator role."))
-    user.role_rows = [UserRole(role=r) for r in roles]
+    if user.active and "admin" in before and "admin" not in roles:
+        _keep_an_admin(user)
+    # Keep the rows of the roles that stay: a removed and re-added row for the same role
+    # would be inserted before the old one is deleted and break the unique constraint.
+    kept = [row for row in user.role_rows if row.role in roles]
+    user.role_rows = kept + [UserRole(role=r) for r in roles if r not in before]
     trail.record(
         "user.roles_changed",
         "user",
@@ -306,10 +343,19 @@ def update_profile(user: User, full_name: str, email: str | None, locale: str | 
 def create_token(user: User, days: int | None = 90, label: str = "") -> str:
     """Issue a new API token for ``user`` and return it; only its digest is kept.
 
-    The token expires after ``days`` (None: never).
+    The token expires after ``days`` (None: never, for the shell's ``qms token`` only).
     """
     if days is not None and days < 1:
         raise AccountError(_("A token must be valid for at least one day."))
+    if days is not None and days > TOKEN_MAX_DAYS:
+        raise AccountError(
+            _("A token may be valid for at most %(days)d days.", days=TOKEN_MAX_DAYS)
+        )
+    label = (label or "").strip()
+    if len(label) > 120:
+        raise AccountError(_("A token's label may have at most 120 characters."))
+    if not user.active:
+        raise AccountError(_("%(name)s is switched off.", name=user.username))
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(days=days) if days is not None else None
     db.session.add(
@@ -322,6 +368,32 @@ def create_token(user: User, days: int | None = 90, label: str = "") -> str:
         after={"expires_at": expires.isoformat() if expires else None, "label": label},
     )
     return token
+
+
+def user_named(username: str) -> User:
+    """Return the user ``username``, active or not, or refuse."""
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        raise AccountError(_("There is no user %(name)s.", name=username))
+    return user
+
+
+def last_sign_ins(users: list[User]) -> dict[str, datetime]:
+    """Return when each of ``users`` last signed in, by username, from the trail."""
+    AuditEvent = trail.AuditEvent
+    names = [u.username for u in users]
+    if not names:
+        return {}
+    rows = db.session.execute(
+        select(AuditEvent.object_key, func.max(AuditEvent.at))
+        .where(
+            AuditEvent.action == "user.signed_in",
+            AuditEvent.object_type == "user",
+            AuditEvent.object_key.in_(names),
+        )
+        .group_by(AuditEvent.object_key)
+    )
+    return {name: aware(at) for name, at in rows}
 
 
 def tokens_of(user: User) -> list[ApiToken]:
@@ -349,6 +421,13 @@ def token_usable(row: ApiToken) -> bool:
     if row.revoked_at is not None:
         return False
     return row.expires_at is None or aware(row.expires_at) > utcnow()
+
+
+def token_state(row: ApiToken) -> str:
+    """Return "revoked", "expired" or "valid"."""
+    if row.revoked_at is not None:
+        return "revoked"
+    return "valid" if token_usable(row) else "expired"
 
 
 def user_for_token(token: str) -> User | None:

@@ -1,17 +1,21 @@
 """Sign in, sign out and the user's own profile."""
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from qms.auth.forms import LoginForm, PasswordForm, ProfileForm
+from qms.auth.forms import ActionForm, LoginForm, PasswordForm, ProfileForm, TokenForm
 from qms.auth.services import (
+    AccountError,
     AccountLocked,
     PasswordRejected,
     authenticate,
     change_password,
+    create_token,
     end_sessions,
     record_sign_in,
+    revoke_token,
+    tokens_of,
     update_profile,
 )
 from qms.security import sign_in_per_account, sign_in_per_address
@@ -91,3 +95,40 @@ def profile():
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    """List one's own API tokens and create a new one, shown once."""
+    form = TokenForm()
+    secret = None
+    if form.validate_on_submit():
+        try:
+            secret = create_token(current_user, form.days.data, form.label.data)
+        except AccountError as exc:
+            form.days.errors.append(str(exc))
+        else:
+            flash(_("Copy the token now: it is not shown again."), "success")
+            form = TokenForm(formdata=None)
+    return render_template(
+        "auth/tokens.html",
+        form=form,
+        secret=secret,
+        tokens=tokens_of(current_user),
+        action_form=ActionForm(),
+    ), (422 if form.errors else 200)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_own_token(token_id):
+    """Revoke one of one's own API tokens."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        revoke_token(current_user, token_id, by=current_user)
+    except AccountError:
+        abort(404)
+    flash(_("The token is revoked."), "success")
+    return redirect(url_for("auth.tokens"))
