@@ -312,7 +312,9 @@ def objective_chart_svg(ident: int):
 def complaints():
     """List customer complaints, open ones first when asked."""
     open_only = request.args.get("open") == "1"
-    page = db.paginate(feedback.list_complaints(open_only=open_only), per_page=50)
+    page = db.paginate(
+        feedback.list_complaints(open_only=open_only, viewer=current_user), per_page=50
+    )
     return render_template("reviews/complaints.html", page=page, open_only=open_only)
 
 
@@ -356,7 +358,7 @@ def _response_form(complaint, formdata=True):
 @bp.route("/complaints/<number>", methods=["GET", "POST"])
 def complaint(number: str):
     """Show a complaint; its department or the quality office records the response."""
-    item = feedback.get_complaint(number)
+    item = feedback.get_complaint(number, viewer=current_user)
     form = _response_form(item, formdata=request.method == "POST")
     status = 200
     if request.method == "POST":
@@ -391,7 +393,7 @@ def complaint(number: str):
 @bp.post("/complaints/<number>/nc")
 def complaint_nc(number: str):
     """Raise a nonconformity from the complaint (source: customer complaint)."""
-    item = feedback.get_complaint(number)
+    item = feedback.get_complaint(number, viewer=current_user)
     try:
         nc_number = feedback.raise_nc(current_user, item)
     except ServiceError as exc:
