@@ -311,8 +311,8 @@ def _all_forms():
 def records():
     """List records across forms or of one form: filter, sort, page, export CSV or XLSX."""
     form, code, stmt = _filters()
-    fmt = request.args.get("format")
-    if fmt in ("csv", "xlsx"):
+    fmt = spreadsheets.requested_format()
+    if fmt:
         found = db.session.scalars(stmt).all()
         header, rows = exports.table(found, code)
         name = f"records-{code or 'all'}-{clock.today().isoformat()}.{fmt}"
