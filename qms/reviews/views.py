@@ -677,4 +677,6 @@ def trail(kind: str, key: str):
     """Show the whole chain from a finding, NC, action, revision or review, on one page."""
     if kind not in chain.KINDS:
         abort(404)
+    if kind == "complaint":
+        feedback.get_complaint(key, viewer=current_user)  # out of sight: 404
     return render_template("reviews/trail.html", chain=chain.build(kind, key))
