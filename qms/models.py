@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from qms.extensions import db
 
@@ -27,7 +28,18 @@ def aware(value: datetime | None) -> datetime | None:
     return value
 
 
-UTCDateTime = DateTime(timezone=True)
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored with its time zone and always read back aware, in UTC.
+
+    PostgreSQL keeps the zone; SQLite hands back naive values, which the API would then
+    send without an offset (not an RFC 3339 date-time, as its OpenAPI document says).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return aware(value)
 
 
 class GitRef(db.Model):

@@ -8,7 +8,7 @@ import csv
 import io
 import re
 
-from flask import Response
+from flask import Response, abort, request
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
 
@@ -59,4 +59,34 @@ def csv_download(header: list[str], rows: list[list], name: str) -> Response:
         to_csv(header, rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename={name}-{clock.today()}.csv"},
+    )
+
+
+#: What a list page exports, by ``?format=``.
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def requested_format(allowed=tuple(MIMETYPES)) -> str | None:
+    """Return the export a list page's ``?format=`` asks for, or None for the page itself.
+
+    Any other format answers 404: there is no such representation of the list.
+    """
+    fmt = request.args.get("format")
+    if not fmt:
+        return None
+    if fmt not in allowed:
+        abort(404)
+    return fmt
+
+
+def download(fmt: str, header: list[str], rows: list[list], name: str) -> Response:
+    """Return the list as a CSV or XLSX attachment named ``<name>-<today>.<fmt>``."""
+    data = to_xlsx(header, rows, name) if fmt == "xlsx" else to_csv(header, rows)
+    return Response(
+        data,
+        mimetype=MIMETYPES[fmt],
+        headers={"Content-Disposition": f"attachment; filename={name}-{clock.today()}.{fmt}"},
     )

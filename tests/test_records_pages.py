@@ -55,10 +55,12 @@ def test_record_pages_render_for_every_role(users, client, auth, form, username)
         "/records/all",
         "/records/all?form=RF-01&field=rows.item&value=pen",
         "/records/fill/RF-01",
-        f"/records/{record.number}",
     ):
         response = client.get(path)
         assert response.status_code == 200, path
+    # Another department's record is not found (author works in the Quality Office).
+    seen = services.can_see(users[username], record)
+    assert client.get(f"/records/{record.number}").status_code == (200 if seen else 404)
     retention = client.get("/records/retention").status_code
     assert retention == (200 if username in ("approver", "admin") else 403)
     shown = "/records/retention" in client.get("/records/").get_data(as_text=True)

@@ -116,9 +116,10 @@ def test_other_department_may_not_answer_a_complaint(client, auth, users):
     complaint = feedback.register_complaint(
         users["staff"], "phone", TODAY, "Too slow.", "Service Hall"
     )
-    auth.login("author")  # Quality Office, not an approver
+    auth.login("author")  # Quality Office, not an approver: does not even see it
     response = client.post(f"/complaints/{complaint.number}", data={"response": "x"})
-    assert response.status_code == 403
+    assert response.status_code == 404
+    assert feedback.get_complaint(complaint.number).response is None
 
 
 def test_complaint_in_the_future_is_refused_beside_the_field(client, auth, users):

@@ -21,12 +21,23 @@ MAX_DEPTH = 32
 
 
 class ErrorSchema(Schema):
-    error = fields.String(required=True)
-    detail = fields.Raw(allow_none=True)
+    """What every API error answers (see qms.errors): a message and, per field, details."""
+
+    error = fields.String(required=True, metadata={"description": "What went wrong, localised"})
+    detail = fields.Raw(
+        allow_none=True,
+        metadata={"description": "Messages by field name, or a sentence about the request"},
+    )
+
+
+class QmsApi(Api):
+    # The OpenAPI document names the error body the API really sends, not flask-smorest's.
+    ERROR_SCHEMA = ErrorSchema
 
 
 class PagingQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    # Bounded, so that the row offset always fits the database's integers.
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -144,7 +155,7 @@ def register_api(app) -> Api:
     """
     from importlib import import_module
 
-    api = Api(app)
+    api = QmsApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for module in API_BLUEPRINTS:

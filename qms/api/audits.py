@@ -85,7 +85,7 @@ class AuditPageSchema(Schema):
 
 
 class AuditListQuery(PagingQuery):
-    year = fields.Integer()
+    year = fields.Integer(validate=validate.Range(min=1900, max=9999))
     state = fields.String(validate=validate.OneOf(AUDIT_STATES))
     q = fields.String()
 

@@ -130,6 +130,7 @@ class Records(MethodView):
             field=args.get("field"),
             value=args.get("value"),
             sort=args["sort"],
+            viewer=g.api_user,
         )
         return page_of(stmt, args)
 
@@ -157,7 +158,7 @@ def upload():
 @blp.response(200, RecordDetailSchema)
 def get_record(number):
     """Show a record: current values, earlier versions with reasons, links."""
-    return services.get_record(number)
+    return services.get_record(number, viewer=g.api_user)
 
 
 @blp.route("/<path:number>/amend", methods=["POST"])
@@ -181,4 +182,5 @@ def void(data, number):
 @blp.response(201, LinkSchema)
 def link(data, number):
     """Link a record to what it concerns or what cites it (a nonconformity, an audit …)."""
+    services.get_record(number, viewer=g.api_user)
     return services.link_record(number, data["target_type"], data["target_key"], g.api_user)

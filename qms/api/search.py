@@ -1,5 +1,6 @@
 """API resource for full-text search over documents, records, nonconformities and actions."""
 
+from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -57,6 +58,11 @@ def search(q, type, all_revisions, page, per_page):
     """Find the items containing every word of q (any run of Chinese characters matches)."""
     return paged(
         services.search(
-            q, types=type, all_revisions=all_revisions, page=page, per_page=min(per_page, 100)
+            q,
+            types=type,
+            all_revisions=all_revisions,
+            page=page,
+            per_page=min(per_page, 100),
+            viewer=g.api_user,
         )
     )

@@ -39,8 +39,10 @@ def independence_problems(
 ) -> list[tuple[User, str]]:
     """Return (auditor, reason) for every way an auditor would audit their own work.
 
-    An auditor may not audit a department they belong to, nor a document in scope whose
-    revision in force they authored or signed as approved.
+    An auditor may not audit a department they belong to, nor a document in scope that
+    their department owns (a process audit names no department, yet its criteria may be
+    the auditor's own department's procedures), nor one whose revision in force they
+    authored or signed as approved.
     """
     problems: list[tuple[User, str]] = []
     dept_ids = {d.id for d in departments}
@@ -58,6 +60,19 @@ def independence_problems(
                 )
             )
         for doc in docs:
+            if doc.department_id == user.department_id and user.department_id not in dept_ids:
+                problems.append(
+                    (
+                        user,
+                        _(
+                            "%(user)s cannot audit %(code)s: it is owned by their department, "
+                            "%(department)s.",
+                            user=user.display_name,
+                            code=doc.code,
+                            department=user.department.name,
+                        ),
+                    )
+                )
             rev, authors, approvers = people[doc.id]
             if rev is None:
                 continue

@@ -275,6 +275,8 @@ def create():
 def edit(ref: str):
     """Change a plan that has not started."""
     audit = services.get_audit(ref)
+    if not services.can_plan(current_user, audit):
+        abort(403)  # the service refuses the change too; do not show the form
     form = AuditForm()
     _plan_form(form)
     if request.method == "GET":

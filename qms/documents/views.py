@@ -125,8 +125,9 @@ def register():
         q=form.q.data or None,
         sort=sort,
     )
-    if request.args.get("format") == "csv":
-        return register_csv(db.session.scalars(stmt).all())
+    fmt = spreadsheets.requested_format()
+    if fmt:
+        return register_csv(db.session.scalars(stmt).all(), fmt)
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render_template(
         "documents/register.html",
@@ -134,13 +135,13 @@ def register():
         page=page,
         sort=sort,
         due=due,
-        args={k: v for k, v in request.args.items() if k not in ("page", "sort")},
+        args={k: v for k, v in request.args.items() if k not in ("page", "sort", "format")},
     )
 
 
-def register_csv(docs: list[Document]) -> Response:
-    return spreadsheets.csv_download(
-        services.REGISTER_COLUMNS, services.register_rows(docs), "register"
+def register_csv(docs: list[Document], fmt: str = "csv") -> Response:
+    return spreadsheets.download(
+        fmt, services.REGISTER_COLUMNS, services.register_rows(docs), "register"
     )
 
 

@@ -136,8 +136,9 @@ def index():
     filters = _filters(form)
     sort = request.args.get("sort", "-raised_at")
     stmt = services.list_ncs(filters, sort)
-    if request.args.get("format") == "csv":
-        return nc_csv(db.session.scalars(stmt).all())
+    fmt = spreadsheets.requested_format()
+    if fmt:
+        return nc_csv(db.session.scalars(stmt).all(), fmt)
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render_template(
         "improvement/index.html",
@@ -147,7 +148,7 @@ def index():
         filters=filters,
         aging=services.open_aging(stmt),
         days_open=services.days_open,
-        args={k: v for k, v in request.args.items() if k not in ("page", "sort")},
+        args={k: v for k, v in request.args.items() if k not in ("page", "sort", "format")},
     )
 
 
@@ -184,7 +185,7 @@ ACTION_COLUMNS = [
 ]
 
 
-def nc_csv(ncs) -> Response:
+def nc_csv(ncs, fmt: str = "csv") -> Response:
     rows = [
         [
             nc.number,
@@ -205,7 +206,7 @@ def nc_csv(ncs) -> Response:
         ]
         for nc in ncs
     ]
-    return spreadsheets.csv_download(NC_COLUMNS, rows, "nonconformities")
+    return spreadsheets.download(fmt, NC_COLUMNS, rows, "nonconformities")
 
 
 @bp.get("/mine")
@@ -234,19 +235,20 @@ def actions():
         without_nc=request.args.get("standalone") == "1",
     )
     stmt = services.list_actions(filters)
-    if request.args.get("format") == "csv":
-        return action_csv(db.session.scalars(stmt).all())
+    fmt = spreadsheets.requested_format()
+    if fmt:
+        return action_csv(db.session.scalars(stmt).all(), fmt)
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render_template(
         "improvement/actions.html",
         form=form,
         page=page,
         filters=filters,
-        args={k: v for k, v in request.args.items() if k != "page"},
+        args={k: v for k, v in request.args.items() if k not in ("page", "format")},
     )
 
 
-def action_csv(items) -> Response:
+def action_csv(items, fmt: str = "csv") -> Response:
     rows = [
         [
             a.number,
@@ -264,7 +266,7 @@ def action_csv(items) -> Response:
         ]
         for a in items
     ]
-    return spreadsheets.csv_download(ACTION_COLUMNS, rows, "actions")
+    return spreadsheets.download(fmt, ACTION_COLUMNS, rows, "actions")
 
 
 # -- raising ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from qms import attachments, clock, render, trail
+from qms.auth import visibility
 from qms.auth.models import Department, User
 from qms.database import next_number
 from qms.documents import services as documents
@@ -71,6 +72,11 @@ class Upload(Protocol):
 
 
 # -- who may do what -------------------------------------------------------------------------
+
+
+def can_see(user: User, record: Record) -> bool:
+    """Whether ``user`` may see ``record`` (its department's, or one they submitted)."""
+    return visibility.can_see(user, "record", record.department_id, record.submitted_by_id)
 
 
 def can_amend(user: User, record: Record) -> bool:
@@ -369,10 +375,15 @@ def parse_number(number: str) -> str:
     return number
 
 
-def get_record(number: str) -> Record:
-    """Return the record numbered ``number``. :raises NotFound: there is none."""
+def get_record(number: str, viewer: User | None = None) -> Record:
+    """Return the record numbered ``number``.
+
+    Given a ``viewer``, a record of a department they may not see is reported missing.
+
+    :raises NotFound: there is none (that the viewer may see).
+    """
     record = db.session.scalar(select(Record).where(Record.number == parse_number(number)))
-    if record is None:
+    if record is None or (viewer is not None and not can_see(viewer, record)):
         raise NotFound(_("There is no record %(number)s.", number=number))
     return record
 
@@ -469,7 +480,7 @@ def amend_record(
     keeps its form's fields even after the form is revised. ``uploads`` as for
     :func:`submit_record`.
     """
-    record = get_record(number)
+    record = get_record(number, viewer=actor)
     if record.status == "void":
         raise Conflict(_("Record %(number)s is void; it cannot be amended.", number=number))
     if not can_amend(actor, record):
@@ -516,7 +527,7 @@ def amend_record(
 @transactional
 def void_record(actor: User, number: str, reason: str) -> Record:
     """Mark a record void with a reason; it and all its versions stay readable."""
-    record = get_record(number)
+    record = get_record(number, viewer=actor)
     if record.status == "void":
         raise Conflict(_("Record %(number)s is already void.", number=number))
     if not can_void(actor, record):
@@ -617,13 +628,19 @@ def list_records(
     field: str | None = None,
     value: str | None = None,
     sort: str = "-submitted_at",
+    viewer: User | None = None,
 ):
     """Return a select() over records with the given filters, for listing, paging or export.
 
     ``field``/``value`` match records whose current value of that field (a table column
     as ``table.column``) contains ``value``, ignoring case; without ``field``, any field.
+    Given a ``viewer``, only the records they may see (:mod:`qms.auth.visibility`).
     """
     stmt = select(Record)
+    if viewer is not None:
+        stmt = visibility.restrict(
+            stmt, viewer, "record", Record.department_id, Record.submitted_by_id
+        )
     if form:
         stmt = stmt.where(Record.form_code == form)
     if date_from:

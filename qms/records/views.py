@@ -104,7 +104,7 @@ def index():
         forms=services.forms(),
         mine=mine,
         drafts=services.drafts_of(current_user),
-        recent=db.session.scalars(services.list_records().limit(10)).all(),
+        recent=db.session.scalars(services.list_records(viewer=current_user).limit(10)).all(),
         can_review_retention=services.can_review_retention(current_user),
     )
 
@@ -150,7 +150,7 @@ def _filling(defn: services.FormDefinition, saved):
 @bp.route("/<path:number>/amend", methods=["GET", "POST"])
 def amend(number: str):
     """Amend a record: a new version with a reason; the earlier one stays as it was."""
-    record = services.get_record(number)
+    record = services.get_record(number, viewer=current_user)
     if not services.can_amend(current_user, record):
         abort(403)
 
@@ -296,6 +296,7 @@ def _filters():
         field=form.field.data or None,
         value=(form.value.data or "").strip() or None,
         sort=request.args.get("sort", "-submitted_at"),
+        viewer=current_user,
     )
     return form, code, stmt
 
@@ -310,8 +311,8 @@ def _all_forms():
 def records():
     """List records across forms or of one form: filter, sort, page, export CSV or XLSX."""
     form, code, stmt = _filters()
-    fmt = request.args.get("format")
-    if fmt in ("csv", "xlsx"):
+    fmt = spreadsheets.requested_format()
+    if fmt:
         found = db.session.scalars(stmt).all()
         header, rows = exports.table(found, code)
         name = f"records-{code or 'all'}-{clock.today().isoformat()}.{fmt}"
@@ -364,7 +365,7 @@ def attachment(ident: int):
 @bp.get("/<path:number>")
 def detail(number: str):
     """Show a record with its form revision's labels, every version, links and trail."""
-    record = services.get_record(number)
+    record = services.get_record(number, viewer=current_user)
     defn = services.record_definition(record)
     versions = [(v, services.shown(defn, v.values)) for v in reversed(record.versions)]
     raise_nc = "improvement.new" in current_app.view_functions and record.status != "void"
@@ -405,6 +406,6 @@ def copy(number: str):
     fmt = request.args.get("format", "pdf")
     if fmt not in ("pdf", "docx"):
         abort(400)
-    record = services.get_record(number)
+    record = services.get_record(number, viewer=current_user)
     data, mimetype, name = exports.record_copy(record, fmt)
     return send_file(io.BytesIO(data), mimetype=mimetype, download_name=name, as_attachment=True)

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from qms import clock, trail
+from qms.auth import visibility
 from qms.auth.models import Department, User
 from qms.database import next_number
 from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -16,23 +17,33 @@ from qms.reviews import periods
 from qms.reviews.labels import channel_label  # noqa: F401  (re-exported)
 from qms.reviews.models import CHANNELS, Complaint, SurveyResult
 from qms.reviews.objectives import _number
-from qms.reviews.permissions import can_record_surveys, can_respond  # noqa: F401
+from qms.reviews.permissions import can_record_surveys, can_respond, can_see  # noqa: F401
 from qms.uow import transactional
 
 # Days a department has to answer a complaint unless told otherwise.
 DEFAULT_RESPONSE_DAYS = 7
 
 
-def get_complaint(number: str) -> Complaint:
+def get_complaint(number: str, viewer: User | None = None) -> Complaint:
+    """Return complaint ``number``; given a ``viewer``, only one they may see.
+
+    :raises NotFound: there is none (that the viewer may see: its existence is not told).
+    """
     complaint = db.session.scalar(select(Complaint).where(Complaint.number == number))
-    if complaint is None:
+    if complaint is None or (viewer is not None and not can_see(viewer, complaint)):
         raise NotFound(_("There is no complaint %(number)s.", number=number))
     return complaint
 
 
-def list_complaints(open_only: bool = False, department_id: int | None = None):
-    """Return a select() over complaints, newest first."""
+def list_complaints(
+    open_only: bool = False, department_id: int | None = None, viewer: User | None = None
+):
+    """Return a select() over complaints, newest first; given a ``viewer``, what they see."""
     stmt = select(Complaint)
+    if viewer is not None:
+        stmt = visibility.restrict(
+            stmt, viewer, "complaint", Complaint.department_id, Complaint.raised_by_id
+        )
     if open_only:
         stmt = stmt.where(Complaint.response.is_(None))
     if department_id:
@@ -150,6 +161,8 @@ def raise_nc(actor: User, complaint: Complaint) -> str:
     The NC and its link from the complaint are one unit: when the link is refused (another
     request raised one meanwhile), no NC is left behind.
     """
+    if not can_see(actor, complaint):
+        raise NotFound(_("There is no complaint %(number)s.", number=complaint.number))
     if complaint.nc_number:
         raise Conflict(
             _("%(number)s already raised %(nc)s.", number=complaint.number, nc=complaint.nc_number)

@@ -8,6 +8,7 @@ its state allows the step now.
 
 from __future__ import annotations
 
+from qms.auth import visibility
 from qms.auth.models import User
 from qms.reviews.models import Complaint, Objective, Review, SurveyResult
 
@@ -35,6 +36,11 @@ def can_measure(user: User, objective: Objective) -> bool:
 def can_record_surveys(user: User, result: SurveyResult | None = None) -> bool:
     """Whether ``user`` may record or correct satisfaction survey results."""
     return is_manager(user)
+
+
+def can_see(user: User, complaint: Complaint) -> bool:
+    """Its department, whoever registered it and the roles that see all (one table) see it."""
+    return visibility.can_see(user, "complaint", complaint.department_id, complaint.raised_by_id)
 
 
 def can_respond(user: User, complaint: Complaint) -> bool:
@@ -84,6 +90,7 @@ RULES = {
         can_set_objectives,
         can_measure,
         can_record_surveys,
+        can_see,
         can_respond,
         can_view_dashboard,
         can_chair,

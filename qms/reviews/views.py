@@ -318,7 +318,9 @@ def objective_chart_svg(ident: int):
 def complaints():
     """List customer complaints, open ones first when asked."""
     open_only = request.args.get("open") == "1"
-    page = db.paginate(feedback.list_complaints(open_only=open_only), per_page=50)
+    page = db.paginate(
+        feedback.list_complaints(open_only=open_only, viewer=current_user), per_page=50
+    )
     return render_template("reviews/complaints.html", page=page, open_only=open_only)
 
 
@@ -362,7 +364,7 @@ def _response_form(complaint, formdata=True):
 @bp.route("/complaints/<number>", methods=["GET", "POST"])
 def complaint(number: str):
     """Show a complaint; its department or the quality office records the response."""
-    item = feedback.get_complaint(number)
+    item = feedback.get_complaint(number, viewer=current_user)
     form = _response_form(item, formdata=request.method == "POST")
     status = 200
     if request.method == "POST":
@@ -397,7 +399,7 @@ def complaint(number: str):
 @bp.post("/complaints/<number>/nc")
 def complaint_nc(number: str):
     """Raise a nonconformity from the complaint (source: customer complaint)."""
-    item = feedback.get_complaint(number)
+    item = feedback.get_complaint(number, viewer=current_user)
     try:
         nc_number = feedback.raise_nc(current_user, item)
     except ServiceError as exc:
@@ -681,4 +683,6 @@ def trail(kind: str, key: str):
     """Show the whole chain from a finding, NC, action, revision or review, on one page."""
     if kind not in chain.KINDS:
         abort(404)
+    if kind == "complaint":
+        feedback.get_complaint(key, viewer=current_user)  # out of sight: 404
     return render_template("reviews/trail.html", chain=chain.build(kind, key))

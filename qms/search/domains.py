@@ -13,8 +13,9 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from qms.auth import visibility
 from qms.context import services as context
 from qms.context.models import ContextIssue, InterestedParty, LegalRequirement
 from qms.extensions import db
@@ -22,7 +23,7 @@ from qms.improvement import services as improvement
 from qms.improvement.models import Action, NcOutput, Nonconformity
 from qms.records import services as records
 from qms.records.models import Record
-from qms.search.services import Entry, index, register_provider, remove
+from qms.search.services import Entry, index, register_provider, register_scope, remove
 
 log = logging.getLogger(__name__)
 PENDING = "qms.search.pending"
@@ -77,6 +78,14 @@ def record_entry(record) -> Entry:
         params={"number": record.number},
         updated_at=record.submitted_at,
     )
+
+
+def visible_records(viewer):
+    """Return a select() of the record numbers ``viewer`` may find, or None for all."""
+    clause = visibility.visible_clause(
+        viewer, "record", Record.department_id, Record.submitted_by_id
+    )
+    return None if clause is None else select(Record.number).where(clause)
 
 
 def all_records() -> Iterator[Entry]:
@@ -235,6 +244,7 @@ def _watch(watched: Watched) -> None:
 def install() -> None:
     """Index records, NCs, actions and the context registers, and keep their entries current."""
     register_provider("record", all_records)
+    register_scope("record", visible_records)
     register_provider("nonconformity", all_ncs)
     register_provider("action", all_actions)
     register_provider("context", all_context)

@@ -16,7 +16,7 @@ from datetime import datetime
 from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import and_, case, delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from werkzeug.routing import BuildError
 
 from qms.errors import ValidationFailed
@@ -68,6 +68,26 @@ PROVIDERS: dict[str, Callable[[], Iterable[Entry]]] = {}
 def register_provider(type: str, iter_all: Callable[[], Iterable[Entry]]) -> None:
     """Let ``flask qms reindex`` rebuild the entries of ``type`` from ``iter_all()``."""
     PROVIDERS[type] = iter_all
+
+
+# type -> callable(user) returning a select() of the keys of that type the user may see,
+# or None when the user sees them all (see qms.auth.visibility).
+SCOPES: dict[str, Callable[[object], object]] = {}
+
+
+def register_scope(type: str, visible_keys: Callable[[object], object]) -> None:
+    """Let search show a user only the entries of ``type`` whose key ``visible_keys`` gives."""
+    SCOPES[type] = visible_keys
+
+
+def _scoped(viewer) -> list:
+    """Return the conditions that hide the entries ``viewer`` may not see."""
+    where = []
+    for type, visible_keys in SCOPES.items():
+        keys = visible_keys(viewer)
+        if keys is not None:
+            where.append(or_(SearchEntry.type != type, SearchEntry.key.in_(keys)))
+    return where
 
 
 def index(
@@ -251,8 +271,12 @@ def search(
     all_revisions: bool = False,
     page: int = 1,
     per_page: int = 20,
+    viewer=None,
 ) -> Results:
-    """Return one page of the items containing every term of ``q``, best first."""
+    """Return one page of the items containing every term of ``q``, best first.
+
+    Given a ``viewer``, only what they may see is found (and counted).
+    """
     if len(q or "") > MAX_QUERY:
         raise ValidationFailed(_("Search for at most %(n)d characters.", n=MAX_QUERY), field="q")
     chosen = validate_types(types)
@@ -265,6 +289,8 @@ def search(
         where.append(SearchEntry.type.in_(chosen))
     if not all_revisions:
         where.append(SearchEntry.current.is_(True))
+    if viewer is not None:
+        where.extend(_scoped(viewer))
     in_title = and_(*(_contains(SearchEntry.norm_title, t) for t in query_terms))
     # Occurrences of a term = the length its removal takes off, over the term's length.
     occurrences = sum(

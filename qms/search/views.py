@@ -4,6 +4,7 @@ import click
 from flask import Blueprint, render_template, request
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from qms.errors import ServiceError
 from qms.forms import options
@@ -28,6 +29,7 @@ def index():
                 types=form.type.data,
                 all_revisions=form.all_revisions.data,
                 page=request.args.get("page", 1, type=int) or 1,
+                viewer=current_user,
             )
         except ServiceError as exc:
             form.q.errors = [*form.q.errors, exc.message]
