@@ -387,3 +387,14 @@ def test_group_roles_accept_json_and_default_roles(app, directory):
     app.config["QMS_LDAP_DEFAULT_ROLES"] = "staff"
     assert _login(app.test_client(), "bob", PASSWORDS["bob"]).status_code == 302
     assert _user(app, "bob").roles == {"author", "auditor", "staff"}
+
+
+def test_the_application_refuses_to_start_with_a_broken_directory_configuration(tmp_path):
+    from qms import create_app
+    from tests.conftest import _config
+
+    config = _config(tmp_path, f"sqlite:///{tmp_path / 'qms.sqlite'}")
+    config.update(QMS_LDAP_URL="ldap://127.0.0.1:389", QMS_LDAP_BIND_DN="uid={username},dc=x")
+    create_app({**config, "QMS_LDAP_GROUP_ROLES": "qms-staff:staff"})
+    with pytest.raises(ValueError, match="QMS_LDAP_GROUP_ROLES"):
+        create_app({**config, "QMS_LDAP_GROUP_ROLES": "qms-staff:janitor"})
