@@ -63,9 +63,14 @@ def load_config(app, test_config: dict | None) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         # Werkzeug's current default (scrypt); tests choose a cheap one to stay fast.
         QMS_PASSWORD_METHOD="scrypt",
+        **_ldap_config(),
     )
     if test_config:
         app.config.update(test_config)
+    if app.config["QMS_LDAP_URL"]:
+        from qms.auth.ldap import check_config
+
+        check_config(app.config)
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["QMS_TIMEZONE"]
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Several workers share one file: wait for the write lock instead of failing at once.
@@ -75,6 +80,38 @@ def load_config(app, test_config: dict | None) -> None:
         or os.environ.get("QMS_SECRET_KEY")
         or _instance_secret(instance)
     )
+
+
+def _ldap_config() -> dict:
+    """Directory sign-in (qms.auth.ldap): off while QMS_LDAP_URL is empty."""
+    env = os.environ.get
+    return {
+        # ldap://host:389 or ldaps://host:636.
+        "QMS_LDAP_URL": env("QMS_LDAP_URL", "").strip(),
+        # Bind straight as the user: a DN template such as uid={username},ou=people,dc=…
+        "QMS_LDAP_BIND_DN": env("QMS_LDAP_BIND_DN", ""),
+        # Or find the user first (Active Directory): a search base, a filter and a
+        # service account that may search (anonymous when empty).
+        "QMS_LDAP_BASE_DN": env("QMS_LDAP_BASE_DN", ""),
+        "QMS_LDAP_USER_FILTER": env("QMS_LDAP_USER_FILTER") or "(uid={username})",
+        "QMS_LDAP_BIND_USER": env("QMS_LDAP_BIND_USER", ""),
+        "QMS_LDAP_BIND_PASSWORD": env("QMS_LDAP_BIND_PASSWORD", ""),
+        # The attribute holding the account name the local user is called by.
+        "QMS_LDAP_USERNAME_ATTR": env("QMS_LDAP_USERNAME_ATTR") or "uid",
+        # Groups: searched under GROUP_BASE with GROUP_FILTER ({dn}, {username}), and the
+        # user's own memberOf; GROUP_ROLES maps a group's DN or cn to QMS roles.
+        "QMS_LDAP_GROUP_BASE": env("QMS_LDAP_GROUP_BASE", ""),
+        "QMS_LDAP_GROUP_FILTER": env("QMS_LDAP_GROUP_FILTER") or "(member={dn})",
+        "QMS_LDAP_GROUP_ROLES": env("QMS_LDAP_GROUP_ROLES", ""),
+        # Roles every directory user holds besides those of their groups (none: a user in
+        # no mapped group cannot sign in).
+        "QMS_LDAP_DEFAULT_ROLES": env("QMS_LDAP_DEFAULT_ROLES", ""),
+        "QMS_LDAP_DEPARTMENT_ATTR": env("QMS_LDAP_DEPARTMENT_ATTR", ""),
+        "QMS_LDAP_DEFAULT_DEPARTMENT": env("QMS_LDAP_DEFAULT_DEPARTMENT") or "Unassigned",
+        # CA bundle for ldaps:// (the system's when empty); certificates are always checked.
+        "QMS_LDAP_CA_FILE": env("QMS_LDAP_CA_FILE", ""),
+        "QMS_LDAP_TIMEOUT": float(env("QMS_LDAP_TIMEOUT") or 5),
+    }
 
 
 def _instance_secret(instance: Path) -> str:

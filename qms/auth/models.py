@@ -48,6 +48,9 @@ class User(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # "local": signs in with the password kept here; "ldap": created by a directory
+    # sign-in (qms.auth.ldap), signs in only against the directory.
+    source: Mapped[str] = mapped_column(String(20), default="local", server_default="local")
 
     # Every page checks roles and shows the department: load both with the user.
     department: Mapped[Department] = relationship(lazy="joined")

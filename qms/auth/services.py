@@ -147,9 +147,15 @@ def authenticate(username: str, password: str) -> User | None:
 
     An unknown name costs one password check too, so that the answer's time does not
     tell which names exist. A locked account raises :class:`AccountLocked` even with
-    the right password.
+    the right password. With directory sign-in on, a name that is not a local account
+    is checked by the directory (qms.auth.ldap), which may raise DirectoryUnavailable.
     """
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    name = (username or "").strip()
+    user = db.session.scalar(select(User).where(User.username == name))
+    if current_app.config.get("QMS_LDAP_URL") and (user is None or user.source == "ldap"):
+        from qms.auth import ldap
+
+        return ldap.authenticate(name, password, user)
     if user is None:
         check_password_hash(_dummy_hash(), password or "")
         return None

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from qms.auth.forms import ActionForm, LoginForm, PasswordForm, ProfileForm, TokenForm
+from qms.auth.ldap import DirectoryUnavailable
 from qms.auth.services import (
     AccountError,
     AccountLocked,
@@ -39,6 +40,14 @@ def login():
             user = None
             form.password.errors.append(
                 _("This account is locked after too many wrong passwords. Ask an administrator.")
+            )
+        except DirectoryUnavailable:
+            user = None
+            form.password.errors.append(
+                _(
+                    "The directory server cannot be reached, so directory accounts cannot"
+                    " sign in just now. Try again later or ask an administrator."
+                )
             )
         else:
             if user is None:
