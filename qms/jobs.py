@@ -341,6 +341,14 @@ def review_notices() -> list[str]:
     return lines
 
 
+@periodic("trail_anchor", minute="50")
+def trail_anchor() -> str | None:
+    """Anchor the audit trail's head in git (hourly; releases anchor it as well)."""
+    from qms import anchors
+
+    return anchors.anchor()
+
+
 @periodic("recover", minute="*/10")
 def recover() -> None:
     """Put back refs a crashed process left, sweep files it left unnamed, resume imports."""
