@@ -149,6 +149,7 @@ def verify_repository(
         main_log = _log(git, MAIN)
         signed_from = _signing_start(git)
         problems += _main_signatures(main_log, signed_from, notes)
+        problems += _signer_changes(git, signed_from, tmp)
         problems += _tags(git, main_log, signed_from, notes)
         problems += _anchors(git, notes)
     return problems, notes
@@ -201,6 +202,39 @@ def _main_signatures(main_log, signed_from: str | None, notes: list[str]) -> lis
     if unsigned_before:
         notes.append(f"{unsigned_before} commit(s) on main are from before signing began")
     notes.append(f"{len(main_log)} commit(s) on main checked")
+    return problems
+
+
+def _signer_changes(git: Git, signed_from: str | None, tmp: str) -> list[Problem]:
+    """Each change of the allowed signers is signed by a key the version before allowed.
+
+    So a key can only be added by one already trusted: replacing the file and re-signing
+    everything with a key of one's own needs history rewritten back to where signing
+    began, which the fingerprints the auditor was given then show.
+    """
+    problems = []
+    changes = git.out(
+        "log", "--first-parent", "--reverse", "--format=%H %cI", MAIN, "--", ALLOWED_SIGNERS
+    ).splitlines()
+    for line in changes:
+        sha, date = line.split(" ", 1)
+        if sha == signed_from:
+            continue
+        before = git.value("show", f"{sha}^1:{ALLOWED_SIGNERS}")
+        if before is None:
+            problems.append(Problem("the allowed signers were removed and put back", sha, date))
+            continue
+        path = os.path.join(tmp, f"signers-{sha}")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(before + "\n")
+        if not Git(git.repo, path).ok("verify-commit", sha):
+            problems.append(
+                Problem(
+                    "the allowed signers were changed by a commit no earlier signer signed",
+                    sha,
+                    date,
+                )
+            )
     return problems
 
 

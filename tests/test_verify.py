@@ -6,6 +6,7 @@ would, with plain git and SQL, and checks that `qms verify` names what was chang
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -329,3 +330,77 @@ def test_the_verify_command_checks_a_clone(instance, runner, tmp_path):
     git("clone", "--quiet", "--mirror", str(services.store().path), str(clone), repo=tmp_path)
     result = runner.invoke(args=["qms", "verify", "--clone", str(clone)])
     assert result.exit_code == 0, result.output
+
+
+def test_signers_replaced_in_a_clone_with_a_key_of_ones_own_are_named(instance, tmp_path):
+    own = tmp_path / "own"
+    signing.generate(own)
+
+    def tamper(clone):
+        main = git("rev-parse", "main", repo=clone)
+        blob = subprocess.run(
+            ["git", "-C", str(clone), "hash-object", "-w", "--stdin"],
+            input=signing.allowed_signers_path(own).read_text(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        index = {**os.environ, "GIT_INDEX_FILE": str(tmp_path / "index")}
+        subprocess.run(["git", "-C", str(clone), "read-tree", main], env=index, check=True)
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(clone),
+                "update-index",
+                "--cacheinfo",
+                f"100644,{blob},.qms/allowed_signers",
+            ],
+            env=index,
+            check=True,
+        )
+        tree = subprocess.run(
+            ["git", "-C", str(clone), "write-tree"],
+            env=index,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        forged = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(clone),
+                "-c",
+                "user.name=X",
+                "-c",
+                "user.email=x@x",
+                "-c",
+                "gpg.format=ssh",
+                "-c",
+                f"user.signingkey={signing.key_path(own)}",
+                "commit-tree",
+                "-S",
+                tree,
+                "-p",
+                main,
+                "-m",
+                "New signers",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        git("update-ref", "refs/heads/main", forged, repo=clone)
+        tamper.forged = forged
+
+    code, output = clone_and_verify(services.store().path, tmp_path, tamper)
+    assert code == 1, output
+    assert f"changed by a commit no earlier signer signed: {tamper.forged}" in output
+
+
+def test_the_trail_is_anchored_once_per_head(instance):
+    assert anchors.anchor() is not None  # the record's events came after the last release
+    assert anchors.anchor() is None  # nothing new since: no second anchor
+    latest = anchors.anchors()[-1]
+    assert latest.seq == db.session.get(trail.TrailHead, 1).seq
