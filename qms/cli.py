@@ -2,6 +2,7 @@
 
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -164,7 +165,8 @@ def rotate_signing_key():
     from qms import signing, trail
     from qms.uow import transactional
 
-    public = signing.rotate()
+    now = datetime.now(UTC).replace(microsecond=0)
+    public, retired = signing.rotate(now)
 
     @transactional
     def record():
@@ -176,7 +178,7 @@ def rotate_signing_key():
         )
 
     record()
-    commit = signing.publish("Rotate the installation's signing key")
+    commit = signing.publish("Rotate the installation's signing key", retired, now)
     click.echo(f"New signing key: {public}")
     click.echo(f"Published on main: {commit[:10] if commit else 'already there'}")
 

@@ -12,8 +12,10 @@ plain clone carries what it needs to check every signature without the applicati
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-from datetime import UTC, datetime
+import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -55,6 +57,7 @@ def _keygen(folder: Path, comment: str) -> str:
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)],
         check=True,
         capture_output=True,
+        stdin=subprocess.DEVNULL,
     )
     return key.with_suffix(".pub").read_text().strip()
 
@@ -67,57 +70,75 @@ def generate(folder: Path, now: datetime | None = None) -> None:
 
 
 def ensure_key() -> Path:
-    """Return the key, making the installation's first one when there is none."""
+    """Return the key, making the installation's first one when there is none.
+
+    An installation upgraded from before signing gets its key on first use. The key is
+    made in a folder of its own and renamed into place, so two processes starting at
+    once end with one key, never two halves.
+    """
     key = key_path()
     if not key.exists():
-        generate(directory())
+        folder = directory()
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".signing-", dir=folder.parent))
+        generate(staging)
+        try:
+            os.rename(staging, folder)
+        except OSError:  # another process made the key first (or left an empty folder)
+            shutil.rmtree(staging, ignore_errors=True)
+            if not key.exists():
+                raise RuntimeError(f"{folder} exists but holds no signing key") from None
     return key
 
 
-def rotate(now: datetime | None = None) -> str:
-    """Retire the current key and make a new one; return the new public key.
+def rotate(now: datetime | None = None) -> tuple[str, Path]:
+    """Retire the current key and make a new one; return the new public key and the old key.
 
-    The retired key's line stays in the allowed signers, valid until now, so what it
-    signed still verifies and anything it signs later does not.
+    The retired key's line stays in the allowed signers, valid until a second after now,
+    so what it signed still verifies and anything it signs later does not. The rotation
+    is then published on main signed by the retired key (:func:`publish`), which vouches
+    for its successor to anyone checking a clone.
     """
     folder = directory()
     ensure_key()
-    now = now or datetime.now(UTC)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     retired = folder / "retired"
     retired.mkdir(exist_ok=True)
     stamp = _stamp(now)
     key = key_path(folder)
     old_public = key.with_suffix(".pub").read_text().strip()
-    key.rename(retired / f"key-{stamp}")
+    old_key = retired / f"key-{stamp}"
+    key.rename(old_key)
     key.with_suffix(".pub").rename(retired / f"key-{stamp}.pub")
     lines = []
+    until = _stamp(now + timedelta(seconds=1))
     for line in allowed_signers_path(folder).read_text().splitlines():
         if line.strip() and line.endswith(old_public) and "valid-before" not in line:
             principal, options, rest = line.split(" ", 2)
-            line = f'{principal} {options},valid-before="{stamp}" {rest}'
+            line = f'{principal} {options},valid-before="{until}" {rest}'
         lines.append(line)
     public = _keygen(folder, f"QMS signing key {now:%Y-%m-%d}")
     lines.append(f'{PRINCIPAL} namespaces="git",valid-after="{stamp}" {public}')
     allowed_signers_path(folder).write_text("\n".join(lines) + "\n")
-    return public
+    return public, old_key
 
 
 def configure(gitstore) -> None:
     """Have ``gitstore`` sign with the key and carry the signers and verifier on main."""
-    key = key_path()
-    if not key.exists():
-        return
+    key = ensure_key()
     gitstore.signing_key = str(key)
     gitstore.main_files = {ALLOWED_SIGNERS: allowed_signers_path().read_bytes()}
     if VERIFIER_SOURCE.exists():
         gitstore.main_files[VERIFIER] = VERIFIER_SOURCE.read_bytes()
 
 
-def publish(reason: str) -> str | None:
+def publish(reason: str, signed_by: Path | None = None, when: datetime | None = None) -> str | None:
     """Commit the allowed signers and the verifier on main when main's copy differs.
 
     Returns the commit, or None when main already carries them. Runs in its own unit of
     work and leaves a trail event, as any change to what proves the evidence must.
+    ``signed_by`` signs this commit with another key (a rotation: the retired one), made
+    at ``when``, within that key's validity.
     """
     from qms import trail
     from qms.gitstore import SYSTEM, Person, format_message
@@ -130,9 +151,17 @@ def publish(reason: str) -> str | None:
         configure(gitstore)
         if not gitstore.main_file_changes(gitstore.head("refs/heads/main")):
             return None
-        commit = gitstore.commit_on_main(
-            {}, format_message(reason, trailers=[("Signers", ALLOWED_SIGNERS)]), Person(*SYSTEM)
-        )
+        if signed_by is not None:
+            gitstore.signing_key = str(signed_by)
+        try:
+            commit = gitstore.commit_on_main(
+                {},
+                format_message(reason, trailers=[("Signers", ALLOWED_SIGNERS)]),
+                Person(*SYSTEM),
+                when=when,
+            )
+        finally:
+            gitstore.signing_key = str(key_path())
         trail.record(
             "signing.published",
             "repository",

@@ -404,3 +404,45 @@ def test_the_trail_is_anchored_once_per_head(instance):
     assert anchors.anchor() is None  # nothing new since: no second anchor
     latest = anchors.anchors()[-1]
     assert latest.seq == db.session.get(trail.TrailHead, 1).seq
+
+
+def test_a_commit_signed_with_a_retired_key_after_its_rotation_is_named(instance, runner, tmp_path):
+    result = runner.invoke(args=["qms", "rotate-signing-key"])
+    assert result.exit_code == 0, result.output
+    retired = next(p for p in (signing.directory() / "retired").iterdir() if p.suffix != ".pub")
+
+    def tamper(clone):
+        main = git("rev-parse", "main", repo=clone)
+        later = {**os.environ, "GIT_COMMITTER_DATE": "2090-01-01T00:00:00Z"}
+        forged = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(clone),
+                "-c",
+                "user.name=X",
+                "-c",
+                "user.email=x@x",
+                "-c",
+                "gpg.format=ssh",
+                "-c",
+                f"user.signingkey={retired}",
+                "commit-tree",
+                "-S",
+                f"{main}^{{tree}}",
+                "-p",
+                main,
+                "-m",
+                "Late",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=later,
+        ).stdout.strip()
+        git("update-ref", "refs/heads/main", forged, repo=clone)
+        tamper.forged = forged
+
+    code, output = clone_and_verify(services.store().path, tmp_path, tamper)
+    assert code == 1, output
+    assert tamper.forged in output
