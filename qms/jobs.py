@@ -343,9 +343,14 @@ def review_notices() -> list[str]:
 
 @periodic("trail_anchor", minute="50")
 def trail_anchor() -> str | None:
-    """Anchor the audit trail's head in git (hourly; releases anchor it as well)."""
-    from qms import anchors
+    """Anchor the audit trail's head in git (hourly; releases anchor it as well).
 
+    First puts the allowed signers on main if they are not there yet (an installation
+    upgraded from before signing), so that the anchor's signature can be checked.
+    """
+    from qms import anchors, signing
+
+    signing.publish("Publish the installation's allowed signers and verifier")
     return anchors.anchor()
 
 

@@ -446,3 +446,14 @@ def test_a_commit_signed_with_a_retired_key_after_its_rotation_is_named(instance
     code, output = clone_and_verify(services.store().path, tmp_path, tamper)
     assert code == 1, output
     assert tamper.forged in output
+
+
+def test_the_hourly_job_anchors_the_trail(instance):
+    from qms import jobs
+
+    before = len(anchors.anchors())
+    jobs.run_now("trail_anchor")
+    db.session.expire_all()
+    uow.close_store()
+    assert len(anchors.anchors()) == before + 1
+    assert anchors.anchors()[-1].seq == db.session.get(trail.TrailHead, 1).seq
