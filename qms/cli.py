@@ -41,8 +41,9 @@ def init(demo: bool, lang: str):
     GitStore.init(current_app.config["QMS_DOCUMENTS_REPO"])
     from qms import signing
 
+    # The key is made now; its public half goes onto main with the first release (a new
+    # instance stays empty, so that a backup can still be restored into it).
     signing.ensure_key()
-    signing.publish("Publish the installation's allowed signers and verifier")
     click.echo(f"Signing key: {signing.key_path()} ({', '.join(signing.fingerprints())})")
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
     click.echo(f"Document repository: {current_app.config['QMS_DOCUMENTS_REPO']}")

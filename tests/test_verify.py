@@ -80,6 +80,11 @@ def test_an_untouched_instance_verifies_clean(instance, runner):
     assert "Verified" in output
 
 
+def test_a_new_instance_verifies_clean(ctx, runner):
+    code, output = run_verify(runner)
+    assert code == 0, output
+
+
 def test_release_commits_and_tags_are_signed(instance):
     store = services.store()
     rev = revision("QP-07", "B")
