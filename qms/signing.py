@@ -149,8 +149,13 @@ def publish(reason: str, signed_by: Path | None = None, when: datetime | None = 
         gitstore = store()
         ensure_key()
         configure(gitstore)
-        if not gitstore.main_file_changes(gitstore.head("refs/heads/main")):
+        main = gitstore.head("refs/heads/main")
+        if not gitstore.main_file_changes(main):
             return None
+        if main is None or (
+            not gitstore.commit_info(main).parents and not gitstore.refs("refs/tags/")
+        ):
+            return None  # nothing released: the first release carries them (restore needs it)
         if signed_by is not None:
             gitstore.signing_key = str(signed_by)
         try:

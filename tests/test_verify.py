@@ -259,7 +259,8 @@ def test_a_rotated_key_keeps_what_the_old_key_signed_valid(instance, runner, use
 # -- a clone, without the application -----------------------------------------------------------
 
 
-def clone_and_verify(instance_repo: Path, tmp_path: Path, tamper=None) -> tuple[int, str]:
+def clone_and_verify(instance_repo: Path, tmp_path: Path, tamper=None, args=()) -> tuple[int, str]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     clone = tmp_path / "clone.git"
     subprocess.run(
         ["git", "clone", "--quiet", "--mirror", str(instance_repo), str(clone)], check=True
@@ -270,7 +271,7 @@ def clone_and_verify(instance_repo: Path, tmp_path: Path, tamper=None) -> tuple[
         tamper(clone)
     # A bare interpreter: no application, no database, no configuration.
     done = subprocess.run(
-        [sys.executable, "-I", str(script), str(clone)],
+        [sys.executable, "-I", str(script), str(clone), *args],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -283,6 +284,19 @@ def test_a_plain_clone_verifies_without_the_application(instance, tmp_path):
     code, output = clone_and_verify(services.store().path, tmp_path)
     assert code == 0, output
     assert "trail anchor(s) checked" in output and "tag(s) checked" in output
+
+
+def test_a_clone_checks_the_fingerprint_it_was_given(instance, tmp_path):
+    real = signing.fingerprints()[0]
+    code, output = clone_and_verify(
+        services.store().path, tmp_path / "a", args=["--fingerprint", real]
+    )
+    assert code == 0, output
+    wrong = "SHA256:" + "A" * 43
+    code, output = clone_and_verify(
+        services.store().path, tmp_path / "b", args=["--fingerprint", wrong]
+    )
+    assert code == 1 and wrong in output, output
 
 
 def test_a_tag_replaced_in_a_clone_is_named(instance, tmp_path):
