@@ -2,6 +2,7 @@
 
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -38,6 +39,12 @@ def init(demo: bool, lang: str):
     # "heads": each domain's migrations form a branch from the first one.
     upgrade(directory=str(Path(current_app.root_path).parent / "migrations"), revision="heads")
     GitStore.init(current_app.config["QMS_DOCUMENTS_REPO"])
+    from qms import signing
+
+    # The key is made now; its public half goes onto main with the first release (a new
+    # instance stays empty, so that a backup can still be restored into it).
+    signing.ensure_key()
+    click.echo(f"Signing key: {signing.key_path()} ({', '.join(signing.fingerprints())})")
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
     click.echo(f"Document repository: {current_app.config['QMS_DOCUMENTS_REPO']}")
     if demo:
@@ -276,6 +283,76 @@ def check(repair):
     if not files:
         click.echo("Every attached file the database names is there and intact.")
     sys.exit(1 if open_problems or files else 0)
+
+
+@qms.command()
+@click.option(
+    "--clone",
+    "clone",
+    type=click.Path(exists=True, file_okay=False),
+    help="Verify this plain clone alone, without the database.",
+)
+@click.option("--fingerprint", multiple=True, help="A signing key the clone must be signed by.")
+def verify(clone, fingerprint):
+    """Prove the evidence intact: signatures, tags, signed content, trail, roles, records."""
+    if clone:
+        from qms.clone_verify import main
+
+        args = [clone] + [f"--fingerprint={fp}" for fp in fingerprint]
+        sys.exit(main(args))
+    _verify_instance()
+
+
+@with_appcontext
+def _verify_instance():
+    from qms.verify import verify as run_verify
+
+    problems = run_verify()
+    for problem in problems:
+        click.echo(f"problem:  {problem}")
+    if not problems:
+        click.echo(
+            "Verified: git is intact, every release and tag is signed and holds its signed "
+            "content, the trail matches its anchors, roles and records match the trail."
+        )
+    sys.exit(1 if problems else 0)
+
+
+@qms.command("rotate-signing-key")
+@with_appcontext
+def rotate_signing_key():
+    """Retire the signing key and make a new one; the old public key stays allowed until now."""
+    from qms import signing, trail
+    from qms.uow import transactional
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    public, retired = signing.rotate(now)
+
+    @transactional
+    def record():
+        trail.record(
+            "signing.key_rotated",
+            "repository",
+            signing.ALLOWED_SIGNERS,
+            after={"public_key": public, "fingerprints": signing.fingerprints()},
+        )
+
+    record()
+    commit = signing.publish("Rotate the installation's signing key", retired, now)
+    click.echo(f"New signing key: {public}")
+    click.echo(f"Published on main: {commit[:10] if commit else 'already there'}")
+
+
+@qms.command("anchor-trail")
+@with_appcontext
+def anchor_trail():
+    """Anchor the audit trail's head in git now (the job runner does it hourly)."""
+    from qms import anchors
+
+    commit = anchors.anchor()
+    click.echo(
+        f"Anchored: {commit[:10]}" if commit else "The newest anchor names the head already."
+    )
 
 
 @qms.command()

@@ -26,7 +26,9 @@ from git.exc import BadName, GitCommandError
 
 MAIN = "refs/heads/main"
 #: The refs the application moves (besides main); others, like refs/upstream/, are fetched.
-MANAGED_PREFIXES = ("refs/heads/drafts/", "refs/tags/")
+MANAGED_PREFIXES = ("refs/heads/drafts/", "refs/tags/", "refs/qms/")
+#: The signed chain of audit-trail anchors (see :mod:`qms.anchors`).
+TRAIL_REF = "refs/qms/trail"
 ZERO = "0" * 40
 SYSTEM = ("QMS tracker", "qms@localhost")
 
@@ -109,6 +111,12 @@ class GitStore:
         #: Ref moves queued by the unit of work: ref -> (value it was read at, new value).
         #: None outside a unit of work, where refs cannot move (see :mod:`qms.uow`).
         self.pending: dict[str, tuple[str | None, str | None]] | None = None
+        #: The installation's private SSH signing key; commits on main and tags are signed
+        #: with it when set (see :mod:`qms.signing`).
+        self.signing_key: str | None = None
+        #: Files every commit on main carries (the allowed signers, the clone verifier):
+        #: path -> content, added to a commit on main whenever main's copy differs.
+        self.main_files: dict[str, bytes] = {}
 
     @classmethod
     def init(cls, path: str | os.PathLike) -> GitStore:
@@ -160,7 +168,11 @@ class GitStore:
     def managed_refs(self) -> dict[str, str]:
         """Return main, every draft branch and every tag with the object each names."""
         out = self.git.for_each_ref(
-            "--format=%(refname) %(objectname)", MAIN, "refs/heads/drafts/", "refs/tags/"
+            "--format=%(refname) %(objectname)",
+            MAIN,
+            "refs/heads/drafts/",
+            "refs/tags/",
+            "refs/qms/",
         )
         return dict(line.split(" ", 1) for line in out.splitlines())
 
@@ -316,6 +328,7 @@ class GitStore:
         message: str,
         author: Person,
         when: datetime | None = None,
+        sign: bool = False,
     ) -> str:
         env = {
             "GIT_AUTHOR_NAME": author.name,
@@ -326,6 +339,9 @@ class GitStore:
         if when is not None:
             env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when.isoformat()
         args = [tree]
+        if sign and self.signing_key:
+            env.update(self._signing_config())
+            args.append("-S")
         for parent in parents:
             args += ["-p", parent]
         fd, msgfile = tempfile.mkstemp(prefix="qms-msg-")
@@ -335,6 +351,30 @@ class GitStore:
             return self.git.commit_tree(*args, "-F", msgfile, env=env)
         finally:
             os.unlink(msgfile)
+
+    def _signing_config(self) -> dict[str, str]:
+        """Return the environment that has git sign with the installation's SSH key."""
+        return {
+            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_KEY_0": "gpg.format",
+            "GIT_CONFIG_VALUE_0": "ssh",
+            "GIT_CONFIG_KEY_1": "user.signingkey",
+            "GIT_CONFIG_VALUE_1": self.signing_key,
+        }
+
+    def ssh_sign(self, payload: bytes) -> bytes:
+        """Return the armoured SSH signature of ``payload`` in git's namespace."""
+        import subprocess
+
+        done = subprocess.run(
+            ["ssh-keygen", "-q", "-Y", "sign", "-n", "git", "-f", self.signing_key],
+            input=payload,
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise GitStoreError(done.stderr.decode(errors="replace") or "ssh-keygen failed")
+        return done.stdout
 
     def update_ref(self, ref: str, new: str | None, old: str | None) -> None:
         """Queue moving ``ref`` from ``old`` to ``new`` (None: create / delete).
@@ -363,6 +403,7 @@ class GitStore:
         extra_parents: tuple[str, ...] = (),
         start: str | None = None,
         when: datetime | None = None,
+        sign: bool = False,
     ) -> str:
         """Commit ``changes`` on top of ``ref`` if it still points at ``expected``.
 
@@ -372,7 +413,7 @@ class GitStore:
         parent = expected or start
         tree = self._write_tree(parent, changes)
         parents = [p for p in (parent, *extra_parents) if p]
-        commit = self._commit_tree(tree, parents, message, author, when)
+        commit = self._commit_tree(tree, parents, message, author, when, sign=sign)
         self.update_ref(ref, commit, expected)
         return commit
 
@@ -390,7 +431,19 @@ class GitStore:
         fails and the whole unit is run again on the newer main (:mod:`qms.uow`).
         """
         old = self.head(MAIN)
-        return self.commit_on(MAIN, changes, message, author, old, extra_parents, when=when)
+        changes = {**self.main_file_changes(old), **changes}
+        return self.commit_on(
+            MAIN, changes, message, author, old, extra_parents, when=when, sign=True
+        )
+
+    def main_file_changes(self, commit: str | None) -> dict[str, str]:
+        """Return the blobs of :attr:`main_files` that ``commit`` holds otherwise."""
+        changes = {}
+        for path, content in self.main_files.items():
+            blob = self.write_blob(content)
+            if commit is None or self.blob_id(commit, path) != blob:
+                changes[path] = blob
+        return changes
 
     def create_tag(self, name: str, commit: str, message: str, tagger: Person) -> str:
         """Queue the annotated tag ``name`` on ``commit``; tags are immutable, so it must be new.
@@ -440,6 +493,9 @@ class GitStore:
             f"object {commit}\ntype commit\ntag {name}\n"
             f"tagger {tagger.name} <{tagger.email}> {stamp} +0000\n\n{message.strip()}\n"
         ).encode()
+        if self.signing_key:
+            # git verify-tag reads a signature appended to the message (what tag -s writes).
+            content += self.ssh_sign(content)
         istream = self.repo.odb.store(IStream(b"tag", len(content), BytesIO(content)))
         return istream.hexsha.decode() if isinstance(istream.hexsha, bytes) else istream.hexsha
 
@@ -508,6 +564,7 @@ class GitStore:
                 url,
                 f"{MAIN}:{MAIN}",
                 "refs/tags/*:refs/tags/*",
+                "refs/qms/*:refs/qms/*",
                 env=env,
                 kill_after_timeout=timeout,
             )

@@ -341,6 +341,19 @@ def review_notices() -> list[str]:
     return lines
 
 
+@periodic("trail_anchor", minute="50")
+def trail_anchor() -> str | None:
+    """Anchor the audit trail's head in git (hourly; releases anchor it as well).
+
+    First puts the allowed signers on main if they are not there yet (an installation
+    upgraded from before signing), so that the anchor's signature can be checked.
+    """
+    from qms import anchors, signing
+
+    signing.publish("Publish the installation's allowed signers and verifier")
+    return anchors.anchor()
+
+
 @periodic("recover", minute="*/10")
 def recover() -> None:
     """Put back refs a crashed process left, sweep files it left unnamed, resume imports."""

@@ -48,6 +48,7 @@ CLAIMED = ""
 class UnitOfWork:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     after_rollback: list[Callable[[], None]] = field(default_factory=list)
+    before_publish: list[Callable[[], None]] = field(default_factory=list)
 
 
 def current() -> UnitOfWork | None:
@@ -61,7 +62,10 @@ def store() -> GitStore:
     Inside a unit of work its ref moves are queued for the unit to publish.
     """
     if "gitstore" not in g:
+        from qms import signing
+
         g.gitstore = GitStore(current_app.config["QMS_DOCUMENTS_REPO"])
+        signing.configure(g.gitstore)
     gitstore = g.gitstore
     if current() is not None and gitstore.pending is None:
         gitstore.pending = {}
@@ -80,6 +84,18 @@ def after_commit(callback: Callable[[], None]) -> None:
     if uow is None:
         raise RuntimeError("after_commit() needs a unit of work")
     uow.after_commit.append(callback)
+
+
+def before_publish(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once at the end of the current unit of work, before its refs publish.
+
+    For work that must see everything the unit did and join it (the trail's anchor).
+    """
+    uow = current()
+    if uow is None:
+        raise RuntimeError("before_publish() needs a unit of work")
+    if callback not in uow.before_publish:
+        uow.before_publish.append(callback)
 
 
 def after_rollback(callback: Callable[[], None]) -> None:
@@ -109,6 +125,8 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     try:
         try:
             yield uow
+            for callback in uow.before_publish:
+                callback()
             db.session.flush()
             published = _publish()
             try:

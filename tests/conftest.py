@@ -115,10 +115,21 @@ def empty_postgres() -> None:
     db.session.commit()
 
 
+@pytest.fixture(scope="session")
+def signing_key(tmp_path_factory):
+    """One installation signing key for the whole run: ssh-keygen once, copied per test."""
+    from qms import signing
+
+    folder = tmp_path_factory.mktemp("signing") / "signing"
+    signing.generate(folder)
+    return folder
+
+
 @pytest.fixture
-def app(database, tmp_path):
+def app(database, tmp_path, signing_key):
     instance = tmp_path / "instance"
     instance.mkdir()
+    shutil.copytree(signing_key, instance / "signing")
     if PG_URL:
         url = database
     else:

@@ -60,6 +60,8 @@ def test_init_demo_loads_the_starter_set_with_history(app, runner, lang, title, 
     check = runner.invoke(args=["qms", "check"])
     assert check.exit_code == 0, check.output
     assert "agree" in check.output and "problem" not in check.output
+    verified = runner.invoke(args=["qms", "verify"])
+    assert verified.exit_code == 0, verified.output
 
 
 def assert_quality_system_at_work(lang: str) -> None:

@@ -18,7 +18,7 @@ from qms.documents import services
 from qms.documents.consistency import check
 from qms.documents.models import Revision
 from qms.extensions import db
-from qms.gitstore import MAIN, GitStore, GitStoreError, draft_ref
+from qms.gitstore import MAIN, TRAIL_REF, GitStore, GitStoreError, draft_ref
 from tests.builders import approved, content, new_document
 
 SCRIPT = "<script>alert(1)</script>"
@@ -288,6 +288,7 @@ def test_a_release_killed_after_git_is_dropped_and_released_once(app, users, rec
             MAIN,
             "refs/tags/QP-07/A",
             draft_ref("QP-07", "A"),
+            TRAIL_REF,
         }
         assert release_state() == "old" and git_refs()[MAIN] == main
     # Another approver retries, so their release commit differs from the dead one's even

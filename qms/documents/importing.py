@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from qms import clock, render, trail
+from qms import anchors, clock, render, trail
 from qms.auth.models import User
 from qms.documents.approval import _sign
 from qms.documents.drafting import CONTENT_VALIDATORS, revision_label
@@ -31,7 +31,7 @@ from qms.documents.register import (
     validate_clauses,
     validate_code,
 )
-from qms.documents.release import _apply_effective
+from qms.documents.release import _apply_effective, tag_message
 from qms.errors import ValidationFailed
 from qms.extensions import db
 from qms.gitstore import format_message, tag_name
@@ -238,6 +238,7 @@ def import_documents(
     # Main and every tag move with the unit of work, after every register row is ready:
     # a failure up to then leaves main and the tags exactly as they were.
     commit = gitstore.commit_on_main(changes, message, me)
+    anchors.request()
 
     report("recording", 0, len(items))
     docs: dict[str, Document] = {}
@@ -276,7 +277,13 @@ def import_documents(
         gitstore.create_tag(
             tag_name(item.code, rev.label),
             commit,
-            f"{item.code} revision {rev.label} (imported)",
+            tag_message(
+                f"{item.code} revision {rev.label} (imported)",
+                item.code,
+                rev.label,
+                doc.path,
+                contents[item.code],
+            ),
             me,
         )
     db.session.flush()

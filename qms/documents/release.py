@@ -12,7 +12,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from qms import clock, render, trail
+from qms import anchors, clock, render, trail
 from qms.auth.models import User
 from qms.documents.models import Document, Revision, Signature
 from qms.documents.permissions import APPROVING_ROLES, can_obsolete, can_release, needs_role
@@ -123,6 +123,14 @@ def release_message(rev: Revision, previous: Revision | None, approvers: list[Si
     )
 
 
+def tag_message(subject: str, code: str, label: str, path: str, blob: str) -> str:
+    """Return a release tag's message: its trailers name the exact content released."""
+    return format_message(
+        subject,
+        trailers=[("Document", code), ("Revision", label), ("Path", path), ("Content-Blob", blob)],
+    )
+
+
 @transactional
 def make_effective(rev: Revision, actor: User | None = None) -> None:
     """Put a released revision on main, tag it and supersede the previous one.
@@ -144,9 +152,13 @@ def make_effective(rev: Revision, actor: User | None = None) -> None:
         extra_parents=(rev.head_commit,) if rev.head_commit else (),
     )
     gitstore.create_tag(
-        tag_name(doc.code, rev.label), commit, f"{doc.code} revision {rev.label}", signer
+        tag_name(doc.code, rev.label),
+        commit,
+        tag_message(f"{doc.code} revision {rev.label}", doc.code, rev.label, doc.path, rev.blob_id),
+        signer,
     )
     _apply_effective(rev, previous, commit)
+    anchors.request()
     if rev.head_commit:
         # From where the database has it, not git: a branch a dead process moved or deleted
         # is then one the unit of work puts right instead of leaving behind.
@@ -233,6 +245,7 @@ def obsolete(actor: User, doc: Document, reason: str) -> Document:
     doc.obsolete_reason = reason
     doc.next_review_due = None
     _notify("obsolete", rev)
+    anchors.request()
     trail.record(
         "document.obsoleted",
         "document",
