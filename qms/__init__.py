@@ -57,6 +57,7 @@ BLUEPRINTS = (
     "qms.main",
     "qms.auth.views",
     "qms.documents.views",
+    "qms.documents.history_views",
     "qms.audits.views",
     "qms.improvement.views",
     "qms.records.views",
