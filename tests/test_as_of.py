@@ -214,6 +214,10 @@ def test_controlled_copy_as_in_force_on_a_date(system, auth, client):
     assert f"as in force on {system['d2']}" in register and "WI-01" in register
     assert "Second." in archive.read("procedures/QP-07.md").decode()
     assert "record-forms/RF-01.md" in archive.namelist()
+    response = client.get(f"/documents/?as_of={system['d1']}&format=csv")
+    register = response.get_data(as_text=True)
+    assert response.mimetype == "text/csv" and f"as in force on {system['d1']}" in register
+    assert "QP-07" in register and "WI-01" not in register
 
 
 def test_api_as_of(system, api):

@@ -492,26 +492,35 @@ def register_rows(state: State) -> list[list]:
     ]
 
 
-def export_zip(state: State) -> bytes:
-    """Return a ZIP controlled copy: the register and every document file as in force."""
-    buf = io.BytesIO()
-    heading = _(
+def copy_heading(state: State) -> str:
+    """Return the line that says what a controlled copy of ``state`` is."""
+    return _(
         "Controlled copy of the quality management system as in force on %(day)s.",
         day=state.day.isoformat(),
     )
+
+
+def register_csv(state: State) -> str:
+    """Return the register as in force, as CSV headed by what it is."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([copy_heading(state)])
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(register_rows(state))
+    return "\ufeff" + out.getvalue()
+
+
+def export_zip(state: State) -> bytes:
+    """Return a ZIP controlled copy: the register and every document file as in force."""
+    buf = io.BytesIO()
     made = _(
         "Made on %(when)s from commit %(commit)s of main.",
         when=clock.now().strftime("%Y-%m-%d %H:%M %Z"),
         commit=state.commit or "—",
     )
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("README.txt", f"{heading}\n{made}\n")
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([heading])
-        writer.writerow(EXPORT_COLUMNS)
-        writer.writerows(register_rows(state))
-        z.writestr("register.csv", "\ufeff" + out.getvalue())
+        z.writestr("README.txt", f"{copy_heading(state)}\n{made}\n")
+        z.writestr("register.csv", register_csv(state))
         for item in state.sorted():
             z.writestr(item.path, store().read_blob(item.blob))
     return buf.getvalue()

@@ -43,9 +43,15 @@ def _type_label(doc_type: str) -> str:
     return type_label(doc_type)
 
 
-def register_page(day: date, moved: bool) -> str:
+def register_page(day: date, moved: bool) -> str | Response:
     """Render the register as in force at the end of ``day``."""
     state = history.state_as_of(day)
+    if request.args.get("format") == "csv":
+        return Response(
+            history.register_csv(state),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename=register-as-of-{day}.csv"},
+        )
     q = (request.args.get("q") or "").strip().lower()
     doc_type = request.args.get("doc_type") or ""
     items = [
