@@ -229,6 +229,8 @@ class GitStore:
     ) -> list[tuple[CommitInfo, datetime, dict[str, str | None]]]:
         """Return ``ref``'s first-parent commits, oldest first, in one ``git log``.
 
+        ``ref`` may be a range (``OLD..refs/heads/main``) to read only the newer commits.
+
         Each comes with its commit time and the files it changed against its first parent
         (path -> new blob id, None when deleted): a release merges its draft, and only what
         the merge brought onto main counts.

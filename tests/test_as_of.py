@@ -129,19 +129,34 @@ def test_obsoleted_document_disappears_after_its_obsoletion(system):
     assert "WI-01" not in history.state_as_of(d["today"]).documents
 
 
-def test_main_history_is_read_once_per_main_commit(system, monkeypatch):
-    """Pages ask git for main's log again only after main has moved."""
+def test_main_history_is_read_once_and_then_only_what_is_new(system, users, monkeypatch):
+    """Pages ask git for main's log again only after main moved, and then only the new part."""
     history.main_history()
     calls = []
     real = type(store()).first_parent_changes
-    monkeypatch.setattr(
-        type(store()),
-        "first_parent_changes",
-        lambda self, ref=MAIN: calls.append(ref) or real(self, ref),
-    )
+
+    def spy(self, ref=MAIN):
+        calls.append(ref)
+        return real(self, ref)
+
+    monkeypatch.setattr(type(store()), "first_parent_changes", spy)
     for day in system.values():
         history.state_as_of(day)
     assert calls == []
+    old = store().head(MAIN)
+    release_on(users, "QP-07", system["today"], content("QP-07", "Document control", "# D\n"))
+    assert history.state_as_of(system["today"]).documents["QP-07"].revision == "D"
+    assert calls == [f"{old}..{MAIN}"]
+    assert history.state_as_of(system["d3"]).documents["QP-07"].revision == "C"
+
+
+def test_main_moved_back_is_read_again_in_full(system):
+    """A main that was rewound is not mistaken for the history read before."""
+    first = history.main_history()
+    back = first[-3].sha
+    store().publish_refs([(MAIN, back, store().head(MAIN))])
+    assert [c.sha for c in history.main_history()] == [c.sha for c in first[:-2]]
+    assert "WI-01" in history.state_as_of(system["today"]).documents
 
 
 def test_register_page_as_of_each_date(system, auth, client):

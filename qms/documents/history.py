@@ -160,37 +160,51 @@ def _document_of(path: str) -> str | None:
 
 
 def main_history() -> list[MainCommit]:
-    """Return main's first-parent commits, oldest first, with the documents each changed."""
+    """Return main's first-parent commits, oldest first, with the documents each changed.
+
+    After a release only the commits since the history last read are asked of git.
+    """
     gitstore = store()
     head = gitstore.ref_value(MAIN)
-    key = (str(gitstore.path), head or "")
+    repo = str(gitstore.path)
     with _lock:
-        if key in _histories:
-            _histories.move_to_end(key)
-            return _histories[key]
-    commits = []
+        if (repo, head or "") in _histories:
+            _histories.move_to_end((repo, head or ""))
+            return _histories[(repo, head or "")]
+        known = [(h, c) for (r, h), c in reversed(_histories.items()) if r == repo and c]
+    commits: list[MainCommit] = []
     if head:
-        for info, committed, changes in gitstore.first_parent_changes(MAIN):
-            docs = {}
-            for path, blob in changes.items():
-                code = _document_of(path)
-                if code:
-                    docs[code] = (path, blob)
-            commits.append(
-                MainCommit(
-                    sha=info.sha,
-                    subject=info.subject,
-                    effective=_effective(info.trailers, committed),
-                    committed_at=committed,
-                    trailers=info.trailers,
-                    documents=docs,
-                )
-            )
+        base = known[0] if known else None
+        newer = _read(gitstore, f"{base[0]}..{MAIN}") if base else None
+        if base and newer and newer[0][0].parents[:1] == (base[0],):
+            commits = base[1] + [_main_commit(*row) for row in newer]
+        else:  # first read, or main was moved some other way than by adding commits
+            commits = [_main_commit(*row) for row in _read(gitstore, MAIN)]
     with _lock:
-        _histories[key] = commits
+        _histories[(repo, head or "")] = commits
         while len(_histories) > 4:
             _histories.popitem(last=False)
     return commits
+
+
+def _read(gitstore, revisions: str) -> list:
+    return gitstore.first_parent_changes(revisions)
+
+
+def _main_commit(info, committed: datetime, changes: dict[str, str | None]) -> MainCommit:
+    docs = {}
+    for path, blob in changes.items():
+        code = _document_of(path)
+        if code:
+            docs[code] = (path, blob)
+    return MainCommit(
+        sha=info.sha,
+        subject=info.subject,
+        effective=_effective(info.trailers, committed),
+        committed_at=committed,
+        trailers=info.trailers,
+        documents=docs,
+    )
 
 
 def _tag_index() -> dict[tuple[str, str], str]:
