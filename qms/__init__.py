@@ -58,6 +58,7 @@ BLUEPRINTS = (
     "qms.auth.views",
     "qms.auth.admin",
     "qms.documents.views",
+    "qms.documents.history_views",
     "qms.audits.views",
     "qms.improvement.views",
     "qms.records.views",

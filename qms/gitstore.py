@@ -18,7 +18,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import git
@@ -235,6 +235,49 @@ class GitStore:
             self.commit_info(c.hexsha)
             for c in self.repo.iter_commits(ref, first_parent=first_parent)
         ]
+
+    def first_parent_changes(
+        self, ref: str = MAIN
+    ) -> list[tuple[CommitInfo, datetime, dict[str, str | None]]]:
+        """Return ``ref``'s first-parent commits, oldest first, in one ``git log``.
+
+        ``ref`` may be a range (``OLD..refs/heads/main``) to read only the newer commits.
+
+        Each comes with its commit time and the files it changed against its first parent
+        (path -> new blob id, None when deleted): a release merges its draft, and only what
+        the merge brought onto main counts.
+        """
+        out = self.git.log(
+            "--first-parent",
+            "--diff-merges=first-parent",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            "--reverse",
+            "--format=%x1e%H%x1f%P%x1f%an <%ae>%x1f%at%x1f%ct%x1f%B%x1f",
+            ref,
+            "--",
+        )
+        result = []
+        for record in out.split("\x1e")[1:]:
+            sha, parents, author, authored, committed, message, raw = record.split("\x1f", 6)
+            changes: dict[str, str | None] = {}
+            for line in raw.splitlines():
+                if not line.startswith(":"):
+                    continue
+                meta, _tab, path = line.partition("\t")
+                fields = meta.split()
+                changes[path] = None if fields[4].startswith("D") else fields[3]
+            info = CommitInfo(
+                sha=sha,
+                message=message,
+                author=author,
+                authored_at=datetime.fromtimestamp(int(authored), UTC),
+                trailers=parse_trailers(message),
+                parents=tuple(parents.split()),
+            )
+            result.append((info, datetime.fromtimestamp(int(committed), UTC), changes))
+        return result
 
     def refs(self, prefix: str) -> dict[str, str]:
         """Return the refs under ``prefix`` with the commits they point at."""

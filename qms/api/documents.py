@@ -1,12 +1,12 @@
 """API resources for documents, drafts, signatures, releases, content and redlines."""
 
-from flask import Response, abort, g
+from flask import Response, abort, g, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from qms.api import PagingQuery, authenticate, page_of
-from qms.documents import rendering, services
+from qms.documents import history, rendering, services
 from qms.documents.models import DOC_STATUSES, DOC_TYPES, Document, Revision
 from qms.documents.redline import redline
 from qms.extensions import db
@@ -133,6 +133,61 @@ class DiffQuery(Schema):
     to = fields.String(required=True)
 
 
+# -- as in force on a date ----------------------------------------------------------------
+
+
+class AsOfQuery(Schema):
+    as_of = fields.String(
+        metadata={
+            "description": "YYYY-MM-DD: answer from main's release history as in force at the "
+            "end of that day (office time zone) instead of from the current register. The "
+            "items are then AsOfDocument objects; a date in the future means today; a "
+            "malformed date answers 400."
+        }
+    )
+
+
+class AsOfListQuery(DocumentListQuery, AsOfQuery):
+    pass
+
+
+class AsOfRevisionSchema(Schema):
+    revision = fields.String(allow_none=True)
+    effective_date = fields.Date()
+    commit = fields.String()
+    blob = fields.String()
+
+
+class AsOfDocumentSchema(Schema):
+    code = fields.String()
+    title = fields.String()
+    type = fields.String(attribute="doc_type")
+    parent = fields.String(allow_none=True)
+    department = fields.String(allow_none=True)
+    clauses = fields.List(fields.String())
+    revision = fields.String(allow_none=True)
+    effective_date = fields.Date()
+    path = fields.String()
+    commit = fields.String()
+    blob = fields.String()
+
+
+class AsOfDocumentDetailSchema(AsOfDocumentSchema):
+    as_of = fields.Date()
+    content = fields.String()
+    revisions = fields.List(fields.Nested(AsOfRevisionSchema))
+
+
+class AsOfPageSchema(Schema):
+    as_of = fields.Date()
+    commit = fields.String(allow_none=True)
+    items = fields.List(fields.Nested(AsOfDocumentSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
 def detail(doc: Document) -> Document:
     """Return the document reloaded, so the response shows what was committed."""
     db.session.refresh(doc)
@@ -141,10 +196,15 @@ def detail(doc: Document) -> Document:
 
 @blp.route("")
 class Documents(MethodView):
-    @blp.arguments(DocumentListQuery, location="query")
+    @blp.arguments(AsOfListQuery, location="query")
     @blp.response(200, DocumentPageSchema)
+    @blp.alt_response(
+        "default", schema=AsOfPageSchema, description="With as_of: the register as in force"
+    )
     def get(self, args):
-        """List the register, filtered and paged."""
+        """List the register, filtered and paged; or with ``as_of``, as in force on that day."""
+        if day := requested_day(args):
+            return register_as_of(day, args)
         stmt = services.list_documents(
             doc_type=args.get("type"),
             status=args.get("status"),
@@ -173,9 +233,15 @@ class Documents(MethodView):
 
 
 @blp.route("/<code>")
+@blp.arguments(AsOfQuery, location="query")
 @blp.response(200, DocumentDetailSchema)
-def get_document(code):
-    """Show a document with its revisions and signatures."""
+@blp.alt_response(
+    "default", schema=AsOfDocumentDetailSchema, description="With as_of: as in force then"
+)
+def get_document(args, code):
+    """Show a document with its revisions and signatures; with ``as_of``, as in force then."""
+    if day := requested_day(args):
+        return document_as_of(code, day)
     return detail(services.get_document(code))
 
 
@@ -288,3 +354,48 @@ def diff(args, code):
         "words_removed": result.words_removed,
         "blocks": result.blocks,
     }
+
+
+def requested_day(args: dict):
+    """Return the ``as_of`` day asked for, today when it is in the future, or None."""
+    day = history.parse_day(args.get("as_of"))
+    return history.clamp(day)[0] if day is not None else None
+
+
+def register_as_of(day, args: dict) -> Response:
+    """Return the register as in force at the end of ``day``, filtered and paged."""
+    state = history.state_as_of(day)
+    q = (args.get("q") or "").strip().lower()
+    items = [
+        d
+        for d in state.sorted()
+        if (not args.get("type") or d.doc_type == args["type"])
+        and (not args.get("clause") or args["clause"] in d.clauses)
+        and (not q or q in d.code.lower() or q in d.title.lower())
+    ]
+    page, per_page = args["page"], args["per_page"]
+    body = AsOfPageSchema().dump(
+        {
+            "as_of": day,
+            "commit": state.commit,
+            "items": items[(page - 1) * per_page : page * per_page],
+            "page": page,
+            "per_page": per_page,
+            "total": len(items),
+            "pages": -(-len(items) // per_page),
+        }
+    )
+    return jsonify(body)
+
+
+def document_as_of(code: str, day) -> Response:
+    """Return one document as in force at the end of ``day``, with its text."""
+    item = history.document_as_of(code, day)
+    if item is None:
+        services.get_document(code)  # 404 for a code that never existed
+        abort(404, description=f"{code} was not in force on {day.isoformat()}.")
+    body = AsOfDocumentDetailSchema().dump(item)
+    body["as_of"] = day.isoformat()
+    body["content"] = item.text()
+    body["revisions"] = AsOfRevisionSchema(many=True).dump(history.releases_of(code, day))
+    return jsonify(body)

@@ -32,7 +32,7 @@ CODE_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,38}[A-Za-z0-9])?$")
 
 CLAUSE_RE = re.compile(r"^(?:[4-9]|10)(?:\.\d{1,2}){0,3}$")
 # Codes that would shadow pages under /documents/.
-RESERVED_CODES = {"new", "tree", "preview", "review-due", "change-requests"}
+RESERVED_CODES = {"new", "tree", "preview", "review-due", "change-requests", "changes", "export"}
 
 
 def person(user: User) -> Person:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from qms import clock, spreadsheets, trail
 from qms.auth.models import Department
-from qms.documents import rendering, services
+from qms.documents import history_views, rendering, services
 from qms.documents.forms import (
     ActionForm,
     ChangeRequestForm,
@@ -102,6 +102,8 @@ def accepted_change_requests(doc: Document):
 @bp.get("/")
 def register():
     """List the documents with filters, sorting and search; export CSV."""
+    if asked := history_views.requested_day():
+        return history_views.register_page(*asked)
     form = FilterForm(request.args)
     form.doc_type.choices = options([("", _("All types"))] + type_choices())
     form.department.choices = options(
@@ -148,6 +150,8 @@ def register_csv(docs: list[Document], fmt: str = "csv") -> Response:
 @bp.get("/tree")
 def tree():
     """Show the hierarchy: manual, procedures, work specifications, record forms."""
+    if asked := history_views.requested_day():
+        return history_views.tree_page(*asked)
     # Labels looked up once, not once per row: the table may have thousands of rows.
     return render_template(
         "documents/tree.html",
@@ -218,6 +222,8 @@ def create():
 @bp.get("/<code>")
 def detail(code: str):
     """Show the effective revision, the open draft's state and the history."""
+    if asked := history_views.requested_day():
+        return history_views.detail_page(code, *asked)
     doc = services.get_document(code)
     current = services.effective_revision(doc)
     pending = services.open_revision(doc)
