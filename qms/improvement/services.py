@@ -15,6 +15,7 @@ from qms.improvement.actions import (
     Release,
     action_release,
     action_transition,
+    actions_from,
     create_action,
     get_action,
     list_actions,
