@@ -113,6 +113,7 @@ __all__ = [
     "action_release",
     "action_state_label",
     "action_transition",
+    "actions_from",
     "action_type_label",
     "add_attachment",
     "add_document",
