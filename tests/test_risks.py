@@ -355,3 +355,37 @@ def test_register_page_export_and_settings_page(users, client, auth):
     assert services.list_risks()[0].level == "high" and matrix.current().level(1, 1) == "high"
     bad = client.post("/risks/settings", data=form | {"scale": "5", "cell-1-1": "nope"})
     assert bad.status_code == 422
+
+
+def test_audit_programme_weighs_high_risks_and_a_plan_takes_them_as_criteria(users, client, auth):
+    from qms.audits import services as audits
+    from tests.builders_audits import plan, procedure
+
+    procedure(users)
+    high = add(users, 5, 5, process="Acceptance")
+    low = add(users, 1, 2, title="Low one")
+    year = clock.today().year
+    unit = audits.save_unit(users["approver"], year, "department", "Service Hall", "low")
+    process = audits.save_unit(users["approver"], year, "process", "Licensing", "low")
+    db.session.commit()
+    # Low risk would be once a year; the register's high risk makes it four times.
+    assert (unit.frequency, process.frequency) == (4, 1)
+    rows = {(r.kind, r.name): r for r in audits.coverage(year).rows}
+    assert rows[("department", "Service Hall")].high_risks == 1
+    # A process with high risks that the programme leaves out is shown, flagged.
+    assert rows[("process", "Acceptance")].high_risks == 1
+    assert not rows[("process", "Acceptance")].in_programme
+    audit = plan(users, risks=[high.number])
+    db.session.commit()
+    assert [r.number for r in services.risks_of_audit(audit.ref)] == [high.number]
+    assert high.audits == [audit.ref]
+    services.change_status(users["approver"], low, "closed")
+    with pytest.raises(ValidationFailed) as exc:
+        plan(users, title="Second", risks=[low.number])
+    assert exc.value.field == "risks"
+    db.session.rollback()
+    auth.login("auditor")
+    assert high.number in client.get(f"/audits/{audit.ref}").get_data(as_text=True)
+    assert high.number in client.get("/audits/new").get_data(as_text=True)
+    page = client.get(f"/audits/programme/{year}").get_data(as_text=True)
+    assert "1 high risk" in page

@@ -387,29 +387,43 @@ def raise_action(
 
 
 @transactional
-def add_to_audit(actor: User, audit_ref: str, numbers: list[str]) -> list[str]:
-    """Make the risks ``numbers`` criteria of the audit ``audit_ref``; return those added.
+def set_audit_criteria(actor: User, audit_ref: str, numbers: list[str]) -> list[str]:
+    """Make exactly the entries ``numbers`` criteria of the audit ``audit_ref``.
 
     Called by audit planning inside its own unit of work, after its permission checks.
+    A closed entry cannot become a criterion. Returns the numbers, as stored.
     """
-    added = []
-    for number in dict.fromkeys(n.strip() for n in numbers if n and n.strip()):
+    wanted = []
+    for number in dict.fromkeys(n.strip() for n in numbers or [] if n and n.strip()):
         try:
             risk = get_risk(number)
         except NotFound as exc:
             raise ValidationFailed(exc.message, field="risks") from None
+        if risk.status == "closed":
+            raise ValidationFailed(
+                _("%(number)s is closed; it cannot be an audit criterion.", number=risk.number),
+                field="risks",
+            )
+        wanted.append(risk)
+    before = [r.number for r in risks_of_audit(audit_ref)]
+    for risk in risks_of_audit(audit_ref):
+        if risk not in wanted:
+            risk.audit_rows = [row for row in risk.audit_rows if row.audit_ref != audit_ref]
+    for risk in wanted:
         if audit_ref not in risk.audits:
             risk.audit_rows.append(RiskAudit(audit_ref=audit_ref))
-            added.append(risk.number)
-    if added:
+    after = sorted(r.number for r in wanted)
+    if after != before:
+        db.session.flush()
         trail.record(
             "risk.audit_criteria",
             "audit",
             audit_ref,
-            after={"risks": added},
+            before={"risks": before},
+            after={"risks": after},
             user=actor,
         )
-    return added
+    return after
 
 
 def risks_of_audit(audit_ref: str) -> list[Risk]:
@@ -423,12 +437,15 @@ def risks_of_audit(audit_ref: str) -> list[Risk]:
     )
 
 
+def high_risks() -> list[Risk]:
+    """Return the risks (not opportunities) not closed whose level now is high."""
+    return list_risks(RiskFilters(kind="risk", level="high", open_only=True))
+
+
 def high_risk_counts() -> dict[tuple[str, str], int]:
-    """Return open high entries per ("department", name) and ("process", name)."""
+    """Return open high risks per ("department", name) and ("process", name)."""
     counts: dict[tuple[str, str], int] = {}
-    for risk in list_risks(RiskFilters(level="high", open_only=True)):
-        if risk.kind != "risk":
-            continue
+    for risk in high_risks():
         if risk.department:
             key = ("department", risk.department.name)
             counts[key] = counts.get(key, 0) + 1

@@ -38,6 +38,7 @@ def template_helpers():
         "risk_level_label": labels.level_label,
         "risk_status_label": labels.status_label,
         "risk_rules": permissions,
+        "risks_of_audit": services.risks_of_audit,
     }
 
 
