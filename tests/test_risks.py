@@ -25,8 +25,8 @@ def add(users, likelihood=4, impact=4, kind="risk", owner="staff", **kw):
         impact,
         owner,
         kw.pop("review_date", REVIEW),
-        cause="Data moved by hand",
-        effect="Citizens must apply again",
+        cause=kw.pop("cause", "Data moved by hand"),
+        effect=kw.pop("effect", "Citizens must apply again"),
         **kw,
     )
     db.session.commit()
@@ -389,3 +389,14 @@ def test_audit_programme_weighs_high_risks_and_a_plan_takes_them_as_criteria(use
     assert high.number in client.get("/audits/new").get_data(as_text=True)
     page = client.get(f"/audits/programme/{year}").get_data(as_text=True)
     assert "1 high risk" in page
+
+
+def test_risks_are_found_by_search(users):
+    from qms.search import services as search
+
+    risk = add(users, title="Portal outage", cause="Single data centre")
+    found = search.search("data centre", types=["risk"])
+    assert [h.key for h in found.items] == [risk.number]
+    services.update_risk(users["staff"], risk, cause="Single power supply")
+    db.session.commit()
+    assert search.search("data centre", types=["risk"]).items == []

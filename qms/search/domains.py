@@ -20,6 +20,8 @@ from qms.improvement import services as improvement
 from qms.improvement.models import Action, Nonconformity
 from qms.records import services as records
 from qms.records.models import Record
+from qms.risks import services as risks
+from qms.risks.models import Risk
 from qms.search.services import Entry, index, register_provider, remove
 
 log = logging.getLogger(__name__)
@@ -131,6 +133,29 @@ def all_actions() -> Iterator[Entry]:
         yield action_entry(action)
 
 
+def risk_entry(risk) -> Entry:
+    return Entry(
+        type="risk",
+        key=risk.number,
+        title=risk.title,
+        text=_join(
+            risk.cause,
+            risk.effect,
+            risk.treatment,
+            risk.process,
+            risk.department.name if risk.department else None,
+            risk.status_note,
+        ),
+        endpoint="risks.detail",
+        params={"number": risk.number},
+    )
+
+
+def all_risks() -> Iterator[Entry]:
+    for risk in risks.list_risks():
+        yield risk_entry(risk)
+
+
 # -- keeping the index current ---------------------------------------------------------
 
 
@@ -190,6 +215,8 @@ def install() -> None:
     register_provider("record", all_records)
     register_provider("nonconformity", all_ncs)
     register_provider("action", all_actions)
+    register_provider("risk", all_risks)
     _watch(Watched("record", Record, record_entry, lambda r: r.number))
     _watch(Watched("nonconformity", Nonconformity, nc_entry, lambda n: n.number))
     _watch(Watched("action", Action, action_entry, lambda a: a.number))
+    _watch(Watched("risk", Risk, risk_entry, lambda r: r.number))

@@ -305,4 +305,5 @@ def type_label(type: str) -> str:
         "record": _("Record"),
         "nonconformity": _("Nonconformity"),
         "action": _("Action"),
+        "risk": _("Risk or opportunity"),
     }.get(type, type)
