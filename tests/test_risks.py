@@ -400,3 +400,9 @@ def test_risks_are_found_by_search(users):
     services.update_risk(users["staff"], risk, cause="Single power supply")
     db.session.commit()
     assert search.search("data centre", types=["risk"]).items == []
+
+
+def test_demo_risk_texts_exist_in_english_and_chinese():
+    from qms.demo import risks as demo_risks
+
+    assert demo_risks.EN.keys() == demo_risks.ZH_HANS.keys()
