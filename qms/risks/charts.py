@@ -24,10 +24,12 @@ def heat_map_svg(rows: list[list[Cell]], scales: Scales, args=None) -> Markup:
     size, left, top = 64, 130, 10
     n = scales.scale
     width, height = left + n * size + 10, top + n * size + 90
+    title = escape(_("Heat map of risks and opportunities"))
+    impact, likelihood = escape(_("Impact")), escape(_("Likelihood"))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" class="heat-map" {FONT}>',
-        f"<title>{escape(_('Heat map of risks and opportunities'))}</title>",
+        f"<title>{title}</title>",
     ]
     for r, row in enumerate(rows):
         y = top + r * size
@@ -65,10 +67,10 @@ def heat_map_svg(rows: list[list[Cell]], scales: Scales, args=None) -> Markup:
         )
     parts.append(
         f'<text x="{left + n * size / 2}" y="{base + 48}" text-anchor="middle" '
-        f'font-size="12" font-weight="bold">{escape(_("Impact"))}</text>'
+        f'font-size="12" font-weight="bold">{impact}</text>'
         f'<text x="12" y="{top + n * size / 2}" font-size="12" font-weight="bold" '
         f'transform="rotate(-90 12 {top + n * size / 2})" text-anchor="middle">'
-        f"{escape(_('Likelihood'))}</text>"
+        f"{likelihood}</text>"
     )
     for k, level in enumerate(("low", "medium", "high")):
         x = left + k * 90
@@ -87,10 +89,11 @@ def trend_svg(points: list[tuple[str, int]]) -> Markup:
     width = left + len(points) * (bar + gap) + 10
     height = top + plot + 44
     top_value = max([v for _m, v in points] + [1])
+    title = escape(_("High risks at the end of each month"))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" class="risk-trend" {FONT}>',
-        f"<title>{escape(_('High risks at the end of each month'))}</title>",
+        f"<title>{title}</title>",
         f'<line x1="{left}" y1="{top + plot}" x2="{width - 6}" y2="{top + plot}" '
         f'stroke="#7b8794"/>',
         f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="10">{top_value}</text>',
