@@ -234,6 +234,9 @@ def test_heat_map_counts_and_links(users, client, auth):
     assert 'href="/risks/?likelihood=4&amp;impact=4"' in page and 'data-count="2"' in page
     listed = client.get("/risks/?likelihood=4&impact=4").get_data(as_text=True)
     assert ">A<" in listed and ">B<" in listed and ">C<" not in listed
+    # The register hides closed entries unless they are asked for.
+    assert ">D<" not in client.get("/risks/?status=").get_data(as_text=True)
+    assert ">D<" in client.get("/risks/?status=closed").get_data(as_text=True)
 
 
 def test_trend_counts_high_risks_per_month_from_level_history(users):

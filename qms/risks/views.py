@@ -74,7 +74,7 @@ def _filters() -> services.RiskFilters:
         process=args.get("process") or None,
         likelihood=args.get("likelihood", type=int),
         impact=args.get("impact", type=int),
-        open_only=args.get("status") is None and args.get("all") is None,
+        open_only=not args.get("status"),
     )
 
 
