@@ -68,6 +68,7 @@ BLUEPRINTS = (
     "qms.transfer.views",
     "qms.training.views",
     "qms.context.views",
+    "qms.risks.views",
 )
 
 

@@ -98,6 +98,9 @@ def assert_quality_system_at_work(lang: str) -> None:
         changed.number
     ) == 1
     assert inputs.figure(review.inputs, "nonconformities.outputs") == 1
+    # The risk register: a high risk treated by an action checked effective (§6.1, 9.3.2 e).
+    assert inputs.figure(review.inputs, "risks.risk_actions_effective") == 1
+    assert inputs.figure(review.inputs, "risks.level_lowered") == 1
     # What people wrote is in the demo's language, in the right Chinese script.
     words = [nc.title for nc in ncs] + [o.name for o in objectives] + [audit.title]
     if lang == "en":

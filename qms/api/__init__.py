@@ -146,6 +146,7 @@ API_BLUEPRINTS = (
     "qms.api.training",
     "qms.api.context",
     "qms.api.changes",
+    "qms.api.risks",
 )
 
 

@@ -45,6 +45,11 @@ class AuditForm(FlaskForm):
             "procedures and work specifications of the departments and clauses in scope."
         ),
     )
+    risks = SelectMultipleField(
+        _l("Criteria: high risks"),
+        validate_choice=False,
+        description=_l("Open high risks of the register the audit looks into."),
+    )
     lead_auditor = SelectField(_l("Lead auditor"), validators=[DataRequired()])
     team = SelectMultipleField(_l("Audit team"), validate_choice=False)
     auditees = SelectMultipleField(_l("Auditees"), validate_choice=False)

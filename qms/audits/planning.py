@@ -29,6 +29,7 @@ from qms.documents import services as documents
 from qms.documents.models import Document
 from qms.errors import Conflict, NotFound, ValidationFailed
 from qms.extensions import db
+from qms.risks import services as risk_register
 from qms.uow import transactional
 
 # -- independence ----------------------------------------------------------------------
@@ -190,6 +191,8 @@ class PlanData:
     objectives: str = ""
     opening_meeting: datetime | None = None
     closing_meeting: datetime | None = None
+    # Risks of the register taken as criteria, by number; None leaves them as they are.
+    risks: list[str] | None = None
 
 
 def meeting_time(value: datetime | None) -> datetime | None:
@@ -317,6 +320,8 @@ def create_audit(actor: User, data: PlanData) -> Audit:
     build_checklist(audit)
     db.session.flush()
     trail.record("audit.planned", "audit", ref, after=_snapshot(audit), user=actor)
+    if data.risks:
+        risk_register.set_audit_criteria(actor, ref, data.risks)
     return audit
 
 
@@ -355,6 +360,8 @@ def update_plan(actor: User, audit: Audit, data: PlanData) -> Audit:
     trail.record(
         "audit.replanned", "audit", audit.ref, before=before, after=_snapshot(audit), user=actor
     )
+    if data.risks is not None:
+        risk_register.set_audit_criteria(actor, audit.ref, data.risks)
     return audit
 
 

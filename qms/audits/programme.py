@@ -23,6 +23,7 @@ from qms.auth.models import Department, User
 from qms.errors import NotFound, ValidationFailed
 from qms.extensions import db
 from qms.models import utcnow
+from qms.risks import services as risk_register
 from qms.uow import transactional
 
 
@@ -91,6 +92,11 @@ def suggested_frequency(risk: str, past_ncs: int) -> int:
     return base
 
 
+def weighed_risk(kind: str, name: str, risk: str) -> str:
+    """Return a unit's risk weighed with the risk register: high while it has open high risks."""
+    return "high" if risk_register.high_risk_counts().get((kind, name)) else risk
+
+
 @transactional
 def save_unit(
     actor: User,
@@ -128,7 +134,9 @@ def save_unit(
         unit = ProgrammeUnit(kind=kind, name=name, department=dept)
         programme.units.append(unit)
     if frequency in (None, ""):
-        frequency = suggested_frequency(risk, past_ncs(unit, programme.year))
+        frequency = suggested_frequency(
+            weighed_risk(kind, name, risk), past_ncs(unit, programme.year)
+        )
     if not 0 <= int(frequency) <= 52:
         raise ValidationFailed(_("Audits per year must be 0 to 52."), field="frequency")
     unit.risk = risk
@@ -195,6 +203,8 @@ class CoverageRow:
     cells: dict[str, list[str]]
     applicable: set[str]
     audits: list[str]
+    # Open high risks of the register in this department or process.
+    high_risks: int = 0
 
     @property
     def gaps(self) -> list[str]:
@@ -257,6 +267,11 @@ def coverage(year: int) -> Coverage:
     for dept in db.session.scalars(select(Department).order_by(Department.name)):
         if dept.name not in named:
             rows.append(("department", dept.name, None))
+    # A process with high risks that the programme leaves out is shown, flagged.
+    high = risk_register.high_risk_counts()
+    in_programme = {(u.kind, u.name) for u in units}
+    for kind, name in sorted(k for k in high if k[0] == "process" and k not in in_programme):
+        rows.append((kind, name, None))
     result = []
     for kind, name, unit in rows:
         covering = [a for a in audits if _covers_unit(a, kind, name)]
@@ -272,5 +287,15 @@ def coverage(year: int) -> Coverage:
         }
         if unit is not None and unit.frequency == 0:
             applicable = set()
-        result.append(CoverageRow(kind, name, unit, cells, applicable, [a.ref for a in covering]))
+        result.append(
+            CoverageRow(
+                kind,
+                name,
+                unit,
+                cells,
+                applicable,
+                [a.ref for a in covering],
+                high.get((kind, name), 0),
+            )
+        )
     return Coverage(year, columns, result)

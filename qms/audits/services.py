@@ -69,6 +69,7 @@ from qms.audits.programme import (
     save_programme,
     save_unit,
     suggested_frequency,
+    weighed_risk,
 )
 from qms.audits.workflow import (
     PLAN_ACCEPTED_STATES,
@@ -127,6 +128,7 @@ __all__ = [
     "source_label",
     "state_label",
     "suggested_frequency",
+    "weighed_risk",
     "transition",
     "transitions_for",
     "type_label",

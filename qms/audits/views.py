@@ -39,6 +39,7 @@ from qms.errors import ServiceError
 from qms.extensions import db
 from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav, register_work
+from qms.risks import services as risk_register
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")
 register_nav(NavItem("audits.index", _l("Audits"), ("audits.",), order=30))
@@ -165,7 +166,9 @@ def programme(year: int):
     prog = services.get_programme(year)
     matrix = services.coverage(year)
     suggestions = {
-        u.id: services.suggested_frequency(u.risk, services.past_ncs(u, year))
+        u.id: services.suggested_frequency(
+            services.weighed_risk(u.kind, u.name, u.risk), services.past_ncs(u, year)
+        )
         for u in (prog.units if prog else [])
     }
     return (
@@ -214,6 +217,7 @@ def _plan_form(form: AuditForm) -> None:
         .order_by(Document.code)
     )
     form.documents.choices = options([(d.code, f"{d.code} {d.title}") for d in docs])
+    form.risks.choices = options((r.number, str(r)) for r in risk_register.high_risks())
 
 
 def _plan_data(form: AuditForm) -> services.PlanData:
@@ -232,6 +236,7 @@ def _plan_data(form: AuditForm) -> services.PlanData:
         objectives=form.objectives.data or "",
         opening_meeting=form.opening_meeting.data,
         closing_meeting=form.closing_meeting.data,
+        risks=form.risks.data or [],
     )
 
 
@@ -294,6 +299,7 @@ def edit(ref: str):
         form.opening_meeting.data = clock.local(audit.opening_meeting)
         form.closing_meeting.data = clock.local(audit.closing_meeting)
         form.objectives.data = audit.objectives
+        form.risks.data = [r.number for r in risk_register.risks_of_audit(audit.ref)]
     status = 200
     if form.validate_on_submit():
         try:

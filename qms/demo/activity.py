@@ -110,6 +110,9 @@ def load_activity(lang: str, passwords: dict[str, str], today: date | None = Non
         from qms.demo import competence
 
         competence.load(demo, numbers)
+        from qms.demo import risks as demo_risks  # the risk register (§6.1)
+
+        demo_risks.load(demo)
         _demo_reviews(demo)
 
 

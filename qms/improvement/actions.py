@@ -361,6 +361,12 @@ class ActionFilters:
     without_nc: bool = False
 
 
+def actions_from(origin: str, ref: str) -> list[Action]:
+    """Return the actions raised from ``origin`` ``ref`` (a risk's number, say), oldest first."""
+    stmt = select(Action).where(Action.origin == origin, Action.origin_ref == ref)
+    return list(db.session.scalars(stmt.order_by(Action.id)))
+
+
 def list_actions(filters: ActionFilters | None = None):
     """Return a select() over actions with the given filters, soonest due first."""
     f = filters or ActionFilters()

@@ -20,6 +20,7 @@ from qms.models import utcnow
 from qms.reviews import feedback, figures, objectives
 from qms.reviews.labels import section_title
 from qms.reviews.models import Review
+from qms.risks import figures as risk_figures
 
 # (key, clause) in the order §9.3.2 lists them.
 SECTIONS = (
@@ -379,6 +380,15 @@ def _actions_of(actions, start, end, action_type: str) -> dict:
     }
 
 
+def risks(start: date, end: date, actions) -> dict:
+    """e) Preventive actions, and how the actions on the risk register worked."""
+    part = _actions_of(actions, start, end, "preventive")
+    register = risk_figures.review_input(start, end)
+    seen = {(i["kind"], i["key"]) for i in part["items"]}
+    extra = [i for i in register["items"] if (i["kind"], i["key"]) not in seen]
+    return {"figures": part["figures"] + register["figures"], "items": part["items"] + extra}
+
+
 # -- c) 6) audits ------------------------------------------------------------------------
 
 
@@ -447,7 +457,7 @@ def compile_inputs(review: Review) -> dict:
         "audits": audits(start, end),
         "external_providers": external_providers(start, end, ncs),
         "resources": resources(end),
-        "risks": _actions_of(actions, start, end, "preventive"),
+        "risks": risks(start, end, actions),
         "improvement": _actions_of(actions, start, end, "improvement"),
     }
     sections = []

@@ -23,6 +23,8 @@ from qms.improvement import services as improvement
 from qms.improvement.models import Action, NcOutput, Nonconformity
 from qms.records import services as records
 from qms.records.models import Record
+from qms.risks import services as risks
+from qms.risks.models import Risk
 from qms.search.services import Entry, index, register_provider, register_scope, remove
 
 log = logging.getLogger(__name__)
@@ -185,6 +187,27 @@ def all_context() -> Iterator[Entry]:
     yield from (issue_entry(i) for i in context.list_issues())
     yield from (party_entry(p) for p in context.list_parties())
     yield from (legal_entry(r) for r in context.list_legal_requirements())
+def risk_entry(risk) -> Entry:
+    return Entry(
+        type="risk",
+        key=risk.number,
+        title=risk.title,
+        text=_join(
+            risk.cause,
+            risk.effect,
+            risk.treatment,
+            risk.process,
+            risk.department.name if risk.department else None,
+            risk.status_note,
+        ),
+        endpoint="risks.detail",
+        params={"number": risk.number},
+    )
+
+
+def all_risks() -> Iterator[Entry]:
+    for risk in risks.list_risks():
+        yield risk_entry(risk)
 
 
 # -- keeping the index current ---------------------------------------------------------
@@ -248,6 +271,7 @@ def install() -> None:
     register_provider("nonconformity", all_ncs)
     register_provider("action", all_actions)
     register_provider("context", all_context)
+    register_provider("risk", all_risks)
     _watch(Watched("record", Record, record_entry, lambda r: r.number))
     _watch(Watched("nonconformity", Nonconformity, nc_entry, lambda n: n.number))
     # An NC's output (8.7) and its disposition are indexed with the NC.
@@ -263,3 +287,4 @@ def install() -> None:
     _watch(Watched("context", ContextIssue, issue_entry, lambda i: i.number))
     _watch(Watched("context", InterestedParty, party_entry, lambda p: p.number))
     _watch(Watched("context", LegalRequirement, legal_entry, lambda r: r.number))
+    _watch(Watched("risk", Risk, risk_entry, lambda r: r.number))

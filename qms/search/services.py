@@ -332,4 +332,5 @@ def type_label(type: str) -> str:
         "nonconformity": _("Nonconformity"),
         "action": _("Action"),
         "context": _("Context"),
+        "risk": _("Risk or opportunity"),
     }.get(type, type)
