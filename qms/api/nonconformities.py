@@ -115,6 +115,13 @@ class NcDetailSchema(NcSchema):
     rejection_reason = fields.String(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     actions = fields.List(fields.Nested(ActionSummarySchema))
+    supplier = fields.Method("get_supplier")
+
+    def get_supplier(self, nc):
+        from qms.suppliers import services as suppliers
+
+        provider = suppliers.supplier_by_id(nc.supplier_id)
+        return provider.number if provider else None
 
     def get_containment_by(self, nc):
         return nc.containment_by.username if nc.containment_by else None
@@ -133,6 +140,7 @@ class NcCreateSchema(Schema):
     due_date = fields.Date(load_default=None, allow_none=True)
     documents = fields.List(fields.String(), load_default=list)
     records = fields.List(fields.String(), load_default=list)
+    supplier = fields.String(load_default=None, allow_none=True)
 
 
 class NcListQuery(PagingQuery):

@@ -131,6 +131,35 @@ def all_actions() -> Iterator[Entry]:
         yield action_entry(action)
 
 
+# -- external providers ------------------------------------------------------------------
+
+
+def supplier_entry(supplier) -> Entry:
+    from qms.suppliers import labels as supplier_labels
+
+    return Entry(
+        type="supplier",
+        key=supplier.number,
+        title=_join(supplier.number, supplier.name),
+        text=_join(
+            supplier.supplies,
+            supplier.controls,
+            supplier_labels.status_label(supplier.status),
+            " ".join(supplier.documents),
+        ),
+        endpoint="suppliers.detail",
+        params={"number": supplier.number},
+        updated_at=supplier.updated_at,
+    )
+
+
+def all_suppliers() -> Iterator[Entry]:
+    from qms.suppliers import services as suppliers
+
+    for supplier in suppliers.list_suppliers():
+        yield supplier_entry(supplier)
+
+
 # -- keeping the index current ---------------------------------------------------------
 
 
@@ -193,3 +222,7 @@ def install() -> None:
     _watch(Watched("record", Record, record_entry, lambda r: r.number))
     _watch(Watched("nonconformity", Nonconformity, nc_entry, lambda n: n.number))
     _watch(Watched("action", Action, action_entry, lambda a: a.number))
+    from qms.suppliers.models import Supplier
+
+    register_provider("supplier", all_suppliers)
+    _watch(Watched("supplier", Supplier, supplier_entry, lambda s: s.number))
