@@ -435,3 +435,25 @@ def test_management_review_shows_provider_performance_from_evaluations_and_ncs(u
     keys = {i["key"] for i in got["items"] if i["kind"] == "supplier"}
     assert keys == {good.number, poor.number}
     assert idle.number not in keys
+
+
+# -- the demo --------------------------------------------------------------------------------
+
+
+def test_the_demo_shows_providers_at_work(ctx):
+    from qms import demo
+    from qms.records.models import Record
+
+    demo.load_demo("en")
+    listed = {s.name: s for s in services.list_suppliers()}
+    courier = listed["Hangzhou Swift Courier Co."]
+    it = listed["City Network IT Services"]
+    toner = listed["Bright Toner Supplies"]
+    assert (courier.status, it.status, toner.status) == ("approved", "conditional", "approved")
+    assert not services.proposal(courier) and not services.proposal(it)
+    assert services.proposal(toner)  # proposed, but left for a person to decide
+    assert services.evaluation_state(it) == "due"
+    assert [nc.source for nc in services.ncs_of(toner)] == ["supplier"]
+    purchase = db.session.scalar(select(Record).where(Record.form_code == "RF-08-04-01"))
+    assert purchase.values["provider"] == toner.number
+    assert "WI-07-03" in courier.documents
