@@ -457,3 +457,83 @@ def test_the_demo_shows_providers_at_work(ctx):
     purchase = db.session.scalar(select(Record).where(Record.form_code == "RF-08-04-01"))
     assert purchase.values["provider"] == toner.number
     assert "WI-07-03" in courier.documents
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+def test_office_adds_evaluates_and_changes_a_provider_on_its_pages(users, client, auth):
+    auth.login("approver")
+    bad = client.post(
+        "/suppliers/",
+        data={
+            "name": "Paper Co",
+            "supplies": "Paper",
+            "owner": "author",
+            "status": "approved",
+            "evaluation_months": 12,
+            "criteria": "Quality fifty",
+        },
+    )
+    assert bad.status_code == 422 and "name: weight" in bad.get_data(as_text=True)
+    assert services.list_suppliers() == []
+    made = client.post(
+        "/suppliers/",
+        data={
+            "name": "Paper Co",
+            "supplies": "Paper",
+            "owner": "author",
+            "status": "approved",
+            "evaluation_months": 6,
+            "criteria": "Quality: 3\nDelivery: 1",
+        },
+    )
+    assert made.status_code == 302
+    (sp,) = services.list_suppliers()
+    assert [(c.name, c.weight) for c in sp.criteria] == [("Quality", 3), ("Delivery", 1)]
+    refused = client.post(
+        f"/suppliers/{sp.number}/evaluations",
+        data={"evaluated_on": TODAY.isoformat(), "score_0": "80", "score_1": "200"},
+    )
+    assert refused.status_code == 422 and not services.get_supplier(sp.number).evaluations
+    done = client.post(
+        f"/suppliers/{sp.number}/evaluations",
+        data={"evaluated_on": TODAY.isoformat(), "score_0": "80", "score_1": "40"},
+    )
+    assert done.status_code == 302
+    db.session.expire_all()
+    sp = services.get_supplier(sp.number)
+    assert sp.latest_evaluation.total == 70.0
+    assert sp.next_evaluation_due == add_months(TODAY, 6)
+    changed = client.post(
+        f"/suppliers/{sp.number}",
+        data={
+            "name": "Paper Co",
+            "supplies": "Paper and envelopes",
+            "owner": "author",
+            "evaluation_months": 6,
+            "criteria": "Quality: 3\nDelivery: 1",
+        },
+    )
+    assert changed.status_code == 302
+    db.session.expire_all()
+    assert services.get_supplier(sp.number).supplies == "Paper and envelopes"
+    page = client.get(f"/suppliers/{sp.number}").get_data(as_text=True)
+    assert "Paper and envelopes" in page and "70" in page
+
+
+def test_staff_read_the_register_but_cannot_change_it(users, client, auth):
+    sp = provider(users)
+    auth.login("staff")
+    assert client.get("/suppliers/").status_code == 200
+    page = client.get(f"/suppliers/{sp.number}").get_data(as_text=True)
+    assert "Record an evaluation" not in page and "Change the status" not in page
+    assert client.post("/suppliers/", data={"name": "X"}).status_code == 403
+    assert (
+        client.post(
+            f"/suppliers/{sp.number}/status", data={"status": "suspended", "reason": "x"}
+        ).status_code
+        == 403
+    )
+    assert client.post(f"/suppliers/{sp.number}/evaluations", data={}).status_code == 403
+    assert client.get("/suppliers/SP-9999").status_code == 404
