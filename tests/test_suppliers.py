@@ -389,6 +389,22 @@ def test_api_lists_creates_changes_and_evaluates_providers(users, client):
     shown = client.get(f"/api/v1/suppliers/{number}", headers=staff).json
     assert [c["to_status"] for c in shown["status_changes"]] == ["suspended", "conditional"]
     assert client.get("/api/v1/suppliers/SP-9999", headers=staff).status_code == 404
+    nc = client.post(
+        "/api/v1/nonconformities",
+        json={
+            "title": "Outage",
+            "description": "Down 3 h",
+            "source": "supplier",
+            "supplier": number,
+        },
+        headers=staff,
+    )
+    assert nc.status_code == 201 and nc.json["supplier"] == number
+    about = client.get(f"/api/v1/nonconformities?supplier={number}", headers=staff).json
+    assert [n["number"] for n in about["items"]] == [nc.json["number"]]
+    assert client.get(f"/api/v1/suppliers/{number}", headers=staff).json["nonconformities"] == [
+        nc.json["number"]
+    ]
     spec = client.get("/api/v1/openapi.json").json
     assert {"/api/v1/suppliers", "/api/v1/suppliers/{number}/evaluations"} <= set(spec["paths"])
 

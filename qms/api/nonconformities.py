@@ -151,6 +151,7 @@ class NcListQuery(PagingQuery):
     clause = fields.String()
     overdue = fields.Boolean(load_default=False)
     q = fields.String()
+    supplier = fields.String(metadata={"description": "The number of the provider named."})
 
 
 class NcPageSchema(Schema):
@@ -201,6 +202,14 @@ def _department_id(name: str | None) -> int | None:
     return db.session.scalar(select(Department.id).where(Department.name == name)) or -1
 
 
+def _supplier_id(number: str | None) -> int | None:
+    if not number:
+        return None
+    from qms.suppliers import services as suppliers
+
+    return suppliers.get_supplier(number).id
+
+
 @blp.route("")
 class Nonconformities(MethodView):
     @blp.arguments(NcListQuery, location="query")
@@ -215,6 +224,7 @@ class Nonconformities(MethodView):
             clause=args.get("clause"),
             overdue=args["overdue"],
             q=args.get("q"),
+            supplier_id=_supplier_id(args.get("supplier")),
         )
         stmt = services.list_ncs(filters)
         return page_of(stmt, args)
