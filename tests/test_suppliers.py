@@ -237,6 +237,10 @@ def test_repeated_ncs_in_twelve_months_propose_suspension(users, app):
     for n in range(services.NC_LIMIT - 1):
         nc_about(users, sp, f"Late delivery {n}")
     assert not services.proposal(sp)
+    unfounded = nc_about(users, sp, "Late delivery, it was said")
+    improvement.transition(users["approver"], unfounded, "rejected", reason="Delivered on time")
+    db.session.commit()
+    assert not services.proposal(sp)  # an NC found unfounded does not count
     nc_about(users, sp, "Late delivery again")
     found = services.proposal(sp)
     assert found and "3 nonconformities" in found.reasons[0]

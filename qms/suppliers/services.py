@@ -484,8 +484,13 @@ def ncs_of(supplier: Supplier) -> list:
 
 
 def _recent(ncs, today: date) -> list:
+    """The NCs raised in the twelve months to ``today``; one found unfounded does not count."""
     since = today - timedelta(days=NC_WINDOW_DAYS)
-    return [nc for nc in ncs if clock.local(nc.raised_at).date() > since]
+    return [
+        nc
+        for nc in ncs
+        if nc.state != "rejected" and since < clock.local(nc.raised_at).date() <= today
+    ]
 
 
 @dataclass(frozen=True)
