@@ -260,9 +260,9 @@ def training_reminders() -> list[str]:
 @periodic("supplier_reminders", minute="45", hour="7-19")
 def supplier_reminders() -> list[str]:
     """Mail each owner the provider re-evaluations due within two weeks; each is sent once."""
-    from qms.suppliers import services as suppliers
+    from qms.suppliers import reminders
 
-    return suppliers.send_reminders()
+    return reminders.send_reminders()
 
 
 @job("mirror_push", retries=8, retry_delay=5, retry_backoff=2)

@@ -15,7 +15,7 @@ from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.records import services as records
 from qms.reviews import inputs
-from qms.suppliers import services
+from qms.suppliers import reminders, services
 from qms.suppliers.models import SupplierReminder
 from tests.builders import effective
 from tests.builders_records import form_in_force
@@ -173,12 +173,12 @@ def test_re_evaluation_comes_due_and_reminds_the_owner_once(users, monkeypatch):
     sp = provider(users, evaluation_months=12)
     scored(users, sp, 90, 90)
     due = add_months(TODAY, 12)
-    assert services.send_reminders(due - timedelta(days=30)) == []
+    assert reminders.send_reminders(due - timedelta(days=30)) == []
     assert services.evaluation_state(sp, due - timedelta(days=20)) == "due"
-    first = services.send_reminders(due - timedelta(days=10))
+    first = reminders.send_reminders(due - timedelta(days=10))
     assert first == [f"{sp.number} {due.isoformat()} -> author"]
-    assert services.send_reminders(due - timedelta(days=5)) == []
-    assert services.send_reminders(due + timedelta(days=5)) == []
+    assert reminders.send_reminders(due - timedelta(days=5)) == []
+    assert reminders.send_reminders(due + timedelta(days=5)) == []
     assert len(delivered) == 1 and sp.number in delivered[0].subject
     assert db.session.scalar(select(func.count()).select_from(SupplierReminder)) == 1
 
@@ -188,7 +188,7 @@ def test_a_reminder_not_delivered_is_tried_again(users, monkeypatch):
 
     monkeypatch.setattr(mail, "deliver", lambda message, smtp=None: False)
     provider(users)
-    assert services.send_reminders() == []
+    assert reminders.send_reminders() == []
     assert db.session.scalar(select(func.count()).select_from(SupplierReminder)) == 0
 
 

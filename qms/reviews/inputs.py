@@ -341,9 +341,9 @@ def nonconformities(start: date, end: date, ncs, actions) -> dict:
 
 def external_providers(start: date, end: date, ncs) -> dict:
     """Provider performance: evaluations, NCs naming providers, suspensions (§9.3.2 c) 7))."""
-    from qms.suppliers import services as suppliers
+    from qms.suppliers import review
 
-    return suppliers.review_input(start, end, ncs)
+    return review.review_input(start, end, ncs)
 
 
 def _actions_of(actions, start, end, action_type: str) -> dict:

@@ -19,9 +19,8 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
-from qms import clock, trail, uow
+from qms import clock, trail
 from qms.auth.models import User
 from qms.database import next_number
 from qms.documents import services as documents
@@ -39,7 +38,6 @@ from qms.suppliers.models import (
     SupplierCriterion,
     SupplierDocument,
     SupplierEvaluation,
-    SupplierReminder,
     SupplierScore,
     SupplierStatusChange,
 )
@@ -50,9 +48,8 @@ from qms.uow import transactional
 POOR_SCORE = 60
 NC_LIMIT = 3
 NC_WINDOW_DAYS = 365
-#: How long before its due date an evaluation shows as due and its owner is reminded.
+#: How long before its due date an evaluation shows as due.
 DUE_DAYS = 30
-REMINDER_DAYS = 14
 MAX_INTERVAL = 60
 
 
@@ -332,7 +329,7 @@ def change_status(actor: User, supplier: Supplier, status: str, reason: str) -> 
             raise Conflict(
                 _(
                     "Approval needs a latest evaluation of at least %(score)s points.",
-                    score=_points(poor_score()),
+                    score=points(poor_score()),
                 ),
                 field="status",
             )
@@ -360,7 +357,8 @@ def change_status(actor: User, supplier: Supplier, status: str, reason: str) -> 
     return supplier
 
 
-def _points(value: float) -> str:
+def points(value: float) -> str:
+    """Show a score without a needless decimal (80, 62.5)."""
     return f"{value:g}"
 
 
@@ -520,8 +518,8 @@ def proposal(supplier: Supplier, ncs: list | None = None, today: date | None = N
             _(
                 "The latest evaluation (%(date)s) scored %(total)s, below %(limit)s.",
                 date=latest.evaluated_on.isoformat(),
-                total=_points(latest.total),
-                limit=_points(poor_score()),
+                total=points(latest.total),
+                limit=points(poor_score()),
             )
         )
     recent = _recent(ncs if ncs is not None else ncs_of(supplier), today)
@@ -581,195 +579,3 @@ def names_of(numbers) -> dict[str, str]:
         return {}
     query = select(Supplier.number, Supplier.name).where(Supplier.number.in_(numbers))
     return {number: f"{name} ({number})" for number, name in db.session.execute(query)}
-
-
-# -- reminders -------------------------------------------------------------------------------
-
-
-def send_reminders(today: date | None = None) -> list[str]:
-    """Remind each owner of a re-evaluation due within two weeks or late, once per provider
-    and due date; a suspended provider is not reminded of."""
-    today = today or clock.today()
-    sent: list[str] = []
-    query = select(Supplier.id).where(
-        Supplier.status != "suspended",
-        Supplier.next_evaluation_due <= today + timedelta(days=REMINDER_DAYS),
-    )
-    for ident in list(db.session.scalars(query)):
-        try:
-            _claim(ident, today, sent)
-        except IntegrityError:
-            continue  # another run claimed it first
-    return sent
-
-
-@transactional
-def _claim(ident: int, today: date, sent: list[str]) -> None:
-    from qms.improvement import mail
-
-    supplier = db.session.get(Supplier, ident)
-    due = supplier.next_evaluation_due
-    exists = db.session.scalar(
-        select(SupplierReminder.id).where(
-            SupplierReminder.supplier_id == ident, SupplierReminder.due_date == due
-        )
-    )
-    if exists is not None:
-        return
-    reminder = SupplierReminder(supplier_id=ident, due_date=due)
-    db.session.add(reminder)
-    db.session.flush()
-    message = mail.compose(
-        supplier.owner, "suppliers/mail/reminder.txt", supplier=supplier, today=today
-    )
-    line = f"{supplier.number} {due.isoformat()} -> {supplier.owner.username}"
-    reminder_id = reminder.id
-
-    def deliver_or_give_up() -> None:
-        if mail.deliver(message):
-            sent.append(line)
-        else:
-            _give_up(reminder_id)
-
-    uow.after_commit(deliver_or_give_up)
-
-
-@transactional
-def _give_up(reminder_id: int) -> None:
-    """Forget a claim whose message was not accepted, for the next run to retry."""
-    db.session.execute(
-        SupplierReminder.__table__.delete().where(SupplierReminder.id == reminder_id)
-    )
-
-
-# -- management review input §9.3.2 c) 7) ------------------------------------------------------
-
-
-def review_input(start: date, end: date, ncs) -> dict:
-    """Return the figures and items of provider performance in [start, end].
-
-    From the evaluations made in the period (their mean total, how many were poor), the
-    NCs raised about providers, the providers suspended and those proposed for
-    suspension, and the evaluations overdue at the period's end. ``ncs`` are all NCs.
-    """
-    suppliers = list_suppliers()
-    in_period = [e for s in suppliers for e in s.evaluations if start <= e.evaluated_on <= end]
-    # Each provider's last evaluation in the period stands for its performance.
-    last: dict[int, SupplierEvaluation] = {}
-    for e in sorted(in_period, key=lambda e: (e.evaluated_on, e.id)):
-        last[e.supplier_id] = e
-    totals = [e.total for e in last.values()]
-    average = round(sum(totals) / len(totals), 1) if totals else None
-    poor = [e for e in last.values() if e.total < poor_score()]
-
-    def raised_in(nc) -> bool:
-        return start <= clock.local(nc.raised_at).date() <= end
-
-    about = [nc for nc in ncs if raised_in(nc) and (nc.supplier_id or nc.source == "supplier")]
-    per_supplier: dict[int, int] = {}
-    for nc in about:
-        if nc.supplier_id:
-            per_supplier[nc.supplier_id] = per_supplier.get(nc.supplier_id, 0) + 1
-    suspended = {
-        c.supplier_id
-        for s in suppliers
-        for c in s.status_changes
-        if c.to_status == "suspended" and start <= clock.local(c.changed_at).date() <= end
-    }
-    props = proposals(suppliers)
-    overdue = [s for s in suppliers if s.status != "suspended" and s.next_evaluation_due < end]
-    figures = [
-        _fig("external_providers.providers", _("Providers in the register"), len(suppliers)),
-        _fig(
-            "external_providers.approved",
-            _("approved"),
-            sum(1 for s in suppliers if s.status == "approved"),
-        ),
-        _fig("external_providers.evaluated", _("Providers evaluated"), len(last)),
-        _fig(
-            "external_providers.average_score",
-            _("Mean evaluation score"),
-            average,
-            _("points"),
-            "" if totals else _("no evaluation in the period"),
-        ),
-        _fig(
-            "external_providers.poor",
-            _("Evaluations below %(limit)s points", limit=_points(poor_score())),
-            len(poor),
-        ),
-        _fig("external_providers.ncs", _("Nonconformities about providers"), len(about)),
-        _fig("external_providers.suspended", _("Providers suspended"), len(suspended)),
-        _fig(
-            "external_providers.proposed",
-            _("Proposed for suspension now"),
-            sum(1 for p in props.values() if p),
-        ),
-        _fig("external_providers.overdue", _("Evaluations overdue at the end"), len(overdue)),
-    ]
-    items = []
-    for s in suppliers:
-        e = last.get(s.id)
-        if e is None and not per_supplier.get(s.id) and s.id not in suspended:
-            continue
-        parts = [s.name]
-        if e is not None:
-            parts.append(_("score %(total)s", total=_points(e.total)))
-        if per_supplier.get(s.id):
-            parts.append(_("%(n)s NC(s)", n=per_supplier[s.id]))
-        items.append(
-            {
-                "kind": "supplier",
-                "key": s.number,
-                "text": " · ".join(parts),
-                "status": s.status,
-            }
-        )
-    items += [
-        {"kind": "nc", "key": nc.number, "text": nc.title, "status": nc.state} for nc in about
-    ]
-    return {"figures": figures, "items": items}
-
-
-def _fig(key: str, label: str, value, unit: str = "", detail: str = "") -> dict:
-    return {"key": key, "label": label, "value": value, "unit": unit, "detail": detail, "data": {}}
-
-
-# -- the spreadsheet ------------------------------------------------------------------------
-
-
-def register_rows(suppliers: list[Supplier]) -> tuple[list[str], list[list]]:
-    """Return the header and rows of the register as a spreadsheet shows it."""
-    props = proposals(suppliers)
-    header = [
-        _("Number"),
-        _("Provider"),
-        _("What it supplies"),
-        _("Controls applied"),
-        _("Status"),
-        _("Owner"),
-        _("Latest evaluation"),
-        _("Score"),
-        _("Next evaluation due"),
-        _("Governing documents"),
-        _("Suspension proposed"),
-    ]
-    rows = []
-    for s in suppliers:
-        latest = s.latest_evaluation
-        rows.append(
-            [
-                s.number,
-                s.name,
-                s.supplies,
-                s.controls,
-                labels.status_label(s.status),
-                s.owner.display_name,
-                latest.evaluated_on.isoformat() if latest else "",
-                latest.total if latest else "",
-                s.next_evaluation_due.isoformat(),
-                ", ".join(s.documents),
-                " ".join(props[s.id].reasons),
-            ]
-        )
-    return header, rows

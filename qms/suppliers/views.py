@@ -12,7 +12,7 @@ from qms.errors import ServiceError, ValidationFailed
 from qms.extensions import db
 from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav, register_work
-from qms.suppliers import labels, permissions, services
+from qms.suppliers import labels, permissions, review, services
 from qms.suppliers.forms import EvaluationForm, StatusForm, SupplierForm
 from qms.suppliers.models import INITIAL_STATUSES, STATUSES
 
@@ -139,7 +139,7 @@ def add():
 @bp.get("/register.xlsx")
 def export():
     """Download the register as filtered, as an XLSX workbook."""
-    header, rows = services.register_rows(services.list_suppliers(**_filters()))
+    header, rows = review.register_rows(services.list_suppliers(**_filters()))
     return Response(
         spreadsheets.to_xlsx(header, rows, _("Providers")),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
