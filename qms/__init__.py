@@ -69,6 +69,7 @@ BLUEPRINTS = (
     "qms.training.views",
     "qms.context.views",
     "qms.risks.views",
+    "qms.suppliers.views",
 )
 
 

@@ -257,6 +257,14 @@ def training_reminders() -> list[str]:
     return matrix.send_reminders()
 
 
+@periodic("supplier_reminders", minute="45", hour="7-19")
+def supplier_reminders() -> list[str]:
+    """Mail each owner the provider re-evaluations due within two weeks; each is sent once."""
+    from qms.suppliers import reminders
+
+    return reminders.send_reminders()
+
+
 @job("mirror_push", retries=8, retry_delay=5, retry_backoff=2)
 def mirror_push() -> None:
     """Push main and the tags to the mirror; a failure is retried with a growing delay."""

@@ -23,6 +23,7 @@ ALL_FIELDS = [
     {"key": "tel", "label": "Phone", "type": "phone"},
     {"key": "person", "label": "Person", "type": "user"},
     {"key": "dept", "label": "Department", "type": "department"},
+    {"key": "provider", "label": "Provider", "type": "supplier"},
     {"key": "file", "label": "File", "type": "attachment"},
     {
         "key": "rows",

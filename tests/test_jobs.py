@@ -125,6 +125,7 @@ def test_every_scheduled_job_is_on_the_schedule(app):
         "recover",
         "training_reminders",
         "trail_anchor",
+        "supplier_reminders",
     }
 
 

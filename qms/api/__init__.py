@@ -147,6 +147,7 @@ API_BLUEPRINTS = (
     "qms.api.context",
     "qms.api.changes",
     "qms.api.risks",
+    "qms.api.suppliers",
 )
 
 

@@ -115,6 +115,13 @@ class NcDetailSchema(NcSchema):
     rejection_reason = fields.String(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     actions = fields.List(fields.Nested(ActionSummarySchema))
+    supplier = fields.Method("get_supplier")
+
+    def get_supplier(self, nc):
+        from qms.suppliers import services as suppliers
+
+        provider = suppliers.supplier_by_id(nc.supplier_id)
+        return provider.number if provider else None
 
     def get_containment_by(self, nc):
         return nc.containment_by.username if nc.containment_by else None
@@ -133,6 +140,7 @@ class NcCreateSchema(Schema):
     due_date = fields.Date(load_default=None, allow_none=True)
     documents = fields.List(fields.String(), load_default=list)
     records = fields.List(fields.String(), load_default=list)
+    supplier = fields.String(load_default=None, allow_none=True)
 
 
 class NcListQuery(PagingQuery):
@@ -143,6 +151,7 @@ class NcListQuery(PagingQuery):
     clause = fields.String()
     overdue = fields.Boolean(load_default=False)
     q = fields.String()
+    supplier = fields.String(metadata={"description": "The number of the provider named."})
 
 
 class NcPageSchema(Schema):
@@ -193,6 +202,14 @@ def _department_id(name: str | None) -> int | None:
     return db.session.scalar(select(Department.id).where(Department.name == name)) or -1
 
 
+def _supplier_id(number: str | None) -> int | None:
+    if not number:
+        return None
+    from qms.suppliers import services as suppliers
+
+    return suppliers.get_supplier(number).id
+
+
 @blp.route("")
 class Nonconformities(MethodView):
     @blp.arguments(NcListQuery, location="query")
@@ -207,6 +224,7 @@ class Nonconformities(MethodView):
             clause=args.get("clause"),
             overdue=args["overdue"],
             q=args.get("q"),
+            supplier_id=_supplier_id(args.get("supplier")),
         )
         stmt = services.list_ncs(filters)
         return page_of(stmt, args)

@@ -24,6 +24,11 @@ class NcForm(FlaskForm):
         description=_l("The facts: what, where, when, against which requirement."),
     )
     source = SelectField(_l("Source"), validators=[DataRequired()], validate_choice=False)
+    supplier = SelectField(
+        _l("External provider"),
+        validate_choice=False,
+        description=_l("The provider the nonconformity is about, if any."),
+    )
     severity = SelectField(_l("Severity"), validate_choice=False)
     department = SelectField(_l("Department"), validate_choice=False)
     clause = StringField(

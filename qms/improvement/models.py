@@ -61,6 +61,10 @@ class Nonconformity(db.Model):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     responsible_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     due_date: Mapped[date | None] = mapped_column(Date, index=True)
+    # The external provider the NC is about (§8.4); the suppliers domain owns the table.
+    supplier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supplier.id", ondelete="SET NULL"), index=True
+    )
 
     # Containment / correction: what was done at once, by whom, when.
     containment: Mapped[str | None] = mapped_column(Text)

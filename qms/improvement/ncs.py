@@ -91,6 +91,18 @@ def _check_record(number: str) -> str:
     return record.number
 
 
+def _provider(number: str | None):
+    """Return the external provider numbered ``number`` (None for none)."""
+    if not (number or "").strip():
+        return None
+    from qms.suppliers import services as suppliers
+
+    try:
+        return suppliers.get_supplier(number.strip())
+    except NotFound as exc:
+        raise ValidationFailed(exc.message, field="supplier") from None
+
+
 # -- raising and assigning -------------------------------------------------------------
 
 
@@ -108,8 +120,11 @@ def raise_nc(
     documents: Iterable[str] = (),
     records: Iterable[str] = (),
     files: Iterable[Upload] = (),
+    supplier: str | None = None,
 ) -> Nonconformity:
     """Raise a nonconformity; anyone may. Records, documents and files become its evidence.
+
+    ``supplier`` names the external provider it is about, by number.
 
     A refused file refuses the whole report: no NC is kept without the evidence it came with.
     """
@@ -121,6 +136,7 @@ def raise_nc(
     clause = validate_clause(clause)
     owner = active_user_named(responsible, "responsible")
     due_date = due(due_date)
+    provider = _provider(supplier)
     pinned, seen = [], set()
     for code in documents:
         if code and code.strip() and code.strip() not in seen:
@@ -142,6 +158,7 @@ def raise_nc(
         responsible=owner,
         due_date=due_date,
         documents=pinned,
+        supplier_id=provider.id if provider else None,
     )
     db.session.add(nc)
     db.session.flush()
@@ -158,6 +175,7 @@ def raise_nc(
             "responsible": owner.username if owner else None,
             "due_date": due_date,
             "documents": [f"{d.code}/{d.revision or '-'}" for d in pinned],
+            "supplier": provider.number if provider else None,
         },
         user=actor,
     )
@@ -490,6 +508,8 @@ class NcFilters:
     overdue: bool = False
     open_only: bool = False
     responsible_id: int | None = None
+    supplier_id: int | None = None
+    with_supplier: bool = False  # only NCs that name an external provider
     q: str | None = None
 
 
@@ -518,6 +538,10 @@ def list_ncs(filters: NcFilters | None = None, sort: str = "-raised_at"):
         )
     if f.responsible_id:
         stmt = stmt.where(Nonconformity.responsible_id == f.responsible_id)
+    if f.supplier_id:
+        stmt = stmt.where(Nonconformity.supplier_id == f.supplier_id)
+    if f.with_supplier:
+        stmt = stmt.where(Nonconformity.supplier_id.is_not(None))
     if f.q:
         pattern = f"%{f.q.strip().lower()}%"
         stmt = stmt.where(

@@ -272,9 +272,17 @@ def action_csv(items, fmt: str = "csv") -> Response:
 # -- raising ---------------------------------------------------------------------------
 
 
+def supplier_choices() -> list[tuple[str, str]]:
+    """Every provider in the register: an NC may be about a suspended one too."""
+    from qms.suppliers import services as suppliers
+
+    return [(s.number, f"{s.name} ({s.number})") for s in suppliers.list_suppliers()]
+
+
 def _nc_form() -> NcForm:
     form = NcForm()
     form.source.choices = options([(s, labels.source_label(s)) for s in SOURCES])
+    form.supplier.choices = options([("", "—")] + supplier_choices())
     form.severity.choices = options([(s, labels.severity_label(s)) for s in SEVERITIES])
     form.department.choices = department_choices()
     form.documents.choices = document_choices()
@@ -298,6 +306,7 @@ def new():
             form.documents.data = [request.args["document"]]
         if request.args.get("clause"):
             form.clause.data = request.args["clause"].strip()[:20]
+        form.supplier.data = (request.args.get("supplier") or "").strip()[:20]
     elif form.validate_on_submit():
         if form.similar.data:
             similar = _similar_for_form(form)
@@ -315,6 +324,7 @@ def new():
                     due_date=form.due_date.data,
                     documents=form.documents.data or [],
                     records=_split(form.records.data),
+                    supplier=form.supplier.data or None,
                     files=[
                         (f.stream, f.filename) for f in form.files.data or [] if f and f.filename
                     ],

@@ -151,11 +151,18 @@ def is_blank(value) -> bool:
 
 @dataclass
 class Lookups:
-    """How values that name things in the system are checked (users, departments, files)."""
+    """How values that name things in the system are checked (users, departments, files).
+
+    ``suppliers`` returns a provider's approval status (None when there is none);
+    ``kept`` holds the values a record already has, which an amendment may keep though
+    they could no longer be chosen anew (a provider suspended since).
+    """
 
     users: Callable[[str], bool]
     departments: Callable[[str], bool]
     attachments: Callable[[int], bool]
+    suppliers: Callable[[str], str | None] = lambda _s: None
+    kept: frozenset = frozenset()
 
     @classmethod
     def none(cls) -> Lookups:
@@ -670,6 +677,34 @@ class DepartmentType(NamedType):
 
     def exists(self, lookups, name):
         return lookups.departments(name)
+
+
+@register
+class SupplierType(NamedType):
+    """An external provider, by number: a suspended one cannot be chosen on a new record
+    (ISO 9001 §8.4.1), though a record already naming it keeps it when amended."""
+
+    name = "supplier"
+    unknown = staticmethod(lambda: _("Choose a provider from the register."))
+
+    def exists(self, lookups, name):
+        return lookups.suppliers(name) is not None
+
+    def check(self, fd, value, lookups):
+        clean, problem = super().check(fd, value, lookups)
+        if (
+            problem is None
+            and lookups.suppliers(clean) == "suspended"
+            and clean not in lookups.kept
+        ):
+            return None, _(
+                "Provider %(number)s is suspended: it cannot be chosen on a new record.",
+                number=clean,
+            )
+        return clean, problem
+
+    def display(self, fd, value, names):
+        return names.get(("supplier", value), value)
 
 
 @register

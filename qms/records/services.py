@@ -233,7 +233,10 @@ def forms(user: User | None = None) -> list:
 # -- checking values -----------------------------------------------------------------------
 
 
-def lookups(actor: User | None = None) -> Lookups:
+def lookups(actor: User | None = None, kept: dict | None = None) -> Lookups:
+    """Return how values naming things are checked; ``kept`` are a record's own values."""
+    from qms.suppliers import services as suppliers
+
     def user_exists(username: str) -> bool:
         return (
             db.session.scalar(
@@ -248,17 +251,40 @@ def lookups(actor: User | None = None) -> Lookups:
     def attachment_exists(ident: int) -> bool:
         return db.session.get(Attachment, ident) is not None
 
-    return Lookups(user_exists, department_exists, attachment_exists)
+    return Lookups(
+        user_exists,
+        department_exists,
+        attachment_exists,
+        suppliers.status_of,
+        frozenset(_strings(kept or {})),
+    )
+
+
+def _strings(value):
+    """Yield every string in stored values, table cells included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def check_values(
-    defn: FormDefinition, raw: dict, partial: bool = False, problems: dict | None = None
+    defn: FormDefinition,
+    raw: dict,
+    partial: bool = False,
+    problems: dict | None = None,
+    kept: dict | None = None,
 ) -> dict:
     """Return the clean values, or raise :class:`ValidationFailed` with errors by field key.
 
-    ``problems`` are found before (a refused upload) and replace the value's own, if any.
+    ``problems`` are found before (a refused upload) and replace the value's own, if any;
+    ``kept`` are the values of the record being amended.
     """
-    values, errors = validate_values(defn.fields, raw, lookups(), partial=partial)
+    values, errors = validate_values(defn.fields, raw, lookups(kept=kept), partial=partial)
     errors.update(problems or {})
     if errors:
         first = next(iter(errors))
@@ -270,8 +296,13 @@ def check_values(
     return values
 
 
-def choices() -> dict:
-    """Return the people and departments a form's user and department fields offer."""
+def choices(kept: dict | None = None) -> dict:
+    """Return the people, departments and providers a form's fields offer.
+
+    Providers are those not suspended, and any the values ``kept`` already name.
+    """
+    from qms.suppliers import services as suppliers
+
     users = db.session.scalars(
         select(User).where(User.active.is_(True)).order_by(User.full_name, User.username)
     ).all()
@@ -279,6 +310,7 @@ def choices() -> dict:
     return {
         "user": [(u.username, f"{u.display_name} ({u.username})") for u in users],
         "department": [(d.name, d.name) for d in depts],
+        "supplier": suppliers.choosable(kept=set(_strings(kept or {}))),
     }
 
 
@@ -306,6 +338,11 @@ def names(values: dict) -> dict:
     if attachment_ids:
         for att in db.session.scalars(select(Attachment).where(Attachment.id.in_(attachment_ids))):
             out[("attachment", att.id)] = att.name
+    if usernames:
+        from qms.suppliers import services as suppliers
+
+        for number, label in suppliers.names_of(usernames).items():
+            out[("supplier", number)] = label
     return out
 
 
@@ -493,7 +530,7 @@ def amend_record(
     defn = record_definition(record)
     raw = dict(raw)
     problems = _take_uploads(actor, defn, raw, uploads)
-    values = check_values(defn, raw, problems=problems)
+    values = check_values(defn, raw, problems=problems, kept=record.values)
     if values == record.values:
         raise ValidationFailed(
             _("Nothing was changed, so there is nothing to amend."), field="reason"

@@ -187,8 +187,14 @@ def _record_form(defn: services.FormDefinition, values: dict, save, extra=None, 
     problem beside its field, and nothing of the submission is kept.
     """
     posted = request.method == "POST"
+    # An amendment may keep what the record names (a provider suspended since); a new one not.
+    kept = values if page.get("record") is not None else None
     form = build_form(
-        defn.fields, services.choices(), posted, data=form_data(defn.fields, values), extra=extra
+        defn.fields,
+        services.choices(kept),
+        posted,
+        data=form_data(defn.fields, values),
+        extra=extra,
     )
     table_errors: dict[str, list[str]] = {}
     if posted:

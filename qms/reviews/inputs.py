@@ -341,14 +341,10 @@ def nonconformities(start: date, end: date, ncs, actions) -> dict:
 
 
 def external_providers(start: date, end: date, ncs) -> dict:
-    label = _("Nonconformities about suppliers")
-    found = [nc for nc in ncs if nc.source == "supplier" and _within(nc.raised_at, start, end)]
-    return {
-        "figures": [_fig("external_providers.ncs", label, len(found))],
-        "items": [
-            {"kind": "nc", "key": nc.number, "text": nc.title, "status": nc.state} for nc in found
-        ],
-    }
+    """Provider performance: evaluations, NCs naming providers, suspensions (§9.3.2 c) 7))."""
+    from qms.suppliers import review
+
+    return review.review_input(start, end, ncs)
 
 
 def _actions_of(actions, start, end, action_type: str) -> dict:

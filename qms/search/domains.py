@@ -208,6 +208,33 @@ def risk_entry(risk) -> Entry:
 def all_risks() -> Iterator[Entry]:
     for risk in risks.list_risks():
         yield risk_entry(risk)
+# -- external providers ------------------------------------------------------------------
+
+
+def supplier_entry(supplier) -> Entry:
+    from qms.suppliers import labels as supplier_labels
+
+    return Entry(
+        type="supplier",
+        key=supplier.number,
+        title=_join(supplier.number, supplier.name),
+        text=_join(
+            supplier.supplies,
+            supplier.controls,
+            supplier_labels.status_label(supplier.status),
+            " ".join(supplier.documents),
+        ),
+        endpoint="suppliers.detail",
+        params={"number": supplier.number},
+        updated_at=supplier.updated_at,
+    )
+
+
+def all_suppliers() -> Iterator[Entry]:
+    from qms.suppliers import services as suppliers
+
+    for supplier in suppliers.list_suppliers():
+        yield supplier_entry(supplier)
 
 
 # -- keeping the index current ---------------------------------------------------------
@@ -288,3 +315,7 @@ def install() -> None:
     _watch(Watched("context", InterestedParty, party_entry, lambda p: p.number))
     _watch(Watched("context", LegalRequirement, legal_entry, lambda r: r.number))
     _watch(Watched("risk", Risk, risk_entry, lambda r: r.number))
+    from qms.suppliers.models import Supplier
+
+    register_provider("supplier", all_suppliers)
+    _watch(Watched("supplier", Supplier, supplier_entry, lambda s: s.number))

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from qms.extensions import db
 from qms.models import UTCDateTime, utcnow
 
-SEARCH_TYPES = ("document", "record", "nonconformity", "action", "context", "risk")
+SEARCH_TYPES = ("document", "record", "nonconformity", "action", "context", "risk", "supplier")
 
 
 class SearchEntry(db.Model):

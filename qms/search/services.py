@@ -333,4 +333,5 @@ def type_label(type: str) -> str:
         "action": _("Action"),
         "context": _("Context"),
         "risk": _("Risk or opportunity"),
+        "supplier": _("Provider"),
     }.get(type, type)
