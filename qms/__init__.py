@@ -66,6 +66,7 @@ BLUEPRINTS = (
     "qms.transfer.views",
     "qms.training.views",
     "qms.context.views",
+    "qms.equipment.views",
 )
 
 

@@ -24,6 +24,7 @@ ALL_FIELDS = [
     {"key": "person", "label": "Person", "type": "user"},
     {"key": "dept", "label": "Department", "type": "department"},
     {"key": "file", "label": "File", "type": "attachment"},
+    {"key": "instrument", "label": "Instrument", "type": "equipment", "measurement": "mass"},
     {
         "key": "rows",
         "label": "Rows",

@@ -124,6 +124,7 @@ def test_every_scheduled_job_is_on_the_schedule(app):
         "review_notices",
         "recover",
         "training_reminders",
+        "equipment_due",
     }
 
 

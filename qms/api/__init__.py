@@ -134,6 +134,7 @@ API_BLUEPRINTS = (
     "qms.api.objectives",
     "qms.api.training",
     "qms.api.context",
+    "qms.api.equipment",
 )
 
 

@@ -227,7 +227,11 @@ def forms(user: User | None = None) -> list:
 # -- checking values -----------------------------------------------------------------------
 
 
-def lookups(actor: User | None = None) -> Lookups:
+def lookups(actor: User | None = None, kept=()) -> Lookups:
+    """Return how values naming things are checked; ``kept`` values (of the record being
+    amended) stay valid even when what they name may no longer be chosen anew."""
+    kept = {v for v in kept if isinstance(v, str)}
+
     def user_exists(username: str) -> bool:
         return (
             db.session.scalar(
@@ -242,17 +246,31 @@ def lookups(actor: User | None = None) -> Lookups:
     def attachment_exists(ident: int) -> bool:
         return db.session.get(Attachment, ident) is not None
 
-    return Lookups(user_exists, department_exists, attachment_exists)
+    def equipment_problem(number: str) -> str | None:
+        # An amendment may keep the instrument the record already named.
+        if number in kept:
+            return None
+        from qms.equipment import services as equipment
+
+        return equipment.record_problem(number)
+
+    return Lookups(user_exists, department_exists, attachment_exists, equipment_problem)
 
 
 def check_values(
-    defn: FormDefinition, raw: dict, partial: bool = False, problems: dict | None = None
+    defn: FormDefinition,
+    raw: dict,
+    partial: bool = False,
+    problems: dict | None = None,
+    kept: dict | None = None,
 ) -> dict:
     """Return the clean values, or raise :class:`ValidationFailed` with errors by field key.
 
     ``problems`` are found before (a refused upload) and replace the value's own, if any.
+    ``kept`` are the values of the record being amended.
     """
-    values, errors = validate_values(defn.fields, raw, lookups(), partial=partial)
+    kept_values = (kept or {}).values()
+    values, errors = validate_values(defn.fields, raw, lookups(kept=kept_values), partial=partial)
     errors.update(problems or {})
     if errors:
         first = next(iter(errors))
@@ -270,9 +288,12 @@ def choices() -> dict:
         select(User).where(User.active.is_(True)).order_by(User.full_name, User.username)
     ).all()
     depts = db.session.scalars(select(Department).order_by(Department.name)).all()
+    from qms.equipment import services as equipment
+
     return {
         "user": [(u.username, f"{u.display_name} ({u.username})") for u in users],
         "department": [(d.name, d.name) for d in depts],
+        "equipment": equipment.usable_choices_by_measurement(),
     }
 
 
@@ -482,7 +503,7 @@ def amend_record(
     defn = record_definition(record)
     raw = dict(raw)
     problems = _take_uploads(actor, defn, raw, uploads)
-    values = check_values(defn, raw, problems=problems)
+    values = check_values(defn, raw, problems=problems, kept=record.values)
     if values == record.values:
         raise ValidationFailed(
             _("Nothing was changed, so there is nothing to amend."), field="reason"
@@ -593,6 +614,26 @@ def links_to(target_type: str, target_key: str) -> list[Record]:
             .order_by(Record.number)
         )
     )
+
+
+def numbers_with_value(key: str, value: str, since: datetime | None = None) -> list[str]:
+    """Return the numbers of the records (not void) whose indexed ``key`` is ``value``,
+    submitted from ``since`` when given, in the order they were submitted."""
+    stmt = (
+        select(Record.number)
+        .where(
+            Record.status != "void",
+            Record.id.in_(
+                select(RecordValue.record_id).where(
+                    RecordValue.key == key, RecordValue.value == value
+                )
+            ),
+        )
+        .order_by(Record.submitted_at, Record.id)
+    )
+    if since is not None:
+        stmt = stmt.where(Record.submitted_at >= since)
+    return list(db.session.scalars(stmt))
 
 
 # -- lists -----------------------------------------------------------------------------------
