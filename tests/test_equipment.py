@@ -359,7 +359,8 @@ def test_register_pages_and_xlsx_export(users, client, auth):
     rows = list(sheet.iter_rows(values_only=True))
     assert [r[0] for r in rows[1:]] == ["EQ-0001", "EQ-0002"]
     only = client.get("/equipment/export.xlsx?measurement=length").data
-    assert [r[0] for r in load_workbook(io.BytesIO(only)).active.iter_rows(min_row=2, values_only=True)] == ["EQ-0002"]
+    sheet = load_workbook(io.BytesIO(only)).active
+    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == ["EQ-0002"]
     auth.logout()
     auth.login("staff2")
     assert client.post("/equipment/", data={"name": "x"}).status_code == 403
