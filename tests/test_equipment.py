@@ -438,3 +438,37 @@ def test_api_lists_creates_updates_and_records_calibrations(users, client):
     assert again.status_code == 409
     spec = client.get("/api/v1/openapi.json").json
     assert "/api/v1/equipment/{number}/calibrations" in spec["paths"]
+
+
+# -- management review ----------------------------------------------------------------------
+
+
+def test_management_review_shows_equipment_figures_that_match_the_data(users):
+    from qms.reviews import inputs
+    from qms.reviews import services as reviews
+    from tests.test_reviews_meeting import START, plan
+
+    due_soon = instrument(users, calibrated_days_ago=360, name="Due soon")
+    instrument(users, calibrated_days_ago=10, name="Fine")
+    overdue = instrument(users, calibrated_days_ago=40, name="Overdue")
+    make_overdue(users, overdue)
+    gone = instrument(users, calibrated_days_ago=10, name="Scrapped")
+    services.change_status(users["approver"], gone, "withdrawn", "Scrapped")
+    # Calibrations in the period: those the instruments were registered with (but the one
+    # of "Due soon", a year ago), and Flaky's pass then out-of-tolerance result.
+    assert due_soon.calibrations[0].performed_on < START
+    flaky = instrument(users, calibrated_days_ago=None, name="Flaky")
+    services.record_calibration(users["staff"], flaky, today() - timedelta(days=3), "pass")
+    cal = services.record_calibration(
+        users["staff"], flaky, today() - timedelta(days=2), "out_of_tolerance"
+    )
+    db.session.commit()
+    got = reviews.prepare(users["approver"], plan(users)).inputs
+    assert inputs.figure(got, "resources.equipment") == 4
+    assert inputs.figure(got, "resources.equipment_due") == 1
+    assert inputs.figure(got, "resources.equipment_overdue") == 1
+    assert inputs.figure(got, "resources.calibrations") == 5
+    assert inputs.figure(got, "resources.out_of_tolerance") == 1
+    resources = next(s for s in got["sections"] if s["key"] == "resources")
+    item = next(i for i in resources["items"] if i["kind"] == "equipment")
+    assert item["key"] == flaky.number and cal.nc_number in item["text"]
