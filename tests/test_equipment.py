@@ -472,3 +472,16 @@ def test_management_review_shows_equipment_figures_that_match_the_data(users):
     resources = next(s for s in got["sections"] if s["key"] == "resources")
     item = next(i for i in resources["items"] if i["kind"] == "equipment")
     assert item["key"] == flaky.number and cal.nc_number in item["text"]
+
+
+def test_an_instrument_is_found_by_search_as_it_is_written(users):
+    from qms import search
+
+    eq = instrument(users, serial="SN-77812", location="Weighing room 3")
+    hits = search.search("SN-77812", types=["equipment"]).items
+    assert [(h.type, h.key) for h in hits] == [("equipment", eq.number)]
+    assert hits[0].url.endswith(f"/equipment/{eq.number}")
+    services.update_equipment(users["approver"], eq, location="Archive")
+    db.session.commit()
+    assert search.search("Archive", types=["equipment"]).items[0].key == eq.number
+    assert search.reindex(["equipment"]) == {"equipment": 1}

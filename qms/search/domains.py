@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import event
 
+from qms.equipment import search as equipment_search
+from qms.equipment.models import Equipment
 from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.improvement.models import Action, Nonconformity
@@ -193,3 +195,5 @@ def install() -> None:
     _watch(Watched("record", Record, record_entry, lambda r: r.number))
     _watch(Watched("nonconformity", Nonconformity, nc_entry, lambda n: n.number))
     _watch(Watched("action", Action, action_entry, lambda a: a.number))
+    register_provider("equipment", equipment_search.all_entries)
+    _watch(Watched("equipment", Equipment, equipment_search.entry, lambda e: e.number))

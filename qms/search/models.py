@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from qms.extensions import db
 from qms.models import UTCDateTime, utcnow
 
-SEARCH_TYPES = ("document", "record", "nonconformity", "action")
+SEARCH_TYPES = ("document", "record", "nonconformity", "action", "equipment")
 
 
 class SearchEntry(db.Model):

@@ -305,4 +305,5 @@ def type_label(type: str) -> str:
         "record": _("Record"),
         "nonconformity": _("Nonconformity"),
         "action": _("Action"),
+        "equipment": _("Equipment"),
     }.get(type, type)
