@@ -96,6 +96,13 @@ def assert_quality_system_at_work(lang: str) -> None:
         changed.number
     ) == 1
     assert inputs.figure(review.inputs, "nonconformities.outputs") == 1
+    # Instruments, one due within the week, and a balance found out of tolerance whose NC
+    # lists the two weighings made with it.
+    assert inputs.figure(review.inputs, "resources.equipment") == 3
+    assert inputs.figure(review.inputs, "resources.equipment_due") == 1
+    assert inputs.figure(review.inputs, "resources.out_of_tolerance") == 1
+    oot = next(nc for nc in ncs if nc.clause == "7.1.5.2")
+    assert len(oot.evidence) == 2
     # What people wrote is in the demo's language, in the right Chinese script.
     words = [nc.title for nc in ncs] + [o.name for o in objectives] + [audit.title]
     if lang == "en":

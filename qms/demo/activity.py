@@ -107,9 +107,10 @@ def load_activity(lang: str, passwords: dict[str, str], today: date | None = Non
         numbers = _demo_records(demo)
         _demo_improvement(demo, numbers)
         _demo_audits(demo, numbers)
-        from qms.demo import competence
+        from qms.demo import competence, equipment
 
         competence.load(demo, numbers)
+        equipment.load(demo)
         _demo_reviews(demo)
 
 
