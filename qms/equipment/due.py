@@ -32,7 +32,7 @@ def mark_overdue(today: date | None = None) -> list[str]:
     for eq in db.session.scalars(
         select(Equipment)
         .where(Equipment.status == "in_use", Equipment.next_due < today)
-        .with_for_update()
+        .with_for_update(of=Equipment)
     ):
         eq.status = "out_of_calibration"
         eq.updated_at = utcnow()
