@@ -70,6 +70,7 @@ BLUEPRINTS = (
     "qms.context.views",
     "qms.risks.views",
     "qms.suppliers.views",
+    "qms.equipment.views",
 )
 
 

@@ -265,6 +265,14 @@ def supplier_reminders() -> list[str]:
     return reminders.send_reminders()
 
 
+@periodic("equipment_due", minute="45", hour="7-19")
+def equipment_due() -> dict:
+    """Turn overdue instruments out of calibration; remind owners once per due date."""
+    from qms.equipment import services as equipment
+
+    return equipment.run_daily()
+
+
 @job("mirror_push", retries=8, retry_delay=5, retry_backoff=2)
 def mirror_push() -> None:
     """Push main and the tags to the mirror; a failure is retried with a growing delay."""

@@ -25,6 +25,7 @@ ALL_FIELDS = [
     {"key": "dept", "label": "Department", "type": "department"},
     {"key": "provider", "label": "Provider", "type": "supplier"},
     {"key": "file", "label": "File", "type": "attachment"},
+    {"key": "instrument", "label": "Instrument", "type": "equipment", "measurement": "mass"},
     {
         "key": "rows",
         "label": "Rows",

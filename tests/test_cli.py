@@ -101,6 +101,13 @@ def assert_quality_system_at_work(lang: str) -> None:
     # The risk register: a high risk treated by an action checked effective (§6.1, 9.3.2 e).
     assert inputs.figure(review.inputs, "risks.risk_actions_effective") == 1
     assert inputs.figure(review.inputs, "risks.level_lowered") == 1
+    # Instruments, one due within the week, and a balance found out of tolerance whose NC
+    # lists the two weighings made with it.
+    assert inputs.figure(review.inputs, "resources.equipment") == 3
+    assert inputs.figure(review.inputs, "resources.equipment_due") == 1
+    assert inputs.figure(review.inputs, "resources.out_of_tolerance") == 1
+    oot = next(nc for nc in ncs if nc.clause == "7.1.5.2")
+    assert len(oot.evidence) == 2
     # What people wrote is in the demo's language, in the right Chinese script.
     words = [nc.title for nc in ncs] + [o.name for o in objectives] + [audit.title]
     if lang == "en":

@@ -126,6 +126,7 @@ def test_every_scheduled_job_is_on_the_schedule(app):
         "training_reminders",
         "trail_anchor",
         "supplier_reminders",
+        "equipment_due",
     }
 
 

@@ -107,13 +107,14 @@ def load_activity(lang: str, passwords: dict[str, str], today: date | None = Non
         numbers = _demo_records(demo)
         _demo_improvement(demo, numbers)
         _demo_audits(demo, numbers)
-        from qms.demo import competence, suppliers
+        from qms.demo import competence, equipment, suppliers
 
         competence.load(demo, numbers)
         from qms.demo import risks as demo_risks  # the risk register (§6.1)
 
         demo_risks.load(demo)
         suppliers.load(demo)
+        equipment.load(demo)
         _demo_reviews(demo)
 
 

@@ -91,6 +91,7 @@ class FieldDef:
     columns: tuple[FieldDef, ...] = ()
     min_rows: int = 0
     max_rows: int = MAX_ROWS
+    measurement: str | None = None
 
     @property
     def kind(self) -> FieldType:
@@ -162,6 +163,10 @@ class Lookups:
     departments: Callable[[str], bool]
     attachments: Callable[[int], bool]
     suppliers: Callable[[str], str | None] = lambda _s: None
+    #: Why a new record may not name an instrument (its number), or None when it may.
+    equipment: Callable[[str], str | None] = lambda _number: _(
+        "Choose an instrument from the equipment register."
+    )
     kept: frozenset = frozenset()
 
     @classmethod
@@ -190,11 +195,12 @@ def _only_for(setting: str) -> str:
         "max_length": _("max_length is only for text, textarea, email and phone fields."),
         "pattern": _("a pattern is only for text, email and phone fields."),
         "columns": _("columns are only for table fields."),
+        "measurement": _("measurement is only for equipment fields."),
     }[setting]
 
 
 #: Settings some types take; any other key (but ``label_*``/``help_*``) is unknown.
-TYPE_SETTINGS = ("options", "min", "max", "max_length", "pattern", "columns")
+TYPE_SETTINGS = ("options", "min", "max", "max_length", "pattern", "columns", "measurement")
 
 
 class Marker:
@@ -740,6 +746,46 @@ class AttachmentType(FieldType):
 
     def display(self, fd, value, names):
         return names.get(("attachment", value), f"#{value}")
+
+
+@register
+class EquipmentType(FieldType):
+    """An instrument of the equipment register, by its number; only a usable one is taken.
+
+    ``measurement`` limits the choice to the instruments serving that measurement. The
+    record is indexed under ``@equipment`` too, so the records made with an instrument
+    are found whatever the field is called.
+    """
+
+    name = "equipment"
+    settings = frozenset({"measurement"})
+    in_tables = False
+    takes_default = False
+    INDEX_KEY = "@equipment"
+
+    def parse(self, item, fail, name):
+        measurement = item.get("measurement")
+        if measurement is not None and (not isinstance(measurement, str) or not measurement):
+            fail(_("measurement must be the name of a measurement, such as mass."))
+        return {"measurement": measurement}
+
+    def check(self, fd, value, lookups):
+        if not isinstance(value, str) or not value.strip():
+            return None, _("Choose an instrument from the equipment register.")
+        number = value.strip()
+        problem = lookups.equipment(number)
+        return (None, problem) if problem else (number, None)
+
+    def indexed(self, fd, value):
+        return [(fd.key, value), (self.INDEX_KEY, value)]
+
+    def form_field(self, fd, choices, in_table=False):
+        pairs = [
+            (number, label)
+            for number, label, measurement in choices.get(self.name, [])
+            if not fd.measurement or measurement == fd.measurement
+        ]
+        return _select(self, fd, pairs)
 
 
 def kept_name(fd: FieldDef) -> str:

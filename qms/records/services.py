@@ -237,6 +237,8 @@ def lookups(actor: User | None = None, kept: dict | None = None) -> Lookups:
     """Return how values naming things are checked; ``kept`` are a record's own values."""
     from qms.suppliers import services as suppliers
 
+    kept_strings = frozenset(_strings(kept or {}))
+
     def user_exists(username: str) -> bool:
         return (
             db.session.scalar(
@@ -251,12 +253,21 @@ def lookups(actor: User | None = None, kept: dict | None = None) -> Lookups:
     def attachment_exists(ident: int) -> bool:
         return db.session.get(Attachment, ident) is not None
 
+    def equipment_problem(number: str) -> str | None:
+        # An amendment may keep the instrument the record already named.
+        if number in kept_strings:
+            return None
+        from qms.equipment import services as equipment
+
+        return equipment.record_problem(number)
+
     return Lookups(
         user_exists,
         department_exists,
         attachment_exists,
-        suppliers.status_of,
-        frozenset(_strings(kept or {})),
+        suppliers=suppliers.status_of,
+        equipment=equipment_problem,
+        kept=kept_strings,
     )
 
 
@@ -307,10 +318,13 @@ def choices(kept: dict | None = None) -> dict:
         select(User).where(User.active.is_(True)).order_by(User.full_name, User.username)
     ).all()
     depts = db.session.scalars(select(Department).order_by(Department.name)).all()
+    from qms.equipment import services as equipment
+
     return {
         "user": [(u.username, f"{u.display_name} ({u.username})") for u in users],
         "department": [(d.name, d.name) for d in depts],
         "supplier": suppliers.choosable(kept=set(_strings(kept or {}))),
+        "equipment": equipment.usable_choices_by_measurement(),
     }
 
 
@@ -641,6 +655,26 @@ def links_to(target_type: str, target_key: str) -> list[Record]:
             .order_by(Record.number)
         )
     )
+
+
+def numbers_with_value(key: str, value: str, since: datetime | None = None) -> list[str]:
+    """Return the numbers of the records (not void) whose indexed ``key`` is ``value``,
+    submitted from ``since`` when given, in the order they were submitted."""
+    stmt = (
+        select(Record.number)
+        .where(
+            Record.status != "void",
+            Record.id.in_(
+                select(RecordValue.record_id).where(
+                    RecordValue.key == key, RecordValue.value == value
+                )
+            ),
+        )
+        .order_by(Record.submitted_at, Record.id)
+    )
+    if since is not None:
+        stmt = stmt.where(Record.submitted_at >= since)
+    return list(db.session.scalars(stmt))
 
 
 # -- lists -----------------------------------------------------------------------------------

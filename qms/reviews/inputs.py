@@ -14,6 +14,7 @@ from sqlalchemy import select
 from qms import clock
 from qms.audits import services as audits_services
 from qms.context import services as context
+from qms.equipment import review as equipment_review
 from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.models import utcnow
@@ -452,7 +453,7 @@ def compile_inputs(review: Review) -> dict:
         "monitoring": monitoring,
         "audits": audits(start, end),
         "external_providers": external_providers(start, end, ncs),
-        "resources": resources(end),
+        "resources": equipment_review.add_to(resources(end), start, end),
         "risks": risks(start, end, actions),
         "improvement": _actions_of(actions, start, end, "improvement"),
     }

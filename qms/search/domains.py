@@ -18,6 +18,8 @@ from sqlalchemy import event, select
 from qms.auth import visibility
 from qms.context import services as context
 from qms.context.models import ContextIssue, InterestedParty, LegalRequirement
+from qms.equipment import search as equipment_search
+from qms.equipment.models import Equipment
 from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.improvement.models import Action, NcOutput, Nonconformity
@@ -187,6 +189,8 @@ def all_context() -> Iterator[Entry]:
     yield from (issue_entry(i) for i in context.list_issues())
     yield from (party_entry(p) for p in context.list_parties())
     yield from (legal_entry(r) for r in context.list_legal_requirements())
+
+
 def risk_entry(risk) -> Entry:
     return Entry(
         type="risk",
@@ -208,6 +212,8 @@ def risk_entry(risk) -> Entry:
 def all_risks() -> Iterator[Entry]:
     for risk in risks.list_risks():
         yield risk_entry(risk)
+
+
 # -- external providers ------------------------------------------------------------------
 
 
@@ -319,3 +325,5 @@ def install() -> None:
 
     register_provider("supplier", all_suppliers)
     _watch(Watched("supplier", Supplier, supplier_entry, lambda s: s.number))
+    register_provider("equipment", equipment_search.all_entries)
+    _watch(Watched("equipment", Equipment, equipment_search.entry, lambda e: e.number))

@@ -8,7 +8,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from qms.extensions import db
 from qms.models import UTCDateTime, utcnow
 
-SEARCH_TYPES = ("document", "record", "nonconformity", "action", "context", "risk", "supplier")
+SEARCH_TYPES = (
+    "document",
+    "record",
+    "nonconformity",
+    "action",
+    "context",
+    "risk",
+    "supplier",
+    "equipment",
+)
 
 
 class SearchEntry(db.Model):

@@ -334,4 +334,5 @@ def type_label(type: str) -> str:
         "context": _("Context"),
         "risk": _("Risk or opportunity"),
         "supplier": _("Provider"),
+        "equipment": _("Equipment"),
     }.get(type, type)
