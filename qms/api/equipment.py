@@ -105,7 +105,7 @@ class CalibrationCreateSchema(Schema):
     note = fields.String(load_default="")
 
 
-class StatusChangeSchema(Schema):
+class EquipmentStatusChangeSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     reason = fields.String(load_default="")
 
@@ -217,7 +217,7 @@ def calibrate(number):
 
 
 @blp.route("/<number>/status", methods=["POST"])
-@blp.arguments(StatusChangeSchema)
+@blp.arguments(EquipmentStatusChangeSchema)
 @blp.response(200, EquipmentDetailSchema)
 def change_status(data, number):
     """Take an instrument out of use, withdraw it, or put a withdrawn one back in use."""

@@ -37,7 +37,7 @@ class EvaluationSchema(Schema):
     scores = fields.List(fields.Nested(ScoreSchema))
 
 
-class StatusChangeSchema(Schema):
+class SupplierStatusChangeSchema(Schema):
     from_status = fields.String(allow_none=True)
     to_status = fields.String()
     reason = fields.String()
@@ -68,7 +68,7 @@ class SupplierSchema(Schema):
 
 class SupplierDetailSchema(SupplierSchema):
     evaluations = fields.List(fields.Nested(EvaluationSchema))
-    status_changes = fields.List(fields.Nested(StatusChangeSchema))
+    status_changes = fields.List(fields.Nested(SupplierStatusChangeSchema))
     nonconformities = fields.Function(lambda s: [nc.number for nc in services.ncs_of(s)])
 
 
