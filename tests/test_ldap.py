@@ -327,6 +327,14 @@ def test_directory_down_shows_a_message_and_local_accounts_sign_in(app, users, d
     assert _login(app.test_client(), "staff", PASSWORD).status_code == 302
 
 
+def test_a_failed_tls_handshake_is_reported_as_unavailable(app, directory):
+    # ldaps:// to a server that speaks plain LDAP: no certificate, no sign-in, no 500.
+    app.config["QMS_LDAP_URL"] = directory.replace("ldap://", "ldaps://")
+    response = _login(app.test_client(), "alice", PASSWORDS["alice"])
+    assert response.status_code == 200
+    assert "The directory server cannot be reached" in response.text
+
+
 def test_a_wrong_service_account_is_reported_as_unavailable(app, search_mode):
     app.config["QMS_LDAP_BIND_PASSWORD"] = "not-the-service-password"
     response = _login(app.test_client(), "alice", PASSWORDS["alice"])
@@ -371,6 +379,7 @@ def test_an_empty_password_never_reaches_the_directory(app, directory, monkeypat
         {"QMS_LDAP_DEFAULT_ROLES": "staff,nobody"},
         {"QMS_LDAP_BIND_DN": "", "QMS_LDAP_BASE_DN": ""},
         {"QMS_LDAP_BIND_DN": "uid=fixed,dc=example,dc=org"},
+        {"QMS_LDAP_CA_FILE": "/nonexistent/ca.pem"},
     ],
 )
 def test_a_configuration_that_cannot_work_is_refused(app, directory, config):

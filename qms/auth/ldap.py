@@ -15,6 +15,7 @@ when it is down, and a directory entry of the same name cannot take one over.
 import contextlib
 import json
 import logging
+import os
 import re
 import ssl
 import warnings
@@ -141,6 +142,8 @@ def check_config(config) -> None:
         raise ValueError("QMS_LDAP_URL needs QMS_LDAP_BIND_DN or QMS_LDAP_BASE_DN")
     if config.get("QMS_LDAP_BIND_DN") and "{username}" not in config["QMS_LDAP_BIND_DN"]:
         raise ValueError("QMS_LDAP_BIND_DN must contain {username}")
+    if config.get("QMS_LDAP_CA_FILE") and not os.path.isfile(config["QMS_LDAP_CA_FILE"]):
+        raise ValueError(f"QMS_LDAP_CA_FILE: there is no file {config['QMS_LDAP_CA_FILE']}")
     parse_group_roles(config.get("QMS_LDAP_GROUP_ROLES"))
     _default_roles(config)
 
@@ -162,13 +165,13 @@ def roles_for(groups: list[str], config) -> set[str]:
 
 def _server(config):
     ldap3 = _ldap3()
-    # ldaps:// is recognised from the URL; its certificate is always checked.
-    tls = ldap3.Tls(
-        validate=ssl.CERT_REQUIRED, ca_certs_file=config.get("QMS_LDAP_CA_FILE") or None
-    )
     from ldap3.core.exceptions import LDAPException
 
     try:
+        # ldaps:// is recognised from the URL; its certificate is always checked.
+        tls = ldap3.Tls(
+            validate=ssl.CERT_REQUIRED, ca_certs_file=config.get("QMS_LDAP_CA_FILE") or None
+        )
         # ldap3 takes scheme://host:port only; "ldap://host/" is common in configurations.
         return ldap3.Server(
             config["QMS_LDAP_URL"].strip().rstrip("/"),
