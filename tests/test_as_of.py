@@ -271,6 +271,13 @@ def test_bad_dates_answer_400_in_the_api(users, api, path):
     assert "is not a date" in response.json["error"]
 
 
+def test_unknown_preset_answers_400(users, api, auth, client):
+    assert api("/changes?since=lunch").status_code == 400
+    auth.login("staff")
+    response = client.get("/documents/changes?since=lunch")
+    assert response.status_code == 400 and "Since can be review or audit." in response.text
+
+
 def test_changes_between_two_dates(system):
     d = system
     result = history.changes_between(d["d2"], d["d3"])

@@ -465,6 +465,8 @@ def changes_range(args: Mapping[str, str]) -> tuple[date, date, str | None, list
     """
     notes = []
     since = args.get("since") or ""
+    if since not in ("", "review", "audit"):
+        raise BadRequest(_("Since can be review or audit."), field="since")
     start, label = _preset(since) if since else (None, None)
     if since and start is None:
         notes.append(
