@@ -68,6 +68,9 @@ def init_app(app) -> None:
         # No code, number or label holds a NUL; PostgreSQL would refuse the lookup.
         if values and any("\x00" in str(value) for value in values.values()):
             abort(404)
+        # No id is beyond a 32-bit integer column; PostgreSQL would refuse the lookup.
+        if values and any(isinstance(v, int) and not 0 <= v < 2**31 for v in values.values()):
+            abort(404)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

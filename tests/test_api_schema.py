@@ -108,3 +108,11 @@ def test_every_operation_answers_without_5xx_and_as_documented(api_app):
     assert not failures, "\n\n".join(failures)
     assert len(seen) >= 40, "the scan reached too few operations"
     assert statuses & {200, 201}, "no generated request was accepted"
+
+
+def test_an_id_beyond_the_integer_columns_is_not_found(api_app):
+    app, token = api_app
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    assert client.get("/api/v1/objectives/2147483648", headers=headers).status_code == 404
+    assert client.get("/api/v1/objectives/2147483647", headers=headers).status_code == 404
