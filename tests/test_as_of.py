@@ -129,6 +129,18 @@ def test_obsoleted_document_disappears_after_its_obsoletion(system):
     assert "WI-01" not in history.state_as_of(d["today"]).documents
 
 
+def test_an_obsoletion_counts_on_the_offices_day_not_the_commit_time(users, monkeypatch):
+    """The obsoletion commit carries its day, as a release does: a frozen clock is followed."""
+    today = clock.today()
+    release_on(users, "QP-07", today - timedelta(days=9), content("QP-07"))
+    withdrawn = today - timedelta(days=3)
+    monkeypatch.setattr(clock, "today", lambda: withdrawn)
+    services.obsolete(users["approver"], services.get_document("QP-07"), "Replaced")
+    db.session.commit()
+    assert "QP-07" in history.state_as_of(withdrawn - timedelta(days=1)).documents
+    assert "QP-07" not in history.state_as_of(withdrawn).documents
+
+
 def test_main_history_is_read_once_and_then_only_what_is_new(system, users, monkeypatch):
     """Pages ask git for main's log again only after main moved, and then only the new part."""
     history.main_history()

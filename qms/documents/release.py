@@ -235,6 +235,8 @@ def obsolete(actor: User, doc: Document, reason: str) -> Document:
                 ("Document", doc.code),
                 ("Revision", rev.label),
                 ("Obsolete", "yes"),
+                # The office's day it was withdrawn, which "as in force on" reads.
+                ("Effective-Date", clock.today().isoformat()),
                 ("Obsoleted-by", f"{actor.display_name} <{person(actor).email}>"),
             ],
         ),
