@@ -194,7 +194,16 @@ class GitStore:
         return self.repo.odb.stream(bytes.fromhex(sha)).read()
 
     def has_object(self, sha: str) -> bool:
-        return self.repo.odb.has_object(bytes.fromhex(sha))
+        """Whether the repository holds object ``sha``, loose or packed.
+
+        (GitPython's ``odb.has_object`` looks at loose objects only: after a restore, a
+        clone or ``git gc`` everything is packed.)
+        """
+        try:
+            self.repo.odb.info(bytes.fromhex(sha))
+        except (ValueError, BadName):
+            return False
+        return True
 
     def files(self, commit: str) -> dict[str, str]:
         """Return every file path at ``commit`` with its blob id."""

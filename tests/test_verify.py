@@ -476,3 +476,39 @@ def test_the_hourly_job_anchors_the_trail(instance):
     uow.close_store()
     assert len(anchors.anchors()) == before + 1
     assert anchors.anchors()[-1].seq == db.session.get(trail.TrailHead, 1).seq
+
+
+def test_a_restored_backup_verifies_clean_and_signs_on_with_the_same_key(instance, app, tmp_path):
+    """The backup carries the signing key: the restored history and what follows verify."""
+    from qms.auth.models import User
+    from qms.transfer import backup
+    from tests.test_transfer_backup import fresh_instance
+
+    file = tmp_path / "backup.zip"
+    manifest = backup.backup(file)
+    assert manifest["signing"] == ["allowed_signers", "key", "key.pub"]
+    source_key = signing.key_path().read_bytes()
+    target = fresh_instance(tmp_path)
+    with target.test_request_context():
+        signing.ensure_key()  # what `qms init` made: a key that has signed nothing
+        backup.restore(file)
+        assert signing.key_path().read_bytes() == source_key
+        from qms.verify import verify
+
+        assert verify() == []
+        target_users = {u.username: u for u in db.session.scalars(db.select(User))}
+        services.save_draft(
+            target_users["author"],
+            services.get_document("QP-07"),
+            content("QP-07", body="# C\n\nAfter the restore.\n"),
+            "C",
+        )
+        doc = services.get_document("QP-07")
+        services.submit(target_users["author"], doc)
+        services.approve(target_users["approver"], doc, PASSWORD)
+        services.release(target_users["approver"], doc)
+        db.session.commit()
+        uow.close_store()
+        assert verify() == []
+        db.session.remove()
+        db.engine.dispose()

@@ -31,7 +31,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, inspect, select, text
 
-from qms import attachments, uow
+from qms import attachments, signing, uow
 from qms.errors import Conflict, ValidationFailed
 from qms.extensions import db
 from qms.gitstore import MAIN, GitStore
@@ -60,7 +60,8 @@ def _encode(value: Any) -> Any:
 
 
 def _decoder(column: sa.Column):
-    kind = column.type
+    # A decorated type (UTCDateTime) is read by what it stores.
+    kind = column.type.impl if isinstance(column.type, sa.types.TypeDecorator) else column.type
     if isinstance(kind, sa.DateTime):
         return lambda v: None if v is None else datetime.fromisoformat(v)
     if isinstance(kind, sa.Date):
@@ -180,6 +181,7 @@ def backup(path: str | os.PathLike) -> dict:
                 "rows": {name: len(t["rows"]) for name, t in tables.items()},
                 "attachments": files,
                 "unreadable": unreadable,
+                "signing": sorted(_signing_files()),
             }
             partial = Path(f"{path}.partial")
             with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -189,6 +191,8 @@ def backup(path: str | os.PathLike) -> dict:
                 for sha in files:
                     # Pictures, PDFs and office files are compressed already.
                     archive.write(attachments.path(sha), _entry(sha), zipfile.ZIP_STORED)
+                for name, source in _signing_files().items():
+                    archive.write(source, f"signing/{name}")
             os.replace(partial, path)
     finally:
         store.close()
@@ -318,7 +322,48 @@ def restore(path: str | os.PathLike) -> dict:
                         placed.append(target)
     finally:
         shutil.rmtree(inbox, ignore_errors=True)
+    # The repository was replaced: a store opened on the empty one must not be read again.
+    uow.close_store()
+    _restore_signing(archive, manifest.get("signing") or [])
     return manifest
+
+
+#: The installation's signing key and its allowed signers (see :mod:`qms.signing`).
+SIGNING_FILES = ("key", "key.pub", "allowed_signers")
+
+
+def _signing_files() -> dict[str, Path]:
+    """The signing key's files that exist, by name: a restored instance signs on with them."""
+    folder = signing.directory()
+    return {name: folder / name for name in SIGNING_FILES if (folder / name).is_file()}
+
+
+def _restore_signing(archive: zipfile.ZipFile, names: list[str]) -> None:
+    """Put the backup's signing key in place of the key the empty instance was made with.
+
+    That key has signed nothing (the instance was empty), while the restored history is
+    signed by the backup's key and its allowed signers; so the backup's key is the one to
+    keep signing with. A backup made before signing carries none: the instance keeps its own.
+    """
+    names = [n for n in names if n in SIGNING_FILES]
+    if "key" not in names:
+        return
+    folder = signing.directory()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=".signing-", dir=folder.parent))
+    try:
+        for name in names:
+            (staged / name).write_bytes(archive.read(f"signing/{name}"))
+        os.chmod(staged / "key", 0o600)
+        os.chmod(staged, 0o700)
+        old = folder.with_name(f"{folder.name}.replaced")
+        if folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+        os.replace(staged, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
 
 
 def _empty_repository(repo: Path) -> None:
