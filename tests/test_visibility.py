@@ -152,3 +152,26 @@ def test_an_nc_cannot_be_raised_from_a_complaint_out_of_sight(seeded, client, au
     auth.login("author")
     assert client.post(f"/complaints/{complaint.number}/nc").status_code in (302, 404)
     assert feedback.get_complaint(complaint.number).nc_number is None
+
+
+def test_a_records_attached_file_follows_the_record(users, client, auth):
+    """The file of a Service Hall record: its department and the all-seeing roles only."""
+    from tests.test_records_pages import post_with_file
+
+    form_in_force(users)
+    auth.login("staff")
+    response = post_with_file(
+        client, "/records/fill/RF-01", {"title": "With file"}, b"%PDF-1.4 scan", "scan.pdf"
+    )
+    assert response.status_code == 302
+    from qms.extensions import db
+    from qms.records.models import Record
+
+    record = db.session.scalar(db.select(Record))
+    url = f"/records/attachments/{record.values['file']}"
+    auth.logout()
+    for username, status in (("staff2", 404), ("author2", 200), ("auditor", 200), ("staff", 200)):
+        auth.login(username)
+        with client.get(url) as download:
+            assert download.status_code == status, username
+        auth.logout()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import Text, cast, delete, func, select
 
 from qms import attachments, clock, render, trail
 from qms.auth import visibility
@@ -856,6 +856,29 @@ def get_attachment(ident: int) -> Attachment:
     if attachment is None or not attachments.exists(attachment.sha256):
         raise NotFound(_("There is no such attached file."))
     return attachment
+
+
+def can_download(user: User, attachment: Attachment) -> bool:
+    """Whether ``user`` may download ``attachment``: they uploaded it (a draft's file), or a
+    record they may see names it in an attachment field, now or in an earlier version."""
+    if attachment.uploaded_by_id == user.id or visibility.sees_all(user, "record"):
+        return True
+    # Narrow by the id's digits in the stored values, then read each candidate's fields.
+    candidates = visibility.restrict(
+        select(Record)
+        .join(RecordVersion, RecordVersion.record_id == Record.id)
+        .where(cast(RecordVersion.values, Text).like(f"%{attachment.id}%"))
+        .distinct(),
+        user,
+        "record",
+        Record.department_id,
+        Record.submitted_by_id,
+    )
+    for record in db.session.scalars(candidates):
+        keys = [fd.key for fd in record_definition(record).fields if fd.kind.name == "attachment"]
+        if any(v.values.get(key) == attachment.id for v in record.versions for key in keys):
+            return True
+    return False
 
 
 def attachment_path(attachment: Attachment) -> Path:

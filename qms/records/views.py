@@ -360,6 +360,8 @@ def retention():
 def attachment(ident: int):
     """Download an attached file (never shown inline, so it cannot run in the page)."""
     found = services.get_attachment(ident)
+    if not services.can_download(current_user, found):
+        abort(404)  # as if it did not exist, like the record it belongs to
     return send_file(
         services.attachment_path(found),
         mimetype="application/octet-stream",
