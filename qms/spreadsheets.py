@@ -82,9 +82,14 @@ def requested_format(allowed=tuple(MIMETYPES)) -> str | None:
     return fmt
 
 
-def download(fmt: str, header: list[str], rows: list[list], name: str) -> Response:
-    """Return the list as a CSV or XLSX attachment named ``<name>-<today>.<fmt>``."""
-    data = to_xlsx(header, rows, name) if fmt == "xlsx" else to_csv(header, rows)
+def download(
+    fmt: str, header: list[str], rows: list[list], name: str, title: str | None = None
+) -> Response:
+    """Return the list as a CSV or XLSX attachment named ``<name>-<today>.<fmt>``.
+
+    ``title`` names the XLSX sheet (the user's language); ``name`` by default.
+    """
+    data = to_xlsx(header, rows, str(title or name)) if fmt == "xlsx" else to_csv(header, rows)
     return Response(
         data,
         mimetype=MIMETYPES[fmt],

@@ -1,6 +1,6 @@
 """Pages for the context registers: issues, interested parties and legal requirements."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -140,11 +140,8 @@ def export(register: str):
     if register not in EXPORTS:
         abort(404)
     rows, header, row, title = EXPORTS[register]
-    data = spreadsheets.to_xlsx(header(), [row(e) for e in rows()], str(title))
-    return Response(
-        data,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename=context-{register}.xlsx"},
+    return spreadsheets.download(
+        "xlsx", header(), [row(e) for e in rows()], f"context-{register}", title
     )
 
 

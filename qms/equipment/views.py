@@ -2,7 +2,6 @@
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -170,11 +169,7 @@ def export():
         ]
         for eq in items
     ]
-    return Response(
-        spreadsheets.to_xlsx(header, rows, _("Equipment")),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename=equipment-{clock.today()}.xlsx"},
-    )
+    return spreadsheets.download("xlsx", header, rows, "equipment", _("Equipment"))
 
 
 def _calibration_form(form: CalibrationForm | None = None) -> CalibrationForm:

@@ -1,7 +1,7 @@
 """Pages of the register of risks and opportunities: the register with its heat map and
 trend, one entry with its treatment and actions, the settings, and the XLSX export."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -177,10 +177,8 @@ def export():
         ]
         for r in services.list_risks(_filters())
     ]
-    return Response(
-        spreadsheets.to_xlsx(header, rows, _("Risks and opportunities")),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": "attachment; filename=risk-register.xlsx"},
+    return spreadsheets.download(
+        "xlsx", header, rows, "risk-register", _("Risks and opportunities")
     )
 
 

@@ -1,6 +1,6 @@
 """Pages of the register of external providers: the list, a provider, its evaluations."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -140,11 +140,7 @@ def add():
 def export():
     """Download the register as filtered, as an XLSX workbook."""
     header, rows = review.register_rows(services.list_suppliers(**_filters()))
-    return Response(
-        spreadsheets.to_xlsx(header, rows, _("Providers")),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": "attachment; filename=providers.xlsx"},
-    )
+    return spreadsheets.download("xlsx", header, rows, "providers", _("Providers"))
 
 
 def _detail(supplier, form=None, status_form=None, evaluation_form=None, code: int = 200):

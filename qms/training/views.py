@@ -1,6 +1,6 @@
 """Pages for the training matrix, training records and the revision training mark."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -112,12 +112,7 @@ def export():
         ]
         for i in matrix.matrix(dept_id, username)
     ]
-    data = spreadsheets.to_xlsx(header, rows, _("Training matrix"))
-    return Response(
-        data,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": "attachment; filename=training-matrix.xlsx"},
-    )
+    return spreadsheets.download("xlsx", header, rows, "training-matrix", _("Training matrix"))
 
 
 @bp.route("/records", methods=["GET", "POST"])
