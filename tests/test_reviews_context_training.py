@@ -134,3 +134,20 @@ def test_output_rate_per_thousand_issued_counts_the_records_of_a_form(users, cli
         },
     )
     assert page.status_code == 200 and "outputs issued" in page.get_data(as_text=True)
+
+
+def test_the_review_page_links_each_input_to_its_page(users, client, auth):
+    from qms.reviews import sources
+
+    req, nc = seeded(users)
+    review = services.prepare(users["approver"], plan(users))
+    db.session.commit()
+    auth.login("approver")
+    page = client.get(f"/reviews/{review.number}").get_data(as_text=True)
+    assert f'href="/context/legal/{req.number}"' in page
+    assert f'href="{sources.item_url("nc", nc.number)}"' in page
+    assert sources.item_url("risk", "RO-2026-0001") == "/risks/RO-2026-0001"
+    assert sources.item_url("supplier", "SUP-0001") == "/suppliers/SUP-0001"
+    assert sources.item_url("equipment", "EQ-0001") == "/equipment/EQ-0001"
+    assert sources.item_url("party", "IP-0001").endswith("/context/#parties")
+    assert sources.item_url("department", "Service Hall") is None

@@ -28,8 +28,27 @@ def audit_url(ref: str) -> str | None:
     return link("audits.detail", ref=ref)
 
 
-def legal_url(number: str) -> str | None:
-    return link("context.legal", number=number)
+#: An input item's kind -> the page that shows it: (endpoint, URL variable, fragment).
+ITEM_PAGES = {
+    "nc": ("improvement.detail", "number", ""),
+    "action": ("improvement.action", "action_id", ""),
+    "audit": ("audits.detail", "ref", ""),
+    "legal": ("context.legal", "number", ""),
+    "context_issue": ("context.index", None, "#issues"),
+    "party": ("context.index", None, "#parties"),
+    "risk": ("risks.detail", "number", ""),
+    "supplier": ("suppliers.detail", "number", ""),
+    "equipment": ("equipment.detail", "number", ""),
+}
+
+
+def item_url(kind: str, key: str) -> str | None:
+    """Return the page of a review input item (an NC, an audit, a risk …), if there is one."""
+    endpoint, variable, fragment = ITEM_PAGES.get(kind, (None, None, ""))
+    if endpoint is None:
+        return None
+    url = link(endpoint, **({variable: key} if variable else {}))
+    return url + fragment if url else None
 
 
 def new_nc_url(source: str, **extra) -> str | None:

@@ -524,9 +524,7 @@ def _render_review(review, status=200, **forms):
             action_form=action_form,
             approve_form=forms.get("approve_form") or ApproveForm(formdata=None),
             action_url=sources.action_url,
-            nc_url=sources.nc_url,
-            audit_url=sources.audit_url,
-            legal_url=sources.legal_url,
+            item_url=sources.item_url,
         ),
         status,
     )
