@@ -404,3 +404,23 @@ def test_the_application_refuses_to_start_with_a_broken_directory_configuration(
     create_app({**config, "QMS_LDAP_GROUP_ROLES": "qms-staff:staff"})
     with pytest.raises(ValueError, match="QMS_LDAP_GROUP_ROLES"):
         create_app({**config, "QMS_LDAP_GROUP_ROLES": "qms-staff:janitor"})
+
+
+def test_a_directory_users_password_is_changed_in_the_directory_not_here(app, directory, client):
+    assert _login(client, "alice", PASSWORDS["alice"]).status_code == 302
+    page = client.post(
+        "/auth/password",
+        data={
+            "current": PASSWORDS["alice"],
+            "new": "an0ther-Long-passw0rd",
+            "confirm": "an0ther-Long-passw0rd",
+        },
+    )
+    assert "change it in the directory" in page.get_data(as_text=True)
+    from qms.auth.services import PasswordRejected, reset_password
+
+    with app.app_context():
+        alice = db.session.scalar(select(User).where(User.username == "alice"))
+        with pytest.raises(PasswordRejected, match="directory"):
+            reset_password(alice, "an0ther-Long-passw0rd")
+    assert _login(client, "alice", PASSWORDS["alice"]).status_code == 302

@@ -211,8 +211,22 @@ def _set_password(user: User, password: str) -> None:
 
 
 @transactional
+def _local_password(user: User) -> None:
+    """Refuse to set a password here for an account whose password the directory keeps."""
+    if user.source == "ldap":
+        raise PasswordRejected(
+            _(
+                "%(name)s signs in with the directory's password: change it in the "
+                "directory (Active Directory or LDAP), not here.",
+                name=user.username,
+            ),
+            field="new",
+        )
+
+
 def change_password(user: User, old: str, new: str) -> None:
     """Change one's own password; the old one must be given."""
+    _local_password(user)
     if not verify_password(user, old):
         raise PasswordRejected(_("The current password is not correct."), field="current")
     if old == new:
@@ -228,6 +242,7 @@ def reset_password(user: User, new: str, by: User | None = None, must_change: bo
 
     ``must_change=False`` (the shell's ``set-password --final``) keeps it as it is.
     """
+    _local_password(user)
     _set_password(user, new)
     user.must_change_password = must_change
     user.locked_at = None
