@@ -249,12 +249,20 @@ def test_an_instrument_out_of_calibration_is_refused_on_a_record(users, client, 
     assert "out of calibration" in response.get_data(as_text=True)
 
 
-def test_an_amendment_may_keep_an_instrument_since_taken_out_of_use(users):
+def test_an_amendment_may_keep_an_instrument_since_taken_out_of_use(users, client, auth):
     form_in_force(users, fields=FIELDS)
     eq = instrument(users)
+    other = instrument(users, name="Old scale")
     record = weigh(users, eq)
     services.change_status(users["approver"], eq, "withdrawn", "Scrapped")
+    services.change_status(users["approver"], other, "withdrawn", "Scrapped")
     db.session.commit()
+    # The amend page still shows the instrument the record names, selected; no other
+    # instrument out of use is offered.
+    auth.login("staff")
+    page = client.get(f"/records/{record.number}/amend").get_data(as_text=True)
+    assert f'value="{eq.number}" selected' in page or f'selected value="{eq.number}"' in page
+    assert other.number not in page
     values = dict(record.values, weight="1.6")
     amended = records.amend_record(users["staff"], record.number, values, "Typo")
     assert amended.values["scale"] == eq.number

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from qms import clock, trail
 from qms.auth.models import Department, User
@@ -335,10 +335,12 @@ def usable_choices(measurement: str | None = None) -> list[tuple[str, str]]:
     ]
 
 
-def usable_choices_by_measurement() -> list[tuple[str, str, str]]:
-    """Return (number, label, measurement) of every instrument a new record may name."""
+def usable_choices_by_measurement(kept: set[str] | None = None) -> list[tuple[str, str, str]]:
+    """Return (number, label, measurement) of every instrument a new record may name, and
+    of those ``kept`` names (what a record being amended already names, usable or not)."""
+    usable = (Equipment.status == "in_use") & (Equipment.next_due >= clock.today())
     stmt = select(Equipment).where(
-        Equipment.status == "in_use", Equipment.next_due >= clock.today()
+        or_(usable, Equipment.number.in_(sorted(kept or ()))) if kept else usable
     )
     return [
         (eq.number, f"{eq.number} {eq.name}", eq.measurement)

@@ -310,7 +310,8 @@ def check_values(
 def choices(kept: dict | None = None) -> dict:
     """Return the people, departments and providers a form's fields offer.
 
-    Providers are those not suspended, and any the values ``kept`` already name.
+    Providers are those not suspended and instruments those usable, and any the values
+    ``kept`` already name.
     """
     from qms.suppliers import services as suppliers
 
@@ -320,11 +321,12 @@ def choices(kept: dict | None = None) -> dict:
     depts = db.session.scalars(select(Department).order_by(Department.name)).all()
     from qms.equipment import services as equipment
 
+    named = set(_strings(kept or {}))
     return {
         "user": [(u.username, f"{u.display_name} ({u.username})") for u in users],
         "department": [(d.name, d.name) for d in depts],
-        "supplier": suppliers.choosable(kept=set(_strings(kept or {}))),
-        "equipment": equipment.usable_choices_by_measurement(),
+        "supplier": suppliers.choosable(kept=named),
+        "equipment": equipment.usable_choices_by_measurement(kept=named),
     }
 
 
