@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from qms.context import services as context
 from qms.demo.activity import Demo
-from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.training import services as training
 
@@ -110,7 +109,6 @@ def load(demo: Demo, numbers: dict[str, str]) -> None:
         records=[numbers["address"]],
     )
     improvement.set_output(staff, nc, t["nc_output"], 2)
-    db.session.commit()
 
 
 def _training(demo: Demo, t: dict, mrep, staff, auditor) -> None:

@@ -9,7 +9,6 @@ opportunity with an improvement action. Made through the domains' services.
 from __future__ import annotations
 
 from qms.demo.activity import Demo
-from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.risks import services as risks
 
@@ -133,4 +132,3 @@ def load(demo: Demo) -> None:
         department=hall,
     )
     risks.raise_action(mrep, booking, t["booking_action"], mrep.username, demo.days(45))
-    db.session.commit()
