@@ -210,7 +210,6 @@ def _set_password(user: User, password: str) -> None:
     end_sessions(user)
 
 
-@transactional
 def _local_password(user: User) -> None:
     """Refuse to set a password here for an account whose password the directory keeps."""
     if user.source == "ldap":
@@ -224,6 +223,7 @@ def _local_password(user: User) -> None:
         )
 
 
+@transactional
 def change_password(user: User, old: str, new: str) -> None:
     """Change one's own password; the old one must be given."""
     _local_password(user)
