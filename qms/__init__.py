@@ -21,11 +21,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.request_class = Request
 
     load_config(app, test_config)
+    register_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def register_logging(app: Flask) -> None:
+    """Log to standard error, one line per request (first, so its timing spans the rest)."""
+    from qms import logs
+
+    logs.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -55,6 +63,7 @@ def register_extensions(app: Flask) -> None:
 # home-page panels when imported.
 BLUEPRINTS = (
     "qms.main",
+    "qms.health",
     "qms.auth.views",
     "qms.auth.admin",
     "qms.documents.views",

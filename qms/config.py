@@ -32,6 +32,11 @@ def load_config(app, test_config: dict | None) -> None:
         # The job queue (qms.jobs): a SQLite file beside the database by default, or a
         # Redis URL when several hosts share the work.
         QMS_JOBS_URL=os.environ.get("QMS_JOBS_URL") or f"sqlite:///{instance / 'jobs.sqlite'}",
+        # /healthz (qms.health) fails when no worker has left its heartbeat (every minute)
+        # for this long: a worker stopped, or every one of its threads busy that long.
+        QMS_WORKER_STALE_SECONDS=int(os.environ.get("QMS_WORKER_STALE_SECONDS", 180)),
+        # The level of the log on standard error, one line per request among it (qms.logs).
+        QMS_LOG_LEVEL=(os.environ.get("QMS_LOG_LEVEL") or "INFO").upper(),
         API_TITLE="QMS tracker API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -214,6 +216,8 @@ def run_worker(app: Flask, workers: int = 2, periodic: bool = True) -> None:
         raise RuntimeError("QMS_JOBS_IMMEDIATE is set: there is no queue for a worker to run")
     with app.app_context():
         start_up()
+        # Seen at once, not only at the first full minute (what /healthz reads).
+        beat()
     # An idle worker looks at the queue at least every two seconds, so an import started
     # on the page begins at once; on SQLite a look is one cheap query.
     consumer = built.huey.create_consumer(
@@ -226,8 +230,34 @@ def run_worker(app: Flask, workers: int = 2, periodic: bool = True) -> None:
     consumer.run()
 
 
+#: Where the worker's heartbeat is kept in the queue's storage (huey's key-value table).
+HEARTBEAT_KEY = "qms:worker-heartbeat"
+
+
+def beat() -> None:
+    """Leave the worker's heartbeat where every web process reads it: the queue's storage.
+
+    The queue is the one store every worker and web process of an installation shares,
+    whichever host each runs on; a web process reads it with :func:`last_beat`.
+    """
+    queue().huey.put(
+        HEARTBEAT_KEY, {"at": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
+    )
+
+
+def last_beat() -> dict | None:
+    """Return the newest heartbeat (``at`` in seconds since the epoch, ``host``, ``pid``)."""
+    return queue().huey.get(HEARTBEAT_KEY, peek=True)
+
+
 # -- the jobs ---------------------------------------------------------------------------------
 # Bodies import their domains when they run: the domains import this module to enqueue.
+
+
+@periodic("heartbeat", minute="*")
+def heartbeat() -> None:
+    """Tell /healthz, every minute, that a worker is taking work from the queue."""
+    beat()
 
 
 @periodic("release_due", minute="*/5")

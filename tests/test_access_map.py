@@ -229,6 +229,8 @@ EXPECTED: dict[str, Rule] = {
     "equipment.export": page(),
     "equipment.index": page(),
     "equipment.status": change(),
+    # Open to all without sign-in; 503 here because no job worker runs in this test.
+    "health.healthz": public(ok=503, signed_in=503),
     "history.changes": page(),
     "history.export": page(),
     "improvement.action": page(),

@@ -110,7 +110,7 @@ def test_schedules_are_read_in_the_organisations_zone(app):
 
     # 08:15 at the office is 00:15 UTC: the notices go out then, not at 08:15 UTC.
     assert {"review_notices", "release_due", "mirror_sweep"} <= due_at(8, 15)
-    assert due_at(23, 16) == {"mirror_sweep"}
+    assert due_at(23, 16) == {"mirror_sweep", "heartbeat"}
     assert "reminders" in due_at(7, 5) and "reminders" not in due_at(6, 5)
 
 
@@ -127,6 +127,7 @@ def test_every_scheduled_job_is_on_the_schedule(app):
         "trail_anchor",
         "supplier_reminders",
         "equipment_due",
+        "heartbeat",
     }
 
 

@@ -8,7 +8,10 @@ from flask_login import current_user, logout_user
 
 from qms.extensions import db, login_manager
 
-PUBLIC_ENDPOINTS = {"static", "auth.login", "main.set_language"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "main.set_language", "health.healthz"}
+#: What never touches the session: files, and the health check (which must answer
+#: without loading a user, the database being one of the things it checks).
+SESSIONLESS_ENDPOINTS = {"static", "health.healthz"}
 #: What a user who must change their password may still reach.
 PASSWORD_ENDPOINTS = {"auth.password", "auth.logout"}
 
@@ -35,7 +38,7 @@ def init_app(app) -> None:
     @app.before_request
     def end_idle_session():
         # A session unused for QMS_IDLE_TIMEOUT ends; the remember-me cookie ends with it.
-        if request.endpoint == "static" or request.path.startswith("/api/"):
+        if request.endpoint in SESSIONLESS_ENDPOINTS or request.path.startswith("/api/"):
             return None
         now = int(time.time())
         last = session.get("_seen")

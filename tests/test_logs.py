@@ -1,0 +1,94 @@
+"""The request log: one line per request with its id, user, method, path, status and time."""
+
+import logging
+import re
+
+import pytest
+
+from qms.auth.services import create_token
+
+LINE = re.compile(
+    r"rid=(?P<rid>\S+) user=(?P<user>\S+) method=(?P<method>[A-Z]+) path=(?P<path>\S+)"
+    r" status=(?P<status>\d{3}) ms=(?P<ms>\d+\.\d)"
+)
+
+
+@pytest.fixture
+def lines(caplog):
+    """The request lines logged so far, parsed."""
+    caplog.set_level(logging.INFO, logger="qms.requests")
+
+    def parsed() -> list[dict]:
+        found = []
+        for record in caplog.records:
+            if record.name == "qms.requests":
+                match = LINE.fullmatch(record.getMessage())
+                assert match, record.getMessage()
+                found.append(match.groupdict())
+        return found
+
+    return parsed
+
+
+def test_each_request_is_one_line_naming_the_signed_in_user(client, auth, users, lines):
+    auth.login("author")
+    client.get("/documents/", headers={"X-Request-ID": "5f0c1e2d3a4b5c6d7e8f901234567890"})
+    *_before, line = lines()
+    assert line == {
+        "rid": "5f0c1e2d3a4b5c6d7e8f901234567890",
+        "user": "author",
+        "method": "GET",
+        "path": "/documents/",
+        "status": "200",
+        "ms": line["ms"],
+    }
+    assert float(line["ms"]) > 0
+
+
+def test_an_anonymous_request_is_logged_with_a_dash_and_its_redirect(client, lines):
+    client.get("/documents/")
+    (line,) = lines()
+    assert (line["user"], line["method"], line["status"]) == ("-", "GET", "302")
+
+
+def test_the_sign_in_is_logged_by_method_and_status(client, users, lines):
+    client.post("/auth/login", data={"username": "staff", "password": "wrong-password-1"})
+    (line,) = lines()
+    assert (line["method"], line["path"], line["status"]) == ("POST", "/auth/login", "200")
+
+
+def test_the_request_id_from_nginx_is_echoed(client):
+    response = client.get("/auth/login", headers={"X-Request-ID": "abc-123.def_4"})
+    assert response.headers["X-Request-ID"] == "abc-123.def_4"
+
+
+def test_without_a_request_id_one_is_made_and_echoed(client, lines):
+    first = client.get("/auth/login").headers["X-Request-ID"]
+    second = client.get("/auth/login").headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", first) and first != second
+    assert [line["rid"] for line in lines()] == [first, second]
+
+
+@pytest.mark.parametrize("given", ["two words", "a" * 129, "x;rid=forged", "é"])
+def test_a_request_id_that_could_garble_the_log_is_replaced(client, given):
+    response = client.get("/auth/login", headers={"X-Request-ID": given})
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+def test_a_path_is_logged_as_on_the_wire_never_with_a_newline(client, lines):
+    client.get("/documents/QP-07%0Aforged%20line")
+    (line,) = lines()
+    assert line["path"] == "/documents/QP-07%0Aforged%20line"
+
+
+def test_a_not_found_is_logged_with_its_status(client, auth, users, lines):
+    auth.login("staff")
+    client.get("/no-such-page")
+    assert lines()[-1]["status"] == "404"
+
+
+def test_an_api_call_is_logged_with_the_tokens_user(client, ctx, users, lines):
+    token = create_token(users["auditor"], label="test")
+    client.get("/api/v1/documents", headers={"Authorization": f"Bearer {token}"})
+    line = lines()[-1]
+    assert (line["user"], line["path"], line["status"]) == ("auditor", "/api/v1/documents", "200")
