@@ -21,12 +21,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.request_class = Request
 
     load_config(app, test_config)
+    register_proxies(app)
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def register_proxies(app: Flask) -> None:
+    """Behind nginx (``QMS_PROXIES=1``), take the client's address and scheme from it."""
+    proxies = app.config["QMS_PROXIES"]
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Not X-Forwarded-Host: nginx passes the Host itself, and a client could send one.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def register_logging(app: Flask) -> None:

@@ -35,6 +35,9 @@ def load_config(app, test_config: dict | None) -> None:
         # /healthz (qms.health) fails when no worker has left its heartbeat (every minute)
         # for this long: a worker stopped, or every one of its threads busy that long.
         QMS_WORKER_STALE_SECONDS=int(os.environ.get("QMS_WORKER_STALE_SECONDS", 180)),
+        # How many proxies (nginx: 1) stand in front and set X-Forwarded-For and -Proto:
+        # the client's address (sign-in throttling, the log) and the scheme are theirs.
+        QMS_PROXIES=int(os.environ.get("QMS_PROXIES", 0)),
         # The level of the log on standard error, one line per request among it (qms.logs).
         QMS_LOG_LEVEL=(os.environ.get("QMS_LOG_LEVEL") or "INFO").upper(),
         API_TITLE="QMS tracker API",

@@ -19,7 +19,7 @@ from flask import Flask, g, request
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-#: The logger of the request lines (``rid=… user=… method=… path=… status=… ms=…``).
+#: The logger of the request lines (``rid=… user=… addr=… method=… path=… status=… ms=…``).
 requests_log = logging.getLogger("qms.requests")
 
 #: What an incoming X-Request-ID may be: nginx's 32 hex digits, a UUID, any short token.
@@ -30,9 +30,13 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 def init_app(app: Flask) -> None:
     """Send the log to standard error unless the host has set it up, and log each request."""
     # A host that configured logging (pytest, an embedding server) keeps its handlers;
-    # a process started by gunicorn or ``flask qms worker`` gets this one.
+    # a process started by gunicorn or ``flask qms worker`` gets this one: the
+    # application's own log and the job runner's (huey) at QMS_LOG_LEVEL, the libraries'
+    # (Alembic's progress, …) from warnings up.
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=app.config["QMS_LOG_LEVEL"], format=FORMAT)
+        logging.basicConfig(level=logging.WARNING, format=FORMAT)
+        for name in ("qms", "huey"):
+            logging.getLogger(name).setLevel(app.config["QMS_LOG_LEVEL"])
     app.before_request(_start)
     app.after_request(_log)
 
@@ -63,13 +67,18 @@ def _log(response):
     fields = {
         "request_id": request_id,
         "user": _user(),
+        # The client's, when QMS_PROXIES trusts the proxy in front to name it.
+        "addr": request.remote_addr or "-",
         "method": request.method,
         "path": path,
         "status": response.status_code,
         "duration_ms": round(ms, 1),
     }
-    requests_log.info(
-        "rid=%s user=%s method=%s path=%s status=%s ms=%.1f",
+    # A monitor asks for /healthz every few seconds: its healthy answers only at DEBUG.
+    quiet = request.endpoint == "health.healthz" and response.status_code == 200
+    requests_log.log(
+        logging.DEBUG if quiet else logging.INFO,
+        "rid=%s user=%s addr=%s method=%s path=%s status=%s ms=%.1f",
         *fields.values(),
         extra=fields,
     )

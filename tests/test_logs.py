@@ -2,13 +2,17 @@
 
 import logging
 import re
+from pathlib import Path
 
 import pytest
 
+from qms import create_app, jobs
 from qms.auth.services import create_token
+from tests.conftest import _config
 
 LINE = re.compile(
-    r"rid=(?P<rid>\S+) user=(?P<user>\S+) method=(?P<method>[A-Z]+) path=(?P<path>\S+)"
+    r"rid=(?P<rid>\S+) user=(?P<user>\S+) addr=(?P<addr>\S+)"
+    r" method=(?P<method>[A-Z]+) path=(?P<path>\S+)"
     r" status=(?P<status>\d{3}) ms=(?P<ms>\d+\.\d)"
 )
 
@@ -37,6 +41,7 @@ def test_each_request_is_one_line_naming_the_signed_in_user(client, auth, users,
     assert line == {
         "rid": "5f0c1e2d3a4b5c6d7e8f901234567890",
         "user": "author",
+        "addr": "127.0.0.1",
         "method": "GET",
         "path": "/documents/",
         "status": "200",
@@ -92,3 +97,32 @@ def test_an_api_call_is_logged_with_the_tokens_user(client, ctx, users, lines):
     client.get("/api/v1/documents", headers={"Authorization": f"Bearer {token}"})
     line = lines()[-1]
     assert (line["user"], line["path"], line["status"]) == ("auditor", "/api/v1/documents", "200")
+
+
+def test_behind_nginx_the_clients_address_is_the_forwarded_one(app, lines):
+    proxied = create_app(
+        {
+            **_config(Path(app.config["QMS_INSTANCE"]), app.config["SQLALCHEMY_DATABASE_URI"]),
+            "QMS_PROXIES": 1,
+        }
+    )
+    headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    proxied.test_client().get("/auth/login", headers=headers)
+    (line,) = lines()
+    assert line["addr"] == "203.0.113.7"
+
+
+def test_without_a_trusted_proxy_a_forwarded_address_is_ignored(client, lines):
+    client.get("/auth/login", headers={"X-Forwarded-For": "203.0.113.7"})
+    (line,) = lines()
+    assert line["addr"] == "127.0.0.1"
+
+
+def test_a_healthy_health_check_is_logged_at_debug_only_a_failing_one_always(app, client, caplog):
+    caplog.set_level(logging.INFO, logger="qms.requests")
+    client.get("/healthz")  # no worker has started: 503
+    with app.app_context():
+        jobs.beat()
+    client.get("/healthz")
+    logged = [r for r in caplog.records if r.name == "qms.requests"]
+    assert [(r.levelname, r.status) for r in logged] == [("INFO", 503)]
