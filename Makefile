@@ -32,13 +32,15 @@ messages: $(BIN)/activate
 	$(BIN)/pybabel -q update -i qms/translations/messages.pot -d qms/translations --no-fuzzy-matching
 
 # The job worker (due releases, reminders, imports, mirror pushes) runs beside gunicorn and
-# stops with it.
+# stops with it. gunicorn's control socket (gunicornc) is the instance's own: its default,
+# one path per user account, would be shared by every instance the user runs on the host.
 run: setup
 	$(FLASK) qms init --demo --lang $${QMS_LANG:-en}
 	@echo "Serving the QMS tracker on http://127.0.0.1:$(PORT) with its job worker (Ctrl+C stops both)"
 	@$(FLASK) qms worker & worker=$$!; \
 	trap 'kill -INT $$worker 2>/dev/null; wait $$worker; exit 0' INT TERM; \
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 120 wsgi:app; \
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 120 \
+		--control-socket "$$QMS_INSTANCE/gunicorn.ctl" wsgi:app; \
 	status=$$?; kill -INT $$worker 2>/dev/null; wait $$worker; exit $$status
 
 test: setup
