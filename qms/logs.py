@@ -52,8 +52,11 @@ def _user() -> str:
     # on every request and fail with the database (which /healthz must report, not hit).
     # An API call's token user first: its locale lookup may have loaded an anonymous one.
     for user in (g.get("api_user"), g.get("_login_user")):
-        if user is not None and getattr(user, "is_authenticated", False):
-            return user.username
+        try:
+            if user is not None and user.is_authenticated:
+                return user.username
+        except Exception:  # expired by the rollback of a failed request, the database gone
+            return "?"
     return "-"
 
 

@@ -5,9 +5,12 @@ import re
 from pathlib import Path
 
 import pytest
+from flask_login import current_user
+from sqlalchemy import text
 
 from qms import create_app, jobs
 from qms.auth.services import create_token
+from qms.extensions import db
 from tests.conftest import _config
 
 LINE = re.compile(
@@ -126,3 +129,17 @@ def test_a_healthy_health_check_is_logged_at_debug_only_a_failing_one_always(app
     client.get("/healthz")
     logged = [r for r in caplog.records if r.name == "qms.requests"]
     assert [(r.levelname, r.status) for r in logged] == [("INFO", 503)]
+
+
+def test_a_server_error_is_logged_with_its_user_and_request_id(app, client, auth, users, lines):
+    @app.get("/test-fails")
+    def fails():
+        assert current_user.username == "staff"
+        db.session.execute(text("SELECT no_such_column FROM no_such_table"))
+
+    app.testing = False  # the error handler answers (and rolls the session back)
+    auth.login("staff")
+    response = client.get("/test-fails", headers={"X-Request-ID": "failing-1"})
+    assert response.status_code == 500 and response.headers["X-Request-ID"] == "failing-1"
+    line = lines()[-1]
+    assert (line["rid"], line["user"], line["status"]) == ("failing-1", "staff", "500")
