@@ -223,6 +223,9 @@ PY
 step "Control socket: this instance's own ($WORK/lib/gunicorn.ctl)"
 test -S "$WORK/lib/gunicorn.ctl"
 "$APP_DIR/.venv/bin/gunicornc" -s "$WORK/lib/gunicorn.ctl" -c "show workers" >/dev/null
+# and the socket nginx connects to is its group's, not everyone's (umask in gunicorn.conf.py).
+mode=$(stat -c %a "$WORK/run/gunicorn.sock")
+[ "$mode" = 770 ] || { echo "gunicorn.sock has mode $mode, not 770" >&2; exit 1; }
 
 step "Signing in through nginx as ci-admin"
 "$PYTHON" - "$SITE" "$USER_PASSWORD" "$HTTP_PORT" "$APP_DIR" "$WORK" <<'PY'

@@ -11,8 +11,9 @@ instance = os.environ.get("QMS_INSTANCE") or os.path.join(os.getcwd(), "instance
 
 # nginx reaches gunicorn on a unix socket in the unit's RuntimeDirectory (/run/qms).
 bind = [os.environ.get("QMS_BIND", "unix:/run/qms/gunicorn.sock")]
-# Socket mode 0660 (files gunicorn writes keep the process's own umask): the socket is
-# the qms group's, which holds nginx's user and nobody else.
+# The socket is made without rights for others (0770): the qms group, which holds nginx's
+# user, may connect, nobody else. (Only the socket: the application's files keep the
+# process's own umask.)
 umask = 0o007
 
 workers = int(os.environ.get("QMS_WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1))

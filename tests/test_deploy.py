@@ -47,6 +47,20 @@ def test_each_unit_runs_what_the_checkout_has(unit):
     assert "EnvironmentFile=/etc/qms/qms.env" in text and "User=qms" in text
 
 
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd here")
+def test_systemd_accepts_the_units(tmp_path):
+    for unit in ("qms-web.service", "qms-worker.service"):
+        text = (DEPLOY / "systemd" / unit).read_text().replace("/srv/qms/app", str(ROOT))
+        (tmp_path / unit).write_text(text)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", *sorted(map(str, tmp_path.glob("*.service")))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+
+
 def gunicorn_settings(monkeypatch, instance: str) -> dict:
     """What deploy/gunicorn.conf.py sets for an instance (gunicorn executes it likewise)."""
     monkeypatch.setenv("QMS_INSTANCE", instance)
