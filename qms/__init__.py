@@ -30,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions in :mod:`qms.extensions` to the app."""
-    from qms import i18n, navigation, security, uow
+    from qms import i18n, navigation, security, trail_text, uow
     from qms.auth import access
     from qms.extensions import csrf, db, migrate
 
@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     navigation.init_app(app)
     access.init_app(app)
     security.init_app(app)
+    trail_text.init_app(app)
     # The document repository is opened once per app context and closed with it.
     app.teardown_appcontext(uow.close_store)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
