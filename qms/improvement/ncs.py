@@ -30,7 +30,6 @@ from qms.improvement.analysis import analysis_gaps
 from qms.improvement.labels import nc_state_label
 from qms.improvement.models import (
     NC_STATES,
-    OPEN_ACTION_STATES,
     OPEN_NC_STATES,
     SEVERITIES,
     SOURCES,
@@ -40,6 +39,7 @@ from qms.improvement.models import (
 )
 from qms.improvement.permissions import (
     TRANSITIONS,
+    accepts_own_work,
     can_accept,
     can_add_evidence,
     can_assign,
@@ -48,6 +48,7 @@ from qms.improvement.permissions import (
     in_quality_office,
     require_open,
     require_responsible,
+    unfinished_actions,
 )
 from qms.improvement.validation import (
     choice,
@@ -410,7 +411,7 @@ class _Steps:
                 _("The root-cause analysis is missing %(gaps)s.", gaps=", ".join(gaps)),
                 field="analysis",
             )
-        if actor.id == nc.responsible_id:
+        if accepts_own_work(actor, nc, "action_plan"):
             raise PermissionDenied(
                 _("You wrote this analysis; another member of the quality office accepts it.")
             )
@@ -420,7 +421,7 @@ class _Steps:
 
     @staticmethod
     def action_plan__implementation(actor, nc, fields):
-        if actor.id == nc.responsible_id:
+        if accepts_own_work(actor, nc, "implementation"):
             raise PermissionDenied(
                 _("You made this plan; another member of the quality office accepts it.")
             )
@@ -446,7 +447,7 @@ class _Steps:
 
     @staticmethod
     def implementation__effectiveness_check(actor, nc, fields):
-        unfinished = [a.number for a in nc.actions if a.state in OPEN_ACTION_STATES]
+        unfinished = unfinished_actions(nc)
         if unfinished:
             raise Conflict(
                 _("Actions not finished yet: %(actions)s.", actions=", ".join(unfinished)),
