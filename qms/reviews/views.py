@@ -76,6 +76,8 @@ def template_helpers():
         "section_title": labels.section_title,
         "trail_url": chain.trail_url,
         "objective_source_label": labels.source_label,
+        "measurement_origin_label": labels.origin_label,
+        "input_status_label": labels.input_status_label,
         "review_rules": services.RULES,
     }
 
