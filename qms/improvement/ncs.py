@@ -60,6 +60,7 @@ from qms.improvement.validation import (
 )
 from qms.models import utcnow
 from qms.records import services as records_services
+from qms.text import LONG_TEXT, within
 from qms.uow import transactional
 
 #: An uploaded file: its stream and the name the browser gave it.
@@ -384,15 +385,15 @@ class _Steps:
     @staticmethod
     def reported__containment(actor, nc, fields):
         if (fields.get("containment") or "").strip():
-            nc.containment = fields["containment"].strip()
+            nc.containment = within(fields["containment"].strip(), LONG_TEXT, "containment")
 
     @staticmethod
     def containment__analysis(actor, nc, fields):
-        done = (fields.get("containment") or nc.containment or "").strip()
-        if not done:
-            raise ValidationFailed(
-                _("Record what was done at once to contain the problem."), field="containment"
-            )
+        done = text(
+            fields.get("containment") or nc.containment,
+            "containment",
+            _("Record what was done at once to contain the problem."),
+        )
         by = active_user_named(fields.get("containment_by"), "containment_by") or actor
         today = clock.today()
         on = fields.get("containment_on") or today
