@@ -386,6 +386,7 @@ def _value_labels() -> dict[tuple[str | None, str], object]:
         ("equipment", "result"): equipment.result_label,
         ("equipment", "last_result"): equipment.result_label,
         ("training", "method"): training.method_label,
+        ("training", "result"): training.result_label,
         ("context_issue", "kind"): context.kind_label,
         ("legal_requirement", "status"): context.legal_status_label,
         (None, "roles"): role_label,
@@ -413,13 +414,13 @@ class Line:
     proofs: list[tuple[str, str]] = field(default_factory=list)
 
 
-def lines(events, fields: dict[str, str] | None = None, main: str | None = None) -> list[Line]:
+def lines(events, fields: dict | None = None, main: str | None = None) -> list[Line]:
     """Tell ``events`` as :class:`Line` objects in the current language.
 
     ``fields`` tells the keys of a record's values: ``{key: (label, show(value))}`` from
-    its form. When one
-    trail shows several objects (an NC and its actions), ``main`` is the object type of
-    the trail's own object, and the events about others are headed by their key.
+    its form. When one trail shows several objects (an NC and its actions), ``main`` is
+    the object type of the trail's own object, and the events about others are headed by
+    their key.
     """
     events = list(events)
     names = _display_names(events)

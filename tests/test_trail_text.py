@@ -121,3 +121,47 @@ def test_an_audit_trail_joins_lists_and_names_the_lead_auditor(users, client, au
     shown = _visible(_timeline(page))
     assert "planned the audit" in shown and "Lead auditor" in shown and "Ada Checker" in shown
     assert "['" not in shown and "departments:" not in shown and "lead_auditor" not in shown
+
+
+def test_reviews_complaints_and_providers_show_their_trails_in_sentences(users, client, auth):
+    from datetime import timedelta
+
+    from qms import clock
+    from qms.reviews import feedback
+    from qms.reviews import services as reviews
+    from qms.suppliers import services as suppliers
+
+    _names(users)
+    review = reviews.plan_review(
+        users["admin"],
+        title="Annual review",
+        planned_on=clock.today(),
+        chair="approver",
+        attendees=["author"],
+        period_start=clock.today() - timedelta(days=30),
+        period_end=clock.today(),
+    )
+    complaint = feedback.register_complaint(
+        users["staff"], "hotline", clock.today(), "Waited an hour.", "Service Hall"
+    )
+    provider = suppliers.add_supplier(
+        users["approver"],
+        "Swift Courier Ltd",
+        "Delivery of licences",
+        "author",
+        status="approved",
+        criteria=[{"name": "Quality", "weight": 3}, {"name": "On time", "weight": 1}],
+    )
+    db.session.commit()
+    auth.login("approver")
+    pages = {
+        f"/reviews/{review.number}": ["planned the management review", "Alan Writer"],
+        f"/complaints/{complaint.number}": ["registered the complaint", "Sam Clerk", "hotline"],
+        f"/suppliers/{provider.number}": ["added the provider", "Owner", "Alan Writer"],
+    }
+    for path, words in pages.items():
+        page = client.get(path).get_data(as_text=True)
+        shown = _visible(_timeline(page))
+        for word in words:
+            assert word in shown, (path, word)
+        assert "['" not in shown and "{'" not in shown and "[[" not in shown, path
