@@ -49,7 +49,7 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions in :mod:`qms.extensions` to the app."""
-    from qms import i18n, navigation, security, uow
+    from qms import i18n, navigation, security, trail_text, uow
     from qms.auth import access
     from qms.extensions import csrf, db, migrate
 
@@ -61,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     navigation.init_app(app)
     access.init_app(app)
     security.init_app(app)
+    trail_text.init_app(app)
     # The document repository is opened once per app context and closed with it.
     app.teardown_appcontext(uow.close_store)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

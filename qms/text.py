@@ -21,6 +21,30 @@ from werkzeug.utils import cached_property
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+# The longest free text one field takes (a description, evidence, a response): pages of
+# facts, not a book; longer text is refused with the count, never cut.
+LONG_TEXT = 10_000
+
+
+def within(value: str, limit: int, field: str | None) -> str:
+    """Return ``value``, or refuse it beside ``field`` when longer than ``limit`` characters.
+
+    :raises ValidationFailed: too long (the message gives the limit and the length).
+    """
+    from qms.errors import ValidationFailed
+
+    if len(value) > limit:
+        raise ValidationFailed(
+            _(
+                "At most %(limit)d characters, please; this has %(count)d.",
+                limit=limit,
+                count=len(value),
+            ),
+            field=field,
+        )
+    return value
+
+
 def clean(value: Any) -> Any:
     """Remove NUL characters and replace lone surrogates with U+FFFD.
 

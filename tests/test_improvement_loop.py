@@ -115,8 +115,10 @@ def test_nc_to_procedure_change_to_release_to_verified_closure(users, client, au
         documents.revision_content(rev),
     )
     assert result.words_added > 0
-    assert f"+{result.words_added} words added" in html
-    assert f"−{result.words_removed} words removed" in html
+    added, removed = result.words_added, result.words_removed
+    assert f"{added} word{'s' if added != 1 else ''} added" in html
+    assert f"{removed} word{'s' if removed != 1 else ''} removed" in html
+    assert "−" not in html  # counts, never negative numbers
     redline = client.get(diff_link.replace("&amp;", "&")).text
     assert "<ins>" in redline and "withdrawn" in redline
     # The timeline tells the story in order, and the action page shows the release.

@@ -19,6 +19,7 @@ from qms.improvement.models import (
     SEVERITIES,
     SOURCES,
 )
+from qms.text import LONG_TEXT
 
 blp = Blueprint(
     "api_nonconformities",
@@ -129,7 +130,7 @@ class NcDetailSchema(NcSchema):
 
 class NcCreateSchema(Schema):
     title = fields.String(required=True)
-    description = fields.String(required=True)
+    description = fields.String(required=True, metadata={"maxLength": LONG_TEXT})
     source = fields.String(required=True, validate=validate.OneOf(SOURCES))
     department = fields.String(load_default=None, allow_none=True)
     clause = fields.String(load_default=None, allow_none=True)

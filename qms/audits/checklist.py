@@ -105,7 +105,7 @@ def add_question(actor: User, audit: Audit, text: str, clause: str | None = None
         QUESTION_STATES,
         _("Only the audit team of %(ref)s records its findings.", ref=audit.ref),
     )
-    text = clean_text(text, 4000)
+    text = clean_text(text, "text", 4000)
     if not text:
         raise ValidationFailed(_("Write the question."), field="text")
     clause_list = clauses_of([clause] if clause else [], "clause")

@@ -11,6 +11,7 @@ from qms.auth.models import Department
 from qms.documents import services as documents
 from qms.errors import NotFound, ValidationFailed
 from qms.extensions import db
+from qms.text import within
 
 MAX_TEXT = 20000
 
@@ -69,8 +70,12 @@ def clauses_of(values, field_name: str = "clauses") -> list[str]:
         raise ValidationFailed(exc.message, field=field_name) from exc
 
 
-def clean_text(value: str | None, limit: int = MAX_TEXT) -> str:
-    return (value or "").strip()[:limit]
+def clean_text(value: str | None, field: str, limit: int = MAX_TEXT) -> str:
+    """Return ``value`` stripped; refuse it beside ``field`` when too long (never cut it).
+
+    :raises ValidationFailed: longer than ``limit`` characters.
+    """
+    return within((value or "").strip(), limit, field)
 
 
 def lang() -> str:

@@ -93,7 +93,7 @@ def record_finding(
             _("The result must be one of: %(results)s.", results=", ".join(RESULTS)),
             field="result",
         )
-    evidence = clean_text(evidence)
+    evidence = clean_text(evidence, "evidence")
     if result in NC_RESULTS + ("observation", "ofi") and not evidence:
         raise ValidationFailed(
             _("Write down the evidence: what was seen, where, and against which requirement."),
@@ -112,7 +112,8 @@ def record_finding(
         question = new_question(
             audit,
             "auditor",
-            clean_text(text, 4000) or _("Finding against clause %(clause)s", clause=clause_list[0]),
+            clean_text(text, "text", 4000)
+            or _("Finding against clause %(clause)s", clause=clause_list[0]),
             clause_list[0],
         )
     elif clause:
@@ -231,7 +232,7 @@ def raise_action(
                 number=question.action_ref,
             )
         )
-    title = clean_text(title, 300) or _(
+    title = clean_text(title, "title", 300) or _(
         "%(ref)s, clause %(clause)s: %(summary)s",
         ref=audit.ref,
         clause=question.clause or "-",

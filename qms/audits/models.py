@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qms.auth.models import Department, User
+from qms.clauses import in_order
 from qms.documents.models import Document
 from qms.extensions import db
 from qms.models import UTCDateTime, utcnow
@@ -121,7 +122,7 @@ class Audit(db.Model):
 
     @property
     def clauses(self) -> list[str]:
-        return [row.clause for row in self.clause_rows]
+        return in_order(row.clause for row in self.clause_rows)
 
     def people(self, role: str) -> list[User]:
         return [m.user for m in self.members if m.role == role]

@@ -216,7 +216,7 @@ class _Plan:
 
 
 def _validate_plan(data: PlanData) -> _Plan:
-    title = clean_text(data.title, 300)
+    title = clean_text(data.title, "title", 300)
     if not title:
         raise ValidationFailed(_("A title is required."), field="title")
     data.title = title
@@ -301,7 +301,8 @@ def create_audit(actor: User, data: PlanData) -> Audit:
         year=year,
         title=data.title,
         audit_type=data.audit_type,
-        objectives=clean_text(data.objectives) or (programme.objectives if programme else ""),
+        objectives=clean_text(data.objectives, "objectives")
+        or (programme.objectives if programme else ""),
         processes=plan.processes,
         lead_auditor=plan.lead,
         planned_start=data.planned_start,
@@ -342,7 +343,7 @@ def update_plan(actor: User, audit: Audit, data: PlanData) -> Audit:
     plan = _validate_plan(data)
     audit.title = data.title
     audit.audit_type = data.audit_type
-    audit.objectives = clean_text(data.objectives)
+    audit.objectives = clean_text(data.objectives, "objectives")
     audit.processes = plan.processes
     audit.lead_auditor = plan.lead
     audit.planned_start = data.planned_start

@@ -20,6 +20,7 @@ from qms.audits.models import (
 )
 from qms.audits.permissions import can_keep_programme, require
 from qms.auth.models import Department, User
+from qms.clauses import in_order
 from qms.errors import NotFound, ValidationFailed
 from qms.extensions import db
 from qms.models import utcnow
@@ -59,9 +60,9 @@ def save_programme(
             "scope": programme.scope,
             "criteria": programme.criteria,
         }
-    programme.objectives = clean_text(objectives)
-    programme.scope = clean_text(scope)
-    programme.criteria = clean_text(criteria)
+    programme.objectives = clean_text(objectives, "objectives")
+    programme.scope = clean_text(scope, "scope")
+    programme.criteria = clean_text(criteria, "criteria")
     programme.updated_at = utcnow()
     trail.record(
         "programme.saved",
@@ -122,7 +123,7 @@ def save_unit(
         raise ValidationFailed(
             _("The risk must be one of: %(levels)s.", levels=", ".join(RISK_LEVELS)), field="risk"
         )
-    name = clean_text(name, 120)
+    name = clean_text(name, "name", 120)
     dept = None
     if kind == "department":
         dept = department_named(name, "name")
@@ -141,8 +142,8 @@ def save_unit(
         raise ValidationFailed(_("Audits per year must be 0 to 52."), field="frequency")
     unit.risk = risk
     unit.frequency = int(frequency)
-    unit.clauses = clause_list
-    unit.notes = clean_text(notes, 2000)
+    unit.clauses = in_order(clause_list)
+    unit.notes = clean_text(notes, "notes", 2000)
     trail.record(
         "programme.unit_saved",
         "audit_programme",

@@ -39,6 +39,7 @@ from qms.errors import ServiceError
 from qms.extensions import db
 from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav, register_work
+from qms.records import services as records
 from qms.risks import services as risk_register
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")
@@ -488,6 +489,7 @@ def question(ref: str, seq: int):
             form=form,
             text=services.question_text(q, _lang()),
             hint=services.question_hint(q, _lang()),
+            record_example=records.example_number(),
             titles=checklists.clause_titles(_lang()),
             prev_seq=prev_seq,
             next_seq=next_seq,

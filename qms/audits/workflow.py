@@ -55,9 +55,9 @@ def save_report_text(
         _("Only the audit team of %(ref)s records its findings.", ref=audit.ref),
     )
     before = {"summary": audit.summary, "strengths": audit.strengths}
-    audit.summary = clean_text(summary)
-    audit.strengths = clean_text(strengths)
-    audit.distribution = clean_text(distribution, 4000)
+    audit.summary = clean_text(summary, "summary")
+    audit.strengths = clean_text(strengths, "strengths")
+    audit.distribution = clean_text(distribution, "distribution", 4000)
     trail.record(
         "audit.report_edited",
         "audit",

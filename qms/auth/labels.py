@@ -1,5 +1,6 @@
 """Translated names of roles and token states."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 ROLE_LABELS = {
@@ -26,4 +27,4 @@ def role_label(role: str) -> str:
 
 
 def roles_label(roles) -> str:
-    return ", ".join(role_label(r) for r in sorted(roles))
+    return _(", ").join(role_label(r) for r in sorted(roles))

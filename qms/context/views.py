@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from qms import spreadsheets
+from qms import spreadsheets, trail
 from qms.auth.models import User
 from qms.context import labels, permissions, services
 from qms.context.forms import IssueForm, LegalForm, PartyForm
@@ -229,4 +229,9 @@ def legal(number: str):
             else:
                 flash(_("Saved."), "success")
             return redirect(url_for("context.legal", number=number))
-    return render_template("context/legal.html", req=req, form=form)
+    return render_template(
+        "context/legal.html",
+        req=req,
+        form=form,
+        events=trail.events_for("legal_requirement", req.number),
+    )

@@ -145,6 +145,12 @@ def blank_content(doc: Document) -> str:
 # -- drafts ----------------------------------------------------------------------------
 
 
+def can_open_draft(user: User, doc: Document) -> bool:
+    """Return whether ``user`` may start ``doc``'s next revision now: an author, while the
+    document is in force and has no open draft (the checks :func:`open_draft` makes)."""
+    return can_author(user, doc) and doc.status != "obsolete" and open_revision(doc) is None
+
+
 @transactional
 def open_draft(
     actor: User,

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from qms import clock, render
+from qms.clauses import in_order
 from qms.documents.models import TYPE_FOLDERS, Document
 from qms.errors import BadRequest
 from qms.extensions import db
@@ -89,7 +90,7 @@ class InForce:
     @property
     def clauses(self) -> list[str]:
         value = self.meta.get("clauses") or []
-        return [str(c) for c in value] if isinstance(value, list) else [str(value)]
+        return in_order(str(c) for c in value) if isinstance(value, list) else [str(value)]
 
     @property
     def label(self) -> str | None:

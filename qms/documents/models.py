@@ -10,6 +10,7 @@ from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qms.auth.models import Department, User
+from qms.clauses import in_order
 from qms.extensions import db
 from qms.models import UTCDateTime, utcnow
 
@@ -95,7 +96,7 @@ class Document(db.Model):
 
     @property
     def clauses(self) -> list[str]:
-        return [c.clause for c in self.clause_rows]
+        return in_order(c.clause for c in self.clause_rows)
 
     @property
     def path(self) -> str:

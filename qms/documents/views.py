@@ -608,10 +608,18 @@ def change_request(number: str):
     revisions = db.session.scalars(
         select(Revision).where(Revision.change_request_id == cr.id)
     ).all()
+    # An accepted request is carried out by a revision of each document it concerns.
+    start = {}
+    if cr.status == "accepted":
+        for doc in cr.documents:
+            if services.can_open_draft(current_user, doc):
+                start[doc.code] = _open_form(doc)
+                start[doc.code].change_request.data = cr.number
     return render_template(
         "documents/change_request.html",
         cr=cr,
         form=form,
         revisions=revisions,
+        start=start,
         events=trail.events_for("change_request", cr.number),
     )

@@ -30,6 +30,7 @@ from qms.improvement.permissions import (
     require_responsible,
 )
 from qms.improvement.validation import choice, text
+from qms.text import LONG_TEXT, within
 from qms.uow import transactional
 
 MAX_WHYS = 5
@@ -66,6 +67,8 @@ def record_analysis(
         raise ValidationFailed(_("Answer at least the first why."), field="whys")
     if len(chain) > MAX_WHYS:
         raise ValidationFailed(_("Five whys at most."), field="whys")
+    for why in chain:
+        within(why, LONG_TEXT, "whys")
     category = choice(category, CAUSE_CATEGORIES, "cause_category")
     root_cause = text(root_cause, "root_cause", _("State the root cause."))
     before = {"whys": nc.whys, "category": nc.cause_category, "root_cause": nc.root_cause}

@@ -30,7 +30,6 @@ from qms.improvement.analysis import analysis_gaps
 from qms.improvement.labels import nc_state_label
 from qms.improvement.models import (
     NC_STATES,
-    OPEN_ACTION_STATES,
     OPEN_NC_STATES,
     SEVERITIES,
     SOURCES,
@@ -40,6 +39,7 @@ from qms.improvement.models import (
 )
 from qms.improvement.permissions import (
     TRANSITIONS,
+    accepts_own_work,
     can_accept,
     can_add_evidence,
     can_assign,
@@ -48,6 +48,7 @@ from qms.improvement.permissions import (
     in_quality_office,
     require_open,
     require_responsible,
+    unfinished_actions,
 )
 from qms.improvement.validation import (
     choice,
@@ -59,6 +60,7 @@ from qms.improvement.validation import (
 )
 from qms.models import utcnow
 from qms.records import services as records_services
+from qms.text import LONG_TEXT, within
 from qms.uow import transactional
 
 #: An uploaded file: its stream and the name the browser gave it.
@@ -383,15 +385,15 @@ class _Steps:
     @staticmethod
     def reported__containment(actor, nc, fields):
         if (fields.get("containment") or "").strip():
-            nc.containment = fields["containment"].strip()
+            nc.containment = within(fields["containment"].strip(), LONG_TEXT, "containment")
 
     @staticmethod
     def containment__analysis(actor, nc, fields):
-        done = (fields.get("containment") or nc.containment or "").strip()
-        if not done:
-            raise ValidationFailed(
-                _("Record what was done at once to contain the problem."), field="containment"
-            )
+        done = text(
+            fields.get("containment") or nc.containment,
+            "containment",
+            _("Record what was done at once to contain the problem."),
+        )
         by = active_user_named(fields.get("containment_by"), "containment_by") or actor
         today = clock.today()
         on = fields.get("containment_on") or today
@@ -410,7 +412,7 @@ class _Steps:
                 _("The root-cause analysis is missing %(gaps)s.", gaps=", ".join(gaps)),
                 field="analysis",
             )
-        if actor.id == nc.responsible_id:
+        if accepts_own_work(actor, nc, "action_plan"):
             raise PermissionDenied(
                 _("You wrote this analysis; another member of the quality office accepts it.")
             )
@@ -420,7 +422,7 @@ class _Steps:
 
     @staticmethod
     def action_plan__implementation(actor, nc, fields):
-        if actor.id == nc.responsible_id:
+        if accepts_own_work(actor, nc, "implementation"):
             raise PermissionDenied(
                 _("You made this plan; another member of the quality office accepts it.")
             )
@@ -446,7 +448,7 @@ class _Steps:
 
     @staticmethod
     def implementation__effectiveness_check(actor, nc, fields):
-        unfinished = [a.number for a in nc.actions if a.state in OPEN_ACTION_STATES]
+        unfinished = unfinished_actions(nc)
         if unfinished:
             raise Conflict(
                 _("Actions not finished yet: %(actions)s.", actions=", ".join(unfinished)),

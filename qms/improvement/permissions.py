@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from qms.auth.models import User
 from qms.errors import Conflict, PermissionDenied
 from qms.improvement.labels import nc_state_label
-from qms.improvement.models import Action, Nonconformity
+from qms.improvement.models import OPEN_ACTION_STATES, Action, Nonconformity
 
 QUALITY_OFFICE = "approver"
 # Who may judge whether an action worked, besides the NC's responsible person.
@@ -121,6 +121,36 @@ def can_transition(user: User, nc: Nonconformity, to: str) -> bool:
 def allowed_transitions(user: User, nc: Nonconformity) -> list[str]:
     """Return the states ``user`` may move the NC to from where it is."""
     return [to for (frm, to) in TRANSITIONS if frm == nc.state and can_transition(user, nc, to)]
+
+
+def unfinished_actions(nc: Nonconformity) -> list[str]:
+    """Return the numbers of the NC's actions not finished yet (planned, running, failed)."""
+    return [a.number for a in nc.actions if a.state in OPEN_ACTION_STATES]
+
+
+def accepts_own_work(user: User, nc: Nonconformity, to: str) -> bool:
+    """Return whether accepting the analysis or plan (``to``) would be the author's own."""
+    return to in ("action_plan", "implementation") and user.id == nc.responsible_id
+
+
+def can_ask_for_check(user: User, nc: Nonconformity) -> bool:
+    """Ask for the effectiveness check: the responsible person, once every action is done."""
+    return nc.state == "implementation" and can_work(user, nc) and not unfinished_actions(nc)
+
+
+def offered_transitions(user: User, nc: Nonconformity) -> list[str]:
+    """Return the moves the page offers ``user``: those the step's own checks will not refuse
+    for who takes them or for the actions still open."""
+    offered = []
+    for to in allowed_transitions(user, nc):
+        if accepts_own_work(user, nc, to):
+            continue
+        if (nc.state, to) == ("implementation", "effectiveness_check") and not (
+            can_ask_for_check(user, nc)
+        ):
+            continue
+        offered.append(to)
+    return offered
 
 
 # -- actions ---------------------------------------------------------------------------

@@ -79,6 +79,7 @@ from qms.improvement.permissions import (
     can_accept,
     can_add_evidence,
     can_analyse,
+    can_ask_for_check,
     can_assign,
     can_close,
     can_plan,
@@ -89,6 +90,8 @@ from qms.improvement.permissions import (
     can_work,
     can_work_action,
     doers,
+    offered_transitions,
+    unfinished_actions,
 )
 from qms.improvement.validation import validate_clause
 
@@ -123,6 +126,9 @@ __all__ = [
     "open_aging",
     "allowed_action_transitions",
     "allowed_transitions",
+    "offered_transitions",
+    "unfinished_actions",
+    "can_ask_for_check",
     "analysis_gaps",
     "assign",
     "attachment_path",

@@ -13,6 +13,7 @@ from qms import clock
 from qms.auth.models import Department
 from qms.errors import Conflict, ValidationFailed
 from qms.extensions import db
+from qms.text import LONG_TEXT, within
 
 CLAUSE_RE = re.compile(r"^(?:[4-9]|10)(?:\.\d{1,2}){0,3}$")
 
@@ -28,14 +29,12 @@ def find_department(name: str | None, default: Department) -> Department:
     return dept
 
 
-def text(value: str | None, field_name: str, message: str, limit: int | None = None) -> str:
+def text(value: str | None, field_name: str, message: str, limit: int = LONG_TEXT) -> str:
     """Return ``value`` stripped, refusing it with ``message`` when blank or too long."""
     value = (value or "").strip()
     if not value:
         raise ValidationFailed(message, field=field_name)
-    if limit and len(value) > limit:
-        raise ValidationFailed(_("At most %(n)d characters, please.", n=limit), field=field_name)
-    return value
+    return within(value, limit, field_name)
 
 
 def validate_clause(clause: str | None) -> str | None:

@@ -76,6 +76,7 @@ def inject_labels():
         "action_state_label": labels.action_state_label,
         "origin_label": labels.origin_label,
         "disposition_label": labels.disposition_label,
+        "unfinished_actions": services.unfinished_actions,
     }
 
 
@@ -358,7 +359,7 @@ def _similar_for_form(form: NcForm) -> list:
 
 def _step_forms(nc) -> dict:
     forms = {}
-    for to in services.allowed_transitions(current_user, nc):
+    for to in services.offered_transitions(current_user, nc):
         form = TransitionForm(prefix=f"t-{to}")
         form.to.data = to
         form.containment_by.choices = user_choices(_("Me"))

@@ -86,7 +86,7 @@ def table(records: Iterable[Record], form: str | None) -> tuple[list[str], list[
         else:
             row.append(
                 "\n".join(
-                    f"{fd.label}: {display(fd, record.values.get(fd.key), found)}"
+                    f"{fd.label}{_(': ')}{display(fd, record.values.get(fd.key), found)}"
                     for fd in defn.fields
                     if record.values.get(fd.key) not in (None, "", [])
                 )

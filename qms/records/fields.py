@@ -107,7 +107,7 @@ class FieldDef:
     def hint(self) -> str:
         text = localised(self.help) or ""
         if self.unit:
-            text = f"{text} ({self.unit})".strip() if text else f"{_('Unit')}: {self.unit}"
+            text = f"{text} ({self.unit})".strip() if text else f"{_('Unit')}{_(': ')}{self.unit}"
         return text
 
     def option_label(self, value: str) -> str:
@@ -881,7 +881,7 @@ class TableType(FieldType):
     def display(self, fd, value, names):
         return "; ".join(
             ", ".join(
-                f"{c.label}: {display(c, row.get(c.key), names)}"
+                f"{c.label}{_(': ')}{display(c, row.get(c.key), names)}"
                 for c in fd.columns
                 if not is_blank(row.get(c.key))
             )

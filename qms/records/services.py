@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -482,7 +483,7 @@ def submit_record(
     year = clock.local(now).year
     # The counter row stays locked until commit: concurrent submissions get distinct numbers.
     seq = next_number(f"record:{defn.code}:{year}")
-    number = f"{defn.code}/{year}/{seq:06d}"
+    number = record_number(defn.code, year, seq)
     record = Record(
         number=number,
         form_code=defn.code,
@@ -797,6 +798,29 @@ def shown(defn: FormDefinition, values: dict) -> list[tuple[FieldDef, str, list[
         value = values.get(fd.key)
         out.append((fd, display(fd, value, found), fd.kind.cells(fd, value, found)))
     return out
+
+
+def record_number(form_code: str, year: int, seq: int) -> str:
+    """Name a record: its form's code, the organisation's year and a six-digit count."""
+    return f"{form_code}/{year}/{seq:06d}"
+
+
+def example_number() -> str:
+    """Return a record number of this year in the real format, for a field's placeholder."""
+    return record_number("RF-07-01-01", clock.today().year, 1)
+
+
+def trail_fields(defn: FormDefinition, events) -> dict:
+    """Return each field's label and how its values read, for the record's audit trail."""
+    every = [
+        value
+        for event in events
+        for side in (event.before, event.after)
+        if isinstance((side or {}).get("values"), dict)
+        for value in side["values"].values()
+    ]
+    found = names(dict(enumerate(every)))
+    return {fd.key: (fd.label, partial(display, fd, names=found)) for fd in defn.fields}
 
 
 # -- attachments -----------------------------------------------------------------------------

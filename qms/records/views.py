@@ -377,6 +377,7 @@ def detail(number: str):
     defn = services.record_definition(record)
     versions = [(v, services.shown(defn, v.values)) for v in reversed(record.versions)]
     raise_nc = "improvement.new" in current_app.view_functions and record.status != "void"
+    events = trail.events_for("record", record.number)
     return render_template(
         "records/detail.html",
         record=record,
@@ -388,7 +389,8 @@ def detail(number: str):
         void_form=ReasonForm(),
         raise_nc=raise_nc,
         retention_ends=services.retention_ends(record, defn),
-        events=trail.events_for("record", record.number),
+        events=events,
+        trail_fields=services.trail_fields(defn, events),
     )
 
 

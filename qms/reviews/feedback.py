@@ -18,6 +18,7 @@ from qms.reviews.labels import channel_label  # noqa: F401  (re-exported)
 from qms.reviews.models import CHANNELS, Complaint, SurveyResult
 from qms.reviews.objectives import _number
 from qms.reviews.permissions import can_record_surveys, can_respond, can_see  # noqa: F401
+from qms.text import LONG_TEXT, within
 from qms.uow import transactional
 
 # Days a department has to answer a complaint unless told otherwise.
@@ -78,6 +79,8 @@ def register_complaint(
     content = (content or "").strip()
     if not content:
         raise ValidationFailed(_("Write down what the customer said."), field="content")
+    within(content, LONG_TEXT, "content")
+    person = within((person or "").strip(), 200, "person")
     dept = _department(department)
     due = response_due or received_on + timedelta(days=DEFAULT_RESPONSE_DAYS)
     if due < received_on:
@@ -89,7 +92,7 @@ def register_complaint(
         number=f"CC-{year}-{next_number(f'CC-{year}'):04d}",
         channel=channel,
         received_on=received_on,
-        person=(person or "").strip()[:200] or None,
+        person=person or None,
         content=content,
         department=dept,
         response_due=due,
@@ -123,6 +126,7 @@ def respond(
     response = (response or "").strip()
     if not response:
         raise ValidationFailed(_("Write the response given."), field="response")
+    within(response, LONG_TEXT, "response")
     before = {"response": complaint.response, "satisfied": complaint.satisfied}
     complaint.response = response
     complaint.responded_on = complaint.responded_on or clock.today()

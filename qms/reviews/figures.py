@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from qms import clock
@@ -101,7 +102,7 @@ def nc_closure_days(start: date, end: date) -> Figure:
         label,
         round(sum(days) / len(days), 1),
         _("days"),
-        detail=_("over %(n)d closed NCs", n=len(closed)),
+        detail=ngettext("over %(num)d closed NC", "over %(num)d closed NCs", len(closed)),
         data={"closed": [nc.number for nc in closed], "days": days},
     )
 

@@ -62,6 +62,31 @@ def source_label(source: str) -> str:
     }.get(source, source)
 
 
+def origin_label(origin: str) -> str:
+    """Name how one measurement of an objective came in."""
+    return {
+        "browser": _("entered on the page"),
+        "csv": _("imported from a spreadsheet"),
+        "api": _("sent through the API"),
+        "surveys": _("computed from satisfaction surveys"),
+        "computed": _("computed by the system"),
+    }.get(origin, origin)
+
+
+def input_status_label(kind: str, status: str) -> str:
+    """Name the state an item of the compiled inputs had (an NC, action, audit or finding)."""
+    from qms.audits import labels as audits
+    from qms.improvement import labels as improvement
+
+    if kind == "action":
+        return improvement.action_state_label(status)
+    if kind == "audit":
+        return audits.state_label(status)
+    named = improvement.nc_state_label(status)
+    # An NC raised from an audit finding carries the finding's result (minor_nc…).
+    return audits.result_label(status) if named == status else named
+
+
 def frequency_label(frequency: str) -> str:
     """Name how often an objective is measured."""
     return {

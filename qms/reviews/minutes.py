@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from qms import render
 from qms.i18n import when
+from qms.reviews import labels
 from qms.reviews.labels import decision_label, section_title, state_label
 from qms.reviews.models import Review
 
@@ -20,6 +21,10 @@ FORMATS = {
     "pdf": "application/pdf",
 }
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~^$@&:\"'=])")
+
+
+def _status(item: dict) -> str:
+    return labels.input_status_label(item["kind"], item["status"])
 
 
 def escape(text) -> str:
@@ -86,7 +91,7 @@ def markdown(review: Review) -> str:
             value = f" {item['value']:g} {item.get('unit', '')}" if "value" in item else ""
             lines.append(
                 f"- {_cell(item['key'])}: {_cell(item.get('text', ''))}{value.rstrip()}"
-                + (f" ({_cell(item['status'])})" if item.get("status") else "")
+                + (_(" (%(status)s)", status=_cell(_status(item))) if item.get("status") else "")
             )
         if others:
             lines.append("")

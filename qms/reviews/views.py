@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from qms import clock
+from qms import trail as audit_trail
 from qms.auth.models import Department, User
 from qms.errors import ServiceError
 from qms.extensions import db
@@ -76,6 +77,8 @@ def template_helpers():
         "section_title": labels.section_title,
         "trail_url": chain.trail_url,
         "objective_source_label": labels.source_label,
+        "measurement_origin_label": labels.origin_label,
+        "input_status_label": labels.input_status_label,
         "review_rules": services.RULES,
     }
 
@@ -216,6 +219,7 @@ def _render_objective(objective, measure_form=None, import_form=None, status=200
             raise_nc_url=sources.new_nc_url("process_monitoring"),
             preventive_url=sources.new_action_url(),
             example=periods.EXAMPLES[objective.frequency],
+            events=audit_trail.events_for("objective", str(objective.id)),
         ),
         status,
     )
@@ -391,6 +395,7 @@ def complaint(number: str):
             form=form,
             can_respond=feedback.can_respond(current_user, item),
             nc_url=sources.nc_url(item.nc_number) if item.nc_number else None,
+            events=audit_trail.events_for("complaint", item.number),
         ),
         status,
     )
@@ -525,6 +530,7 @@ def _render_review(review, status=200, **forms):
             approve_form=forms.get("approve_form") or ApproveForm(formdata=None),
             action_url=sources.action_url,
             item_url=sources.item_url,
+            events=audit_trail.events_for("review", review.number),
         ),
         status,
     )

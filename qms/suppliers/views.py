@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from qms import spreadsheets
+from qms import spreadsheets, trail
 from qms.auth.models import User
 from qms.errors import ServiceError, ValidationFailed
 from qms.extensions import db
@@ -169,6 +169,7 @@ def _detail(supplier, form=None, status_form=None, evaluation_form=None, code: i
         ncs=ncs,
         proposal=services.proposal(supplier, ncs),
         poor_score=services.poor_score(),
+        events=trail.events_for("supplier", supplier.number),
     ), code
 
 
