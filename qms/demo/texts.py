@@ -18,6 +18,9 @@ EN: dict[str, object] = {
     "cr_note_heading": "Revision note",
     "cr_note": "Updated after the internal audit.",
     "cr_summary": "Add revision note after the internal audit",
+    # -- signatures on the starter documents -------------------------------------------
+    "review_comment": "Reviewed: consistent with current practice and the other documents.",
+    "approve_comment": "Approved for release.",
     # -- records -----------------------------------------------------------------------
     "person_li": "Li Wei",
     "person_zhang": "Zhang Min",
@@ -144,6 +147,8 @@ ZH_HANS: dict[str, object] = {
     "cr_note_heading": "修订说明",
     "cr_note": "根据内部审核结果修订。",
     "cr_summary": "根据内部审核增加修订说明",
+    "review_comment": "已审核：与现行做法及相关文件一致。",
+    "approve_comment": "同意发布。",
     "person_li": "李伟",
     "person_zhang": "张敏",
     "firm_hengtai": "恒泰商贸有限公司",
