@@ -363,6 +363,15 @@ def _demo_audits(demo: Demo, numbers: dict[str, str]) -> Story:
     set_on = max(demo.days(-334), date(demo.today.year, 1, 1))
     yield demo.at((set_on - demo.today).days, 10)
     _programme(demo)
+    # Earlier in the year: two audits that found everything in order.
+    for days_ago, title, dept, clauses in (
+        (190, "audit_hall_spring_title", "Service Hall", ["8.2", "8.5.1"]),
+        (120, "audit_certificates_title", "Certificate Issuance Department", ["8.5.1", "8.6"]),
+    ):
+        held = demo.days(-days_ago)
+        if held.year != demo.today.year or held < set_on:
+            continue  # not this year's programme, or before the demo's history
+        yield from _audit_conforming(demo, -days_ago, title, dept, clauses)
     # The audit is held three and a half weeks ago, within this year where the year
     # has run long enough for its NC to be worked before today.
     start = max(demo.days(-25), date(demo.today.year, 1, 1))
@@ -397,6 +406,41 @@ def _demo_audits(demo: Demo, numbers: dict[str, str]) -> Story:
     )
 
 
+def _audit_conforming(demo: Demo, day: int, title: str, dept: str, clauses: list[str]) -> Story:
+    """An audit planned three weeks ahead, held on ``day``, reported and closed, no NC."""
+    auditor = demo.people["auditor"]
+    yield demo.at(day - 21, 10)
+    audit = audits.create_audit(
+        auditor,
+        audits.PlanData(
+            title=demo.t(title),
+            departments=[demo.dept(dept)],
+            clauses=clauses,
+            lead_auditor=auditor.username,
+            planned_start=demo.days(day),
+            planned_end=demo.days(day),
+            objectives=demo.t("audit_routine_objectives"),
+        ),
+    )
+    yield demo.at(day, 9)
+    audits.transition(auditor, audit, "in_progress")
+    yield demo.at(day, 11)
+    for question in list(audit.questions):
+        key = "audit_guides" if question.source == "checklist" else "audit_routine_evidence"
+        audits.record_finding(auditor, audit, "conforming", demo.t(key), question=question)
+    yield demo.at(day + 1, 16)
+    audits.save_report_text(
+        auditor,
+        audit,
+        demo.t("audit_routine_summary"),
+        demo.t("audit_routine_strengths"),
+        demo.t("audit_distribution"),
+    )
+    audits.transition(auditor, audit, "reported", demo.passwords["auditor"], demo.lang)
+    yield demo.at(day + 2, 10)
+    audits.transition(auditor, audit, "closed")
+
+
 def _programme(demo: Demo) -> None:
     mrep = demo.people["mrep"]
     programme = audits.save_programme(
@@ -406,10 +450,11 @@ def _programme(demo: Demo) -> None:
         demo.t("programme_scope"),
         demo.t("programme_criteria"),
     )
-    for dept, risk, clauses, notes in (
-        ("Service Hall", "high", ["8.2", "8.5"], "unit_hall_notes"),
-        ("Certificate Issuance Department", "medium", ["8.5", "8.6"], "unit_certificates_notes"),
-        ("Business Approval Department", "medium", ["8.5.1"], "unit_approval_notes"),
+    # Audits a year: the office's own choice, below the suggestion, as it may record.
+    for dept, risk, frequency, clauses, notes in (
+        ("Service Hall", "high", 2, ["8.2", "8.5"], "unit_hall_notes"),
+        ("Certificate Issuance Department", "medium", 1, ["8.5", "8.6"], "unit_certificates_notes"),
+        ("Business Approval Department", "medium", 1, ["8.5.1"], "unit_approval_notes"),
     ):
         audits.save_unit(
             mrep,
@@ -417,6 +462,7 @@ def _programme(demo: Demo) -> None:
             "department",
             demo.dept(dept),
             risk,
+            frequency=frequency,
             clauses=clauses,
             notes=demo.t(notes),
         )
