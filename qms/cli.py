@@ -1,5 +1,6 @@
 """The ``flask --app wsgi qms`` commands."""
 
+import contextlib
 import re
 import sys
 from datetime import UTC, datetime
@@ -33,13 +34,17 @@ def init(demo: bool, lang: str):
     from flask_migrate import upgrade
 
     from qms.auth.models import User
+    from qms.demo import founded
     from qms.extensions import db
     from qms.gitstore import GitStore
 
     # "heads": each domain's migrations form a branch from the first one.
     upgrade(directory=str(Path(current_app.root_path).parent / "migrations"), revision="heads")
-    GitStore.init(current_app.config["QMS_DOCUMENTS_REPO"])
-    from qms import signing
+    from qms import clock, signing
+
+    # A demo tells a year and more of history: its repository begins before it.
+    with clock.travel(founded(lang)) if demo else contextlib.nullcontext():
+        GitStore.init(current_app.config["QMS_DOCUMENTS_REPO"])
 
     # The key is made now; its public half goes onto main with the first release (a new
     # instance stays empty, so that a backup can still be restored into it).

@@ -24,6 +24,8 @@ from pathlib import Path
 import git
 from git.exc import BadName, GitCommandError
 
+from qms import clock
+
 MAIN = "refs/heads/main"
 #: The refs the application moves (besides main); others, like refs/upstream/, are fetched.
 MANAGED_PREFIXES = ("refs/heads/drafts/", "refs/tags/", "refs/qms/")
@@ -388,6 +390,8 @@ class GitStore:
             "GIT_COMMITTER_NAME": SYSTEM[0],
             "GIT_COMMITTER_EMAIL": SYSTEM[1],
         }
+        # The demo's history is committed on the dates it tells.
+        when = when or clock.travelled()
         if when is not None:
             env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when.isoformat()
         args = [tree]

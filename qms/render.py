@@ -37,7 +37,7 @@ import yaml
 logger = logging.getLogger(__name__)
 
 #: Bump when a change here alters output, so cached renders are not reused.
-RENDER_VERSION = "3"
+RENDER_VERSION = "4"
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "pandoc"
 
@@ -70,7 +70,12 @@ DEFAULT_LABELS: dict[str, str] = {
     "meaning": "Meaning",
     "signer": "Signer",
     "time": "Time (UTC)",
+    "prepared_by": "Prepared by",
+    "reviewed_by": "Reviewed by",
+    "approved_by": "Approved by",
 }
+# The sign-off line names who prepared, reviewed and approved a revision, in this order.
+SIGN_OFF_ROLES = ("prepared", "reviewed", "approved")
 
 # (typst lang, typst region, Word's language for CJK runs) by interface language.
 _LANGUAGES: dict[str, tuple[str, str | None, str]] = {
@@ -110,6 +115,9 @@ class ControlledCopy:
     labels: dict[str, str] = field(default_factory=dict, hash=False)
     #: "en", "zh_Hans" or "zh_Hant".
     lang: str = "en"
+    #: (role, names, ISO date) for the sign-off line; role is one of SIGN_OFF_ROLES.
+    #: A role left out prints as "—": a copy says plainly that nobody reviewed it.
+    sign_off: tuple[tuple[str, str, str], ...] = ()
 
     def label(self, key: str) -> str:
         """Return the caption for `key`, in English when none was given."""
@@ -493,6 +501,7 @@ def _clean_copy(copy: ControlledCopy) -> dict[str, Any]:
     def clean(text: str) -> str:
         return _XML_INVALID.sub("", str(text))
 
+    labels = {key: clean(copy.label(key)) for key in DEFAULT_LABELS}
     return {
         "code": clean(copy.code),
         "title": clean(copy.title),
@@ -500,10 +509,55 @@ def _clean_copy(copy: ControlledCopy) -> dict[str, Any]:
         "status": clean(copy.status),
         "effective_date": clean(copy.effective_date) if copy.effective_date else None,
         "signatures": [[clean(part) for part in signature] for signature in copy.signatures],
-        "labels": {key: clean(copy.label(key)) for key in DEFAULT_LABELS},
+        "labels": labels,
+        "sign_off": _sign_off_line(copy, labels, clean),
         "lang": lang,
         "region": region,
+        "cjk_font": _PDF_CJK_FONTS[_language(copy.lang)],
     }
+
+
+def _sign_off_line(
+    copy: ControlledCopy, labels: dict[str, str], clean: Callable[[str], str]
+) -> list[str]:
+    """Return "Prepared by: name (date)" and its kin, one string per role, in order.
+
+    Empty when the copy has no sign-off at all (a record export, a report).
+    """
+    if not copy.sign_off:
+        return []
+    chinese = _language(copy.lang) != "en"
+    colon, opening, closing = ("：", "（", "）") if chinese else (": ", " (", ")")
+    by_role: dict[str, list[tuple[str, str]]] = {}
+    for role, names, day in copy.sign_off:
+        by_role.setdefault(role, []).append((clean(names), clean(day)))
+    parts = []
+    for role in SIGN_OFF_ROLES:
+        entries = by_role.get(role)
+        join = "、".join if chinese else ", ".join
+        who = (
+            join(f"{names}{opening}{day}{closing}" if day else names for names, day in entries)
+            if entries
+            else "—"
+        )
+        parts.append(f"{labels[role + '_by']}{colon}{who}")
+    return parts
+
+
+def _drop_repeated_title(doc: dict[str, Any], title: str) -> None:
+    """Drop a first-level heading that opens the body and repeats the title, in place.
+
+    Documents open with ``# <title>`` so they read well in git; a copy already prints
+    the title in its identification block, and saying it twice reads as a mistake.
+    """
+    blocks = doc["blocks"]
+    if (
+        blocks
+        and blocks[0].get("t") == "Header"
+        and blocks[0]["c"][0] == 1
+        and " ".join(_plain_text(blocks[0]["c"][2]).split()) == " ".join(title.split())
+    ):
+        del blocks[0]
 
 
 def _alt_text(alt: list[Any], url: str) -> dict[str, Any]:
@@ -622,13 +676,21 @@ _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml"
 
-# Word shows CJK in the w:eastAsia font; the alternative name and charset let
-# it pick a similar installed font (SimSun, PMingLiU) where Noto is missing.
+# Word shows CJK in the w:eastAsia font and Latin in w:ascii/w:hAnsi. A copy names
+# fonts that Windows itself installs (YaHei since Vista, JhengHei likewise, Calibri
+# with every Office since 2007) rather than pandoc's Aptos, which only the newest
+# Office has; the alternative name and charset let Word, or LibreOffice, fall back to
+# the older serif cut of the same script (SimSun, PMingLiU) where the first is missing.
+_LATIN_FONT = ("Calibri", "Arial", "020F0502020204030204")
 _CJK_FONTS = {
-    "zh_Hans": ("Noto Sans CJK SC", "SimSun", "86"),
-    "zh_Hant": ("Noto Sans CJK TC", "PMingLiU", "88"),
-    "en": ("Noto Sans CJK TC", "SimSun", "86"),
+    "zh_Hans": ("Microsoft YaHei", "SimSun", "86"),
+    "zh_Hant": ("Microsoft JhengHei", "PMingLiU", "88"),
+    "en": ("Microsoft YaHei", "SimSun", "86"),
 }
+# The PDF embeds its fonts, so it uses the Noto cut drawn for the copy's script: the
+# Traditional cut gives Simplified text Taiwanese glyph shapes (of 者, 这, 门…). An
+# English copy's odd Chinese word follows Word's zh-CN above.
+_PDF_CJK_FONTS = {"zh_Hans": "Noto Sans SC", "zh_Hant": "Noto Sans CJK TC", "en": "Noto Sans SC"}
 
 
 @functools.cache
@@ -679,6 +741,8 @@ def _identification_blocks(data: dict[str, Any]) -> list[dict[str, Any]]:
             ]
         )
     ]
+    if data["sign_off"]:
+        blocks.append({"t": "Para", "c": _text("    ".join(data["sign_off"]))})
     if data["signatures"]:
         blocks.append({"t": "Para", "c": [{"t": "Strong", "c": _text(labels["signatures"])}]})
         blocks.append(
@@ -747,6 +811,7 @@ def _reference_docx(data: dict[str, Any], lang: str) -> bytes:
     labels = data["labels"]
     lang = _language(lang)
     cjk_font, cjk_alternative, charset = _CJK_FONTS[lang]
+    latin_font, latin_alternative, latin_panose = _LATIN_FONT
     cjk_lang = _LANGUAGES[lang][2]
 
     with zipfile.ZipFile(io.BytesIO(_default_reference_docx())) as source:
@@ -809,6 +874,8 @@ def _reference_docx(data: dict[str, Any], lang: str) -> bytes:
     # An explicit w:eastAsia font, because the theme's East Asian font is empty
     # and Word would otherwise guess one per machine.
     styles = re.sub(r'w:eastAsiaTheme="\w+"', f'w:eastAsia="{cjk_font}"', styles)
+    # Explicit Latin fonts too: the theme's would be Aptos.
+    styles = re.sub(r'w:(ascii|hAnsi)Theme="\w+"', rf'w:\1="{latin_font}"', styles)
     # 10.5 pt (五号), the body size of Chinese official documents, not 12 pt.
     styles = _replace_once(
         styles,
@@ -838,10 +905,23 @@ def _reference_docx(data: dict[str, Any], lang: str) -> bytes:
     )
     parts["word/styles.xml"] = styles.encode()
 
+    # The theme is what Word's font menu offers as "body" and "headings".
+    theme = parts["word/theme/theme1.xml"].decode()
+    theme = re.sub(
+        r'<a:latin typeface="[^"]*"[^>]*/>', f'<a:latin typeface="{latin_font}"/>', theme
+    )
+    theme = re.sub(r'<a:ea typeface="[^"]*"\s*/>', f'<a:ea typeface="{cjk_font}"/>', theme)
+    parts["word/theme/theme1.xml"] = theme.encode()
+
     fonts = parts["word/fontTable.xml"].decode()
+    # Pandoc's table lists Aptos and Aptos Display; the copy names neither.
+    fonts = re.sub(r'<w:font w:name="Aptos[^"]*">.*?</w:font>\s*', "", fonts, flags=re.DOTALL)
     parts["word/fontTable.xml"] = _replace_once(
         fonts,
         r"</w:fonts>",
+        f'<w:font w:name="{latin_font}"><w:altName w:val="{latin_alternative}"/>'
+        f'<w:panose1 w:val="{latin_panose}"/><w:charset w:val="00"/>'
+        '<w:family w:val="swiss"/><w:pitch w:val="variable"/></w:font>'
         f'<w:font w:name="{cjk_font}"><w:altName w:val="{cjk_alternative}"/>'
         f'<w:charset w:val="{charset}"/><w:family w:val="swiss"/><w:pitch w:val="variable"/>'
         "</w:font></w:fonts>",
@@ -936,6 +1016,7 @@ def to_docx(body: str, copy: ControlledCopy, media: Mapping[str, bytes] | None =
     data = _clean_copy(copy)
     doc = _parse(body)
     _prepare(doc, image_dir=None, media=media)
+    _drop_repeated_title(doc, data["title"])
     doc["blocks"] = _identification_blocks(data) + doc["blocks"]
     _size_columns(doc["blocks"])
     with tempfile.TemporaryDirectory(prefix="qms-docx-") as tmp:
@@ -952,14 +1033,22 @@ def to_docx(body: str, copy: ControlledCopy, media: Mapping[str, bytes] | None =
 
 @functools.cache
 def _fonts() -> typst.Fonts:
-    """Return the fonts typst may use: its embedded ones and Noto Sans CJK.
+    """Return the fonts typst may use: its embedded ones and Noto Sans in SC and TC cuts.
 
-    System fonts are left out so a copy looks the same on every server.
+    System fonts are left out so a copy looks the same on every server. Both cuts come
+    from wheels (Noto Sans CJK TC, Noto Sans SC), so no system package is needed.
     """
     import cvttf_NotoSansCJK_Regular
+    import pylopdf_fonts_zh_cn
 
-    cjk_dir = Path(cvttf_NotoSansCJK_Regular.__file__).resolve().parent
-    return typst.Fonts(include_system_fonts=False, font_paths=[str(cjk_dir)])
+    return typst.Fonts(
+        include_system_fonts=False,
+        font_paths=[
+            str(Path(cvttf_NotoSansCJK_Regular.__file__).resolve().parent),
+            # typst takes folders; this one also holds Noto Serif SC, unused.
+            str(pylopdf_fonts_zh_cn.sans_path().resolve().parent),
+        ],
+    )
 
 
 @functools.cache
@@ -1001,6 +1090,7 @@ def to_pdf(body: str, copy: ControlledCopy, media: Mapping[str, bytes] | None = 
     with tempfile.TemporaryDirectory(prefix="qms-pdf-") as tmp:
         root = Path(tmp)
         _prepare(doc, image_dir=root, media=media)
+        _drop_repeated_title(doc, data["title"])
         _size_columns(doc["blocks"])
         return _typeset(doc, data, root)
 

@@ -13,7 +13,7 @@ from qms.errors import Conflict, PermissionDenied, ValidationFailed
 from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.improvement.models import Nonconformity
-from tests.builders import content
+from tests.builders import content, effective
 from tests.builders_audits import (
     QP07_BODY,
     START,
@@ -54,6 +54,129 @@ def test_procedure_steps_are_numbered_items_and_prescriptive_sections():
     assert [s.ref for s in steps] == ["5.1 (1)", "5.1 (2)", "5.1 (3)", "5.2"]
     assert steps[0].text == "Check the applicant's identity."
     assert "Purpose" not in [s.text for s in steps]
+    # A section without numbered steps asks its first requirement, not its heading.
+    assert steps[-1].text == "The result is handed over at the window against signature."
+
+
+def test_a_heading_is_never_a_question():
+    body = (
+        "## 5. Procedure\n\n### 5.1 Identification and coding\n\n"
+        "| Type | Code |\n|---|---|\n| Procedure | QP-nn |\n\n"
+        "### 5.2 Do not\n\n- ask for materials not listed;\n- keep originals.\n\n"
+        "### 5.3 Hand-over\n\nHand the result over against signature. Then close the case.\n"
+    )
+
+    steps = checklists.procedure_steps(body)
+
+    assert [(s.ref, s.text) for s in steps] == [("5.3", "Hand the result over against signature.")]
+
+
+AUTHORING_BODY = """# Control of documents
+
+## 5. Procedure
+
+### 5.1 Identification and coding
+
+| Type | Code |
+|---|---|
+| Procedure | QP-nn |
+
+### 5.2 Drafting
+
+1. The author raises a change request.
+2. The author writes the draft.
+"""
+
+
+def _in_force(users, code, department, clauses, body, distribution=None):
+    documents.create_document(
+        users["author"],
+        code,
+        f"Document {code}",
+        "work_instruction" if code.startswith("WI") else "procedure",
+        department=department,
+        clauses=list(clauses),
+        distribution=distribution or [],
+    )
+    text = content(code, f"Document {code}", body).replace(
+        "clauses: ['7.5']", f"clauses: {list(clauses)!r}"
+    )
+    if code.startswith("WI"):
+        text = text.replace("type: procedure", "type: work_instruction")
+    return effective(users, code, text=text)
+
+
+def test_checklist_of_one_department_on_two_clauses_fits_that_scope(users):
+    hall_steps = "## 3. Receiving\n\n1. Call the next number.\n2. Check the identity.\n"
+    _in_force(users, "QP-07", "Service Hall", ["8.5.1"], QP07_BODY)
+    _in_force(users, "WI-07-02", "Service Hall", ["8.2.1"], hall_steps)
+    # Used by the hall (in its distribution), on an audited clause: in scope.
+    _in_force(
+        users, "QP-06", "Information Technology Department", ["8.2.1"], hall_steps, ["Service Hall"]
+    )
+    # Out of scope: the hall's document on another clause, another department's procedure
+    # on an audited clause, and the document-control procedure everybody uses.
+    _in_force(users, "QP-09", "Service Hall", ["7.2"], hall_steps)
+    _in_force(users, "QP-10", "Quality Office", ["8.5.1"], hall_steps)
+    _in_force(users, "QP-01", "Quality Office", ["7.5"], AUTHORING_BODY, ["all"])
+    scope = dict(departments=["Service Hall"], clauses=["8.2", "8.5.1"])
+    data = services.PlanData(
+        title="Hall", lead_auditor="auditor", planned_start=START, planned_end=START, **scope
+    )
+
+    preview = services.preview_checklist(data)
+    audit = plan(users, **scope)
+
+    assert {r.document.code for r in audit.document_rows} == {"QP-06", "QP-07", "WI-07-02"}
+    questions = audit.questions
+    assert all(
+        checklists.related(q.clause, "8.2") or checklists.related(q.clause, "8.5.1")
+        for q in questions
+    )
+    assert {q.document_code for q in questions if q.source == "procedure"} == {
+        "QP-06",
+        "QP-07",
+        "WI-07-02",
+    }
+    texts = [q.text for q in questions]
+    for heading in ("Identification and coding", "Drafting", "Hand-over", "Receiving"):
+        assert heading not in texts
+    assert not any("author" in text for text in texts)
+    assert len(questions) <= services.MAX_QUESTIONS
+    # The preview the planner saw is the checklist the plan generated, question for question.
+    assert [(p["source"], p["source_ref"]) for p in preview] == [
+        (q.source, q.source_ref) for q in questions
+    ]
+
+
+def test_checklist_is_bounded_per_document_and_in_all(users):
+    many = "## 5. Procedure\n\n" + "".join(f"{n}. Step number {n}.\n" for n in range(1, 40))
+    for n in range(1, 8):
+        _in_force(users, f"QP-{n:02d}", "Service Hall", ["8.5.1"], many)
+
+    audit = plan(users, clauses=["8.5.1"])
+
+    per_document = {}
+    for q in audit.questions:
+        per_document[q.document_code] = per_document.get(q.document_code, 0) + 1
+    assert len(audit.questions) == services.MAX_QUESTIONS
+    assert max(n for code, n in per_document.items() if code) == services.MAX_STEPS_PER_DOCUMENT
+
+
+def test_a_preview_needs_a_scope_and_saves_nothing(users):
+    from qms.audits.models import Audit
+
+    with pytest.raises(ValidationFailed) as err:
+        services.preview_checklist(services.PlanData(title="", clauses=["8.5.1"]))
+    assert err.value.field == "departments"
+    with pytest.raises(ValidationFailed) as err:
+        services.preview_checklist(services.PlanData(title="", departments=["Service Hall"]))
+    assert err.value.field == "clauses"
+
+    services.preview_checklist(
+        services.PlanData(title="", departments=["Service Hall"], clauses=["8.5.1"])
+    )
+    assert db.session.scalar(select(func.count()).select_from(Audit)) == 0
 
 
 # -- planning ---------------------------------------------------------------------------
@@ -162,7 +285,9 @@ def test_auditor_cannot_audit_a_document_they_authored(users):
         clauses=["8.5.1"],
     )
     doc = documents.get_document("QP-07")
-    documents.save_draft(users["auditor2"], doc, content("QP-07", "Acceptance"), "First")
+    # The procedure serves the audited clause, so it is among the audit's criteria.
+    text = content("QP-07", "Acceptance").replace("['7.5']", "['8.5.1']")
+    documents.save_draft(users["auditor2"], doc, text, "First")
     documents.submit(users["auditor2"], doc)
     documents.approve(users["approver"], doc, PASSWORD)
     documents.release(users["approver"], doc)

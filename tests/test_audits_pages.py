@@ -1,5 +1,6 @@
 """Audit pages and the audit API."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -506,3 +507,48 @@ def test_pages_offer_exactly_what_the_rules_allow(client, auth, users, username)
     if not services.can_plan(user, audit):
         with pytest.raises(PermissionDenied):
             services.update_plan(user, audit, services.PlanData(title="x"))
+
+
+def test_plan_form_previews_the_checklist_count_before_saving(client, auth, users):
+    from sqlalchemy import func, select
+
+    from qms.audits.models import Audit
+
+    procedure(users)
+    auth.login("auditor")
+    form = {
+        "title": "Hall",
+        "audit_type": "internal",
+        "departments": ["Service Hall"],
+        "clauses": "8.5.1",
+        "lead_auditor": "auditor",
+        "planned_start": START.isoformat(),
+        "planned_end": START.isoformat(),
+    }
+
+    response = client.post("/audits/new", data=form | {"preview": "Preview checklist"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    shown = int(re.search(r"The plan will generate (\d+) questions", page).group(1))
+    assert "Check the applicant&#39;s identity." in page
+    assert 'value="Hall"' in page  # the form keeps what was typed
+    assert db.session.scalar(select(func.count()).select_from(Audit)) == 0
+
+    response = client.post("/audits/new", data=form)
+
+    assert response.status_code == 302
+    audit = services.get_audit(f"IA-{START.year}-01")
+    assert len(audit.questions) == shown
+
+
+def test_plan_form_preview_without_a_clause_says_so(client, auth, users):
+    auth.login("auditor")
+
+    response = client.post(
+        "/audits/new",
+        data={"title": "Hall", "departments": ["Service Hall"], "preview": "Preview checklist"},
+    )
+
+    assert response.status_code == 422
+    assert "Name at least one clause to audit." in response.get_data(as_text=True)

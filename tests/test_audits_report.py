@@ -63,7 +63,7 @@ def test_report_renders_in_chinese_with_cjk_glyphs(users):
 
     assert mimetype == "application/pdf" and name == f"{audit.ref}-report.pdf"
     assert pdf.startswith(b"%PDF")
-    assert re.search(rb"/(FontName|BaseFont)\s*/[A-Z]{6}\+NotoSansCJK", pdf)
+    assert re.search(rb"/(FontName|BaseFont)\s*/[A-Z]{6}\+NotoSansSC", pdf)  # the Simplified cut
     text = docx_text(docx)
     for expected in ("大厅按程序受理。", "未出具受理通知书。", "生产和服务提供", audit.ref):
         assert expected in text, expected

@@ -48,6 +48,7 @@ ENGLISH_COPY = ControlledCopy(
         ("Approved", "Mara Manager", "2024-11-10 14:30 UTC"),
     ),
 )
+SIGN_OFF = (("prepared", "Ada Author", "2024-11-01"), ("approved", "Mara Manager", "2024-11-10"))
 # Every character that means something in typst markup or code.
 HOSTILE = '#sys.exit() *bold* [link] $x$ \\ <lbl> @ref ~ _u_ `c` "q" = - + #let x = 1'
 
@@ -310,7 +311,7 @@ def test_docx_has_header_footer_signatures_and_body():
 def test_docx_names_a_cjk_font_and_keeps_chinese():
     parts = docx_parts(to_docx("本程序规定了文件控制的要求。", CHINESE_COPY))
 
-    assert 'w:eastAsia="Noto Sans CJK SC"' in parts["word/styles.xml"]
+    assert 'w:eastAsia="Microsoft YaHei"' in parts["word/styles.xml"]
     assert "QP-07" in xml_text(parts["word/header1.xml"])
     assert "版本 C" in xml_text(parts["word/header1.xml"])
     assert "受控文件 · 受控" in xml_text(parts["word/footer1.xml"])
@@ -319,15 +320,38 @@ def test_docx_names_a_cjk_font_and_keeps_chinese():
 
 
 @pytest.mark.parametrize(
-    ("lang", "font"), [("zh_Hans", "Noto Sans CJK SC"), ("zh_Hant", "Noto Sans CJK TC")]
+    ("lang", "font", "fallback"),
+    [("zh_Hans", "Microsoft YaHei", "SimSun"), ("zh_Hant", "Microsoft JhengHei", "PMingLiU")],
 )
-def test_docx_east_asian_font_follows_the_language(lang, font):
+def test_docx_names_fonts_that_office_pcs_have(lang, font, fallback):
     copy = dataclasses.replace(CHINESE_COPY, lang=lang)
 
-    styles = docx_parts(to_docx("文件", copy))["word/styles.xml"]
+    parts = docx_parts(to_docx("文件 and text", copy))
+    styles, fonts = parts["word/styles.xml"], parts["word/fontTable.xml"]
+    theme = parts["word/theme/theme1.xml"]
 
     assert f'w:eastAsia="{font}"' in styles
-    assert 'w:eastAsiaTheme="' not in styles
+    assert 'w:ascii="Calibri"' in styles and 'w:hAnsi="Calibri"' in styles
+    assert 'w:eastAsiaTheme="' not in styles and 'w:asciiTheme="' not in styles
+    assert f'<w:font w:name="{font}"><w:altName w:val="{fallback}"/>' in fonts
+    assert '<w:font w:name="Calibri"><w:altName w:val="Arial"/>' in fonts
+    assert f'<a:ea typeface="{font}"/>' in theme and '<a:latin typeface="Calibri"/>' in theme
+    # Neither pandoc's Aptos (newest Office only) nor Noto (rarely installed) is named.
+    for part in (styles, fonts, theme, parts["word/document.xml"]):
+        assert "Aptos" not in part and "Noto" not in part
+
+
+def test_docx_prints_the_title_once_and_the_sign_off_line():
+    copy = dataclasses.replace(ENGLISH_COPY, sign_off=SIGN_OFF)
+
+    document = xml_text(
+        docx_parts(to_docx(f"# {copy.title}\n\n## Purpose\n\nText.", copy))["word/document.xml"]
+    )
+
+    assert document.count("Control of Nonconforming Output") == 1
+    assert "Prepared by: Ada Author (2024-11-01)" in document
+    assert "Reviewed by: —" in document
+    assert "Approved by: Mara Manager (2024-11-10)" in document
 
 
 def test_docx_table_columns_fit_their_content():
@@ -400,7 +424,81 @@ def test_pdf_embeds_the_cjk_font():
     )
 
     assert pdf.startswith(b"%PDF")
-    assert re.search(rb"/(FontName|BaseFont)\s*/[A-Z]{6}\+NotoSansCJK", pdf)
+    assert re.search(rb"/(FontName|BaseFont)\s*/[A-Z]{6}\+NotoSans", pdf)
+
+
+def pdf_fonts(pdf: bytes, tmp_path) -> str:
+    """List a PDF's fonts with pdffonts, skipping the test without it."""
+    if shutil.which("pdffonts") is None:
+        pytest.skip("pdffonts (poppler-utils) is not installed")
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdffonts", str(path)], capture_output=True, check=True).stdout.decode()
+
+
+@pytest.mark.parametrize(
+    ("lang", "cut", "other"),
+    [("zh_Hans", "NotoSansSC-", "NotoSansCJKtc-"), ("zh_Hant", "NotoSansCJKtc-", "NotoSansSC-")],
+)
+def test_pdf_embeds_the_cjk_cut_of_its_language(tmp_path, lang, cut, other):
+    copy = dataclasses.replace(CHINESE_COPY, lang=lang)
+
+    fonts = pdf_fonts(to_pdf("这门课程说明。`代码`", copy), tmp_path)
+
+    assert re.search(rf"\+{cut}Regular", fonts)
+    assert other not in fonts
+
+
+def test_pdf_prints_the_title_once_and_the_sign_off_line(tmp_path):
+    copy = dataclasses.replace(
+        CHINESE_COPY,
+        labels=CHINESE_COPY.labels
+        | {"prepared_by": "编制", "reviewed_by": "审核", "approved_by": "批准"},
+        sign_off=(("prepared", "李明", "2025-02-20"), ("approved", "王芳", "2025-02-27")),
+    )
+
+    text = pdf_text(
+        to_pdf("# 文件控制程序\n\n## 目的\n\n本程序规定了文件控制的要求。", copy), tmp_path
+    )
+
+    assert text.count("文件控制程序") == 1
+    assert "编制：李明（2025-02-20）" in text
+    assert "审核：—" in text
+    assert "批准：王芳（2025-02-27）" in text
+
+
+def test_pdf_running_header_names_the_title_from_the_second_page(tmp_path):
+    body = "\n\n".join(f"Paragraph {n} of a long procedure." for n in range(120))
+
+    text = pdf_text(to_pdf(body, ENGLISH_COPY), tmp_path)
+    pages = text.split("\f")
+
+    assert len([page for page in pages if page.strip()]) > 1
+    assert pages[0].count(ENGLISH_COPY.title) == 1
+    assert ENGLISH_COPY.title in pages[1]
+
+
+def test_pdf_table_prose_reads_from_the_left(tmp_path):
+    markdown = (
+        "| Step | Who |\n|---|:--:|\n"
+        "| Draft the revision and its summary of changes | Author |\n"
+        "| Sign | Management representative |\n"
+    )
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    path = tmp_path / "table.pdf"
+    path.write_bytes(to_pdf(markdown, ENGLISH_COPY))
+    html = subprocess.run(
+        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode()
+    left = {
+        word: float(x) for x, word in re.findall(r'<word xMin="([\d.]+)"[^>]*>([^<]+)</word>', html)
+    }
+
+    # The column without an alignment starts every cell at the same edge...
+    assert left["Draft"] == pytest.approx(left["Sign"], abs=0.5)
+    # ...while the centred one still centres its shorter cell.
+    assert left["Author"] > left["Management"] + 5
 
 
 def test_pdf_chinese_text_is_extractable(tmp_path):
@@ -594,3 +692,26 @@ def test_controlled_copy_falls_back_to_english_labels():
     assert copy.label("page") == "页"
     assert copy.label("revision") == "Revision"
     assert hash(copy) == hash(ControlledCopy("QP-01", "Quality manual", "A", "Effective", None))
+
+
+def test_a_released_copy_names_who_prepared_reviewed_and_approved_it(users, app, tmp_path):
+    from qms import clock
+    from qms.documents import services
+    from qms.documents.rendering import download
+    from qms.extensions import db
+    from tests.builders import effective
+
+    doc = effective(users, "QP-07", title="Document control")
+    db.session.commit()
+    rev = services.effective_revision(doc)
+    today = clock.today().isoformat()
+
+    with app.test_request_context():
+        pdf, mimetype, _name = download(rev, "pdf")
+    text = pdf_text(pdf, tmp_path)
+
+    assert mimetype == "application/pdf"
+    assert text.count("Document control") == 1
+    assert f"Prepared by: {users['author'].display_name} ({today})" in text
+    assert "Reviewed by: —" in text
+    assert f"Approved by: {users['approver'].display_name} ({today})" in text

@@ -13,13 +13,69 @@ from qms.audits.models import Audit, AuditQuestion
 from qms.audits.permissions import QUESTION_STATES, can_add_question, require
 from qms.auth.models import User
 from qms.documents import services as documents
+from qms.documents.models import Document
 from qms.errors import ValidationFailed
 from qms.extensions import db
 from qms.uow import transactional
 
+# A checklist an auditor can work in a day or two: each document gives its first steps,
+# and the whole list stops here (the ISO questions of the clauses come first).
+MAX_STEPS_PER_DOCUMENT = 12
+MAX_QUESTIONS = 60
+
+
+def proposed_questions(clauses: list[str], docs: list[Document]) -> list[dict]:
+    """Return the questions a plan on ``clauses`` with criteria ``docs`` generates, in order.
+
+    The clause library's questions on those clauses, then the steps of each procedure or
+    work specification in force among ``docs`` (the criteria, which by default are the
+    documents the audited departments own or use that address the clauses). Each item
+    holds the :class:`AuditQuestion` columns; at most :data:`MAX_QUESTIONS`.
+    """
+    proposed = [
+        dict(
+            source="checklist",
+            source_ref=item.id,
+            clause=item.clause,
+            text=item.text["en"],
+            evidence_hint=item.hint.get("en"),
+        )
+        for item in checklists.questions_for(clauses)
+    ]
+    for doc in docs:
+        if doc.doc_type not in ("procedure", "work_instruction"):
+            continue
+        rev = documents.effective_revision(doc)
+        if rev is None:
+            continue
+        # The question is asked against the clause of the audit that the document serves.
+        served = [c for c in doc.clauses if any(checklists.related(c, a) for a in clauses)]
+        clause = (served or doc.clauses or [None])[0]
+        steps = checklists.steps_of(documents.revision_content(rev))
+        for step in steps[:MAX_STEPS_PER_DOCUMENT]:
+            proposed.append(
+                dict(
+                    source="procedure",
+                    source_ref=f"{doc.code} {step.ref}"[:80],
+                    clause=clause,
+                    document_code=doc.code,
+                    text=step.text,
+                )
+            )
+    return proposed[:MAX_QUESTIONS]
+
+
+def proposed_text(item: dict, lang: str) -> str:
+    """Return a proposed question in ``lang`` where the checklist data has it."""
+    if item["source"] == "checklist":
+        found = _checklist_item(item["source_ref"])
+        if found is not None:
+            return found.text_in(lang)
+    return item["text"]
+
 
 def build_checklist(audit: Audit) -> None:
-    """Take questions from the checklist data and the procedures in scope.
+    """Take questions from the checklist data and the documents that are criteria.
 
     Questions already answered, and the auditor's own, are kept; the other generated
     ones are replaced by what the current scope calls for.
@@ -30,39 +86,10 @@ def build_checklist(audit: Audit) -> None:
             audit.questions.remove(q)
     have = {(q.source, q.source_ref) for q in kept}
     seq = max((q.seq for q in kept), default=0)
-    fresh = []
-    for item in checklists.questions_for(audit.clauses):
-        if ("checklist", item.id) not in have:
-            fresh.append(
-                dict(
-                    source="checklist",
-                    source_ref=item.id,
-                    clause=item.clause,
-                    text=item.text["en"],
-                    evidence_hint=item.hint.get("en"),
-                )
-            )
-    for row in audit.document_rows:
-        doc = row.document
-        if doc.doc_type not in ("procedure", "work_instruction"):
+    docs = [row.document for row in audit.document_rows]
+    for values in proposed_questions(audit.clauses, docs):
+        if (values["source"], values["source_ref"]) in have:
             continue
-        rev = documents.effective_revision(doc)
-        if rev is None:
-            continue
-        clause = doc.clauses[0] if doc.clauses else None
-        for step in checklists.steps_of(documents.revision_content(rev)):
-            ref = f"{doc.code} {step.ref}"[:80]
-            if ("procedure", ref) not in have:
-                fresh.append(
-                    dict(
-                        source="procedure",
-                        source_ref=ref,
-                        clause=clause,
-                        document_code=doc.code,
-                        text=step.text,
-                    )
-                )
-    for values in fresh:
         seq += 1
         audit.questions.append(AuditQuestion(seq=seq, **values))
 

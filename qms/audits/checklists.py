@@ -2,7 +2,8 @@
 
 ``audits/iso9001-2015.yaml`` holds audit questions clause by clause (4.1 to 10.3) in
 English and Simplified Chinese. Procedures in scope add one question per numbered step
-(or, for a procedure without numbered steps, one per section) of their effective text.
+(or, for a section without numbered steps, its first requirement) of their effective
+text; a heading on its own is never a question.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ SKIPPED_HEADINGS = re.compile(
 STEP_RE = re.compile(r"^\s{0,3}(\d{1,2})[.)]\s+(.+)$")
 HEADING_RE = re.compile(r"^(#{2,4})\s+(.+?)\s*#*\s*$")
 SECTION_NUMBER_RE = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+")
+BULLET_RE = re.compile(r"^\s{0,3}[-*+]\s+(.+)$")
+# The first sentence of a paragraph: up to a full stop (Latin or Chinese) or the line end.
+SENTENCE_RE = re.compile(r"^(.+?[.。!！?？])(?:\s|$)")
 
 
 @dataclass(frozen=True)
@@ -112,21 +116,28 @@ class ProcedureStep:
     text: str
 
 
+def _plain(text: str) -> str:
+    """Return a line of Markdown as the plain text an auditor reads."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return re.sub(r"\*\*|__|`", "", text).strip()
+
+
 def procedure_steps(body: str, limit: int = 40) -> list[ProcedureStep]:
     """Return the steps of a procedure's Markdown body an auditor should check.
 
-    Numbered list items under a section heading become one step each; a section that
-    prescribes work but has no numbered items becomes one step. Descriptive sections
-    (purpose, scope, terms, responsibilities, records) are left out.
+    Numbered list items under a section heading become one step each. A section that
+    prescribes work without numbering it becomes one step worded by its first sentence
+    of prose, never by its heading: "Identification and coding" asks nothing.
+    Descriptive sections (purpose, scope, terms, responsibilities, records) are left out.
     """
     steps: list[ProcedureStep] = []
     section, section_title, skipped, items_in_section = "", "", True, 0
-    in_code, has_text = False, False
+    in_code, first_line = False, ""
 
     def close_section():
         # A heading with only sub-sections under it prescribes nothing by itself.
-        if section_title and not skipped and items_in_section == 0 and has_text:
-            steps.append(ProcedureStep(section or section_title, section_title))
+        if section_title and not skipped and items_in_section == 0 and first_line:
+            steps.append(ProcedureStep(section or section_title, first_line))
 
     for line in body.splitlines():
         if line.lstrip().startswith("```"):
@@ -142,16 +153,22 @@ def procedure_steps(body: str, limit: int = 40) -> list[ProcedureStep]:
             section = number.group(1) if number else ""
             section_title = SECTION_NUMBER_RE.sub("", title)
             skipped = bool(SKIPPED_HEADINGS.search(section_title))
-            items_in_section, has_text = 0, False
+            items_in_section, first_line = 0, ""
             continue
-        if line.strip():
-            has_text = True
         step = STEP_RE.match(line)
         if step and section_title and not skipped:
             items_in_section += 1
-            text = re.sub(r"\*\*|__|`", "", step.group(2)).strip()
             ref = f"{section or section_title} ({step.group(1)})"
-            steps.append(ProcedureStep(ref, text))
+            steps.append(ProcedureStep(ref, _plain(step.group(2))))
+            continue
+        stripped = line.strip()
+        if first_line or not stripped or stripped.startswith(("|", "#", ">", "!", "<")):
+            continue  # tables, quotes, images and raw HTML word no requirement of their own
+        if BULLET_RE.match(line):
+            continue  # a bullet read alone loses its lead-in ("Do not: - ask for…")
+        text = _plain(stripped)
+        sentence = SENTENCE_RE.match(text)
+        first_line = (sentence.group(1) if sentence else text)[:400]
     close_section()
     return steps[:limit]
 

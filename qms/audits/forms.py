@@ -63,6 +63,8 @@ class AuditForm(FlaskForm):
     )
     objectives = TextAreaField(_l("Objectives"), validators=[Length(max=20000)])
     submit = SubmitField(_l("Save plan"))
+    # Shows the checklist the scope generates, and its count, without saving the plan.
+    preview = SubmitField(_l("Preview checklist"))
 
 
 class FindingForm(FlaskForm):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from qms import clock, trail
 from qms.audits import checklists
-from qms.audits.checklist import build_checklist
+from qms.audits.checklist import build_checklist, proposed_questions
 from qms.audits.common import clauses_of, clean_text, department_named
 from qms.audits.models import (
     AUDIT_TYPES,
@@ -126,8 +126,10 @@ def check_independence(
 def default_documents(departments: list[Department], clauses: list[str]) -> list[Document]:
     """Return the criteria an audit takes when none are named.
 
-    The effective procedures and work specifications owned by a department in scope,
-    and the procedures serving a clause in scope.
+    The effective procedures and work specifications that address a clause in scope and,
+    for an audit of departments, that one of them owns or works to (is in the document's
+    distribution). A department's document on another clause, or another department's
+    procedure, would only fill the checklist with steps nobody there follows.
     """
     dept_ids = {d.id for d in departments}
     docs = db.session.scalars(
@@ -140,10 +142,14 @@ def default_documents(departments: list[Department], clauses: list[str]) -> list
     ).all()
     chosen = []
     for doc in docs:
-        serves = doc.doc_type == "procedure" and any(
-            checklists.related(c, s) for c in doc.clauses for s in clauses
+        if not any(checklists.related(c, s) for c in doc.clauses for s in clauses):
+            continue
+        used = (
+            doc.department_id in dept_ids
+            or doc.distribute_to_all
+            or any(row.department_id in dept_ids for row in doc.distribution)
         )
-        if doc.department_id in dept_ids or serves:
+        if used or not dept_ids:
             chosen.append(doc)
     return chosen
 
@@ -259,6 +265,26 @@ def _validate_plan(data: PlanData) -> _Plan:
     docs = _documents(data.documents, departments, clauses)
     check_independence(lead, team, departments, docs)
     return _Plan(departments, docs, lead, team, auditees, clauses, processes)
+
+
+def preview_checklist(data: PlanData) -> list[dict]:
+    """Return the questions a plan would generate, without saving anything.
+
+    Only the scope is checked (departments or processes, clauses, named documents), so a
+    planner sees the count while the rest of the form is still being filled in.
+
+    :raises ValidationFailed: the scope is missing or names what does not exist.
+    """
+    departments = [department_named(n) for n in dict.fromkeys(n for n in data.departments if n)]
+    processes = [p for p in data.processes if p and p.strip()]
+    if not departments and not processes:
+        raise ValidationFailed(
+            _("Name at least one department or process to audit."), field="departments"
+        )
+    clauses = clauses_of(data.clauses)
+    if not clauses:
+        raise ValidationFailed(_("Name at least one clause to audit."), field="clauses")
+    return proposed_questions(clauses, _documents(data.documents, departments, clauses))
 
 
 def _members(plan: _Plan) -> list[AuditMember]:

@@ -13,7 +13,10 @@ none commits on its own, so a caller's unit of work takes them in whole.
 """
 
 from qms.audits.checklist import (
+    MAX_QUESTIONS,
+    MAX_STEPS_PER_DOCUMENT,
     add_question,
+    proposed_text,
     question_hint,
     question_text,
     unanswered,
@@ -56,6 +59,7 @@ from qms.audits.planning import (
     default_documents,
     independence_problems,
     meeting_time,
+    preview_checklist,
     update_plan,
     work_for,
 )
@@ -82,6 +86,8 @@ from qms.audits.workflow import (
 __all__ = [
     "CLOSER_ROLES",
     "INLINE_TYPES",
+    "MAX_QUESTIONS",
+    "MAX_STEPS_PER_DOCUMENT",
     "MAX_TEXT",
     "PLANNER_ROLES",
     "PLAN_ACCEPTED_STATES",
@@ -108,6 +114,8 @@ __all__ = [
     "get_attachment",
     "get_audit",
     "get_programme",
+    "preview_checklist",
+    "proposed_text",
     "get_question",
     "independence_problems",
     "kind_label",

@@ -241,6 +241,21 @@ def _plan_data(form: AuditForm) -> services.PlanData:
     )
 
 
+def _preview(form: AuditForm) -> tuple[list[dict] | None, int]:
+    """Return the checklist the form's scope would generate, and the page's status.
+
+    Nothing is saved, and only the scope is checked (the app's CSRF protection has
+    checked the token already); a scope the service refuses shows its message instead.
+    """
+    try:
+        proposed = services.preview_checklist(_plan_data(form))
+    except ServiceError as exc:
+        show_error(form, exc)
+        return None, exc.status
+    lang = _lang()
+    return [dict(item, shown=services.proposed_text(item, lang)) for item in proposed], 200
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     """Plan an audit."""
@@ -256,6 +271,9 @@ def create():
         if services.can_audit(current_user):
             form.lead_auditor.data = current_user.username
     status = 200
+    if form.is_submitted() and form.preview.data:
+        preview, status = _preview(form)
+        return render_template("audits/edit.html", form=form, audit=None, preview=preview), status
     if form.validate_on_submit():
         try:
             audit = services.create_audit(current_user, _plan_data(form))
@@ -302,6 +320,9 @@ def edit(ref: str):
         form.objectives.data = audit.objectives
         form.risks.data = [r.number for r in risk_register.risks_of_audit(audit.ref)]
     status = 200
+    if form.is_submitted() and form.preview.data:
+        preview, status = _preview(form)
+        return render_template("audits/edit.html", form=form, audit=audit, preview=preview), status
     if form.validate_on_submit():
         try:
             services.update_plan(current_user, audit, _plan_data(form))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -52,6 +52,19 @@ DEMO_USERS = (
     ("auditor", "Aud Itor", ("auditor",), "Business Approval Department", "auditor-demo"),
     ("staff", "Sam Staff", ("staff",), "Service Hall", "staff-demo"),
 )
+# The demo's people in a Chinese installation (Traditional by character conversion).
+DEMO_NAMES_ZH = {
+    "admin": "赵磊",
+    "mrep": "王芳",
+    "author": "刘洋",
+    "auditor": "陈静",
+    "staff": "孙丽",
+}
+# The newest revisions came into force this many days before the demo's today, each
+# older one a year before the next: a year of the system at work follows.
+HISTORY_DAYS = 340
+# Who signs each revision as reviewed before the management representative approves it.
+REVIEWER = "auditor"
 HISTORY_FILE = re.compile(r"^(?P<code>.+)@(?P<rev>[A-Z]+)\.md$")
 # The offices of a demo in Chinese keep Beijing time: their "today" is that zone's date.
 TIMEZONES = {"zh_Hans": "Asia/Shanghai", "zh_Hant": "Asia/Shanghai"}
@@ -110,6 +123,19 @@ def department_name(name: str, lang: str) -> str:
     return DEPARTMENTS_ZH[name]
 
 
+def person_name(username: str, english: str, lang: str) -> str:
+    """Return a demo person's full name in the installation's language."""
+    if lang == "en" or username not in DEMO_NAMES_ZH:
+        return english
+    name = DEMO_NAMES_ZH[username]
+    return to_traditional(name) if lang == "zh_Hant" else name
+
+
+def office_moment(day: date, hour: int, minute: int = 0) -> datetime:
+    """Return ``day`` at ``hour``:``minute`` in the offices' zone, as an aware moment."""
+    return datetime.combine(day, time(hour, minute), tzinfo=clock.zone())
+
+
 def timezone(lang: str) -> str | None:
     """Return the time zone a demo in ``lang`` is set in, or None (UTC)."""
     return TIMEZONES.get(lang)
@@ -131,6 +157,18 @@ def _office_clock(lang: str) -> Iterator[None]:
         config["QMS_TIMEZONE"] = saved
 
 
+def founded(lang: str) -> datetime:
+    """Return when the demo's system was set up: before the first step of its history.
+
+    ``init --demo`` creates the document repository at that moment, so that its first
+    commit is older than the history committed on top of it.
+    """
+    with _office_clock(lang):
+        generations = max(len(texts) for _meta, texts in starter_set(lang))
+        day = clock.today() - timedelta(days=HISTORY_DAYS + 365 * (generations - 1) + 30)
+        return office_moment(day, 8)
+
+
 def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = None) -> None:
     """Create departments, one user per role, the starter documents and the QMS at work.
 
@@ -144,6 +182,37 @@ def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = No
 
 @transactional
 def _load(lang: str, progress: Callable[[int, int], None] | None) -> None:
+    today = clock.today()
+    documents = starter_set(lang)
+    generations = max(len(texts) for _meta, texts in documents)
+    # The system is set up a month before its oldest revisions come into force.
+    founded = today - timedelta(days=HISTORY_DAYS + 365 * (generations - 1) + 30)
+    # Set up an hour after the repository (see founded()).
+    with clock.travel(office_moment(founded, 9)):
+        _people(lang)
+        docs = [(_create(meta, lang), texts) for meta, texts in documents]
+        total = sum(len(texts) for _meta, texts in documents)
+        done = 0
+        # Generation by generation, oldest first, so main's history and the trail run in
+        # time order: each revision drafted, reviewed and approved in the weeks before it
+        # came into force, a year before its successor.
+        for generation in range(generations - 1, -1, -1):
+            batch = [
+                (doc, texts[len(texts) - 1 - generation])
+                for doc, texts in docs
+                if len(texts) > generation
+            ]
+            effective = today - timedelta(days=HISTORY_DAYS + 365 * generation)
+            release_generation(batch, effective)
+            done += len(batch)
+            if progress:
+                progress(done, total)
+    from qms.demo.activity import load_activity
+
+    load_activity(lang, dict((u[0], u[4]) for u in DEMO_USERS))
+
+
+def _people(lang: str) -> None:
     for name in DEPARTMENTS:
         get_or_create_department(department_name(name, lang))
     for username, full_name, roles, dept, password in DEMO_USERS:
@@ -153,42 +222,63 @@ def _load(lang: str, progress: Callable[[int, int], None] | None) -> None:
             password,
             list(roles),
             department_name(dept, lang),
-            full_name,
+            person_name(username, full_name, lang),
             f"{username}@demo.qms.invalid",
             locale,
         )
+
+
+def _create(meta: dict, lang: str) -> Document:
     author = db.session.scalar(select(User).where(User.username == "author"))
-    approver = db.session.scalar(select(User).where(User.username == "mrep"))
-    password = dict((u[0], u[4]) for u in DEMO_USERS)["mrep"]
+    return services.create_document(
+        author,
+        meta["code"],
+        meta["title"],
+        meta["type"],
+        parent=meta.get("parent"),
+        department=department_name(meta["department"], lang) if meta.get("department") else None,
+        clauses=meta.get("clauses") or [],
+        review_interval_months=int(meta.get("review_interval_months") or 12),
+        distribution=[department_name(d, lang) for d in meta.get("distribution") or []],
+    )
 
-    documents = starter_set(lang)
-    total = sum(len(texts) for _meta, texts in documents)
-    done = 0
-    for meta, texts in documents:
-        doc = services.create_document(
-            author,
-            meta["code"],
-            meta["title"],
-            meta["type"],
-            parent=meta.get("parent"),
-            department=department_name(meta["department"], lang)
-            if meta.get("department")
-            else None,
-            clauses=meta.get("clauses") or [],
-            review_interval_months=int(meta.get("review_interval_months") or 12),
-            distribution=[department_name(d, lang) for d in meta.get("distribution") or []],
-        )
-        # Older revisions became effective a year apart, the newest at the start of this year.
-        for index, text in enumerate(texts):
-            year = clock.today().year - (len(texts) - 1 - index)
-            release_one(doc, text, author, approver, password, date(year, 1, 2))
-            done += 1
-            if progress:
-                progress(done, total)
-    _leave_work_in_progress(author, approver, lang)
-    from qms.demo.activity import load_activity
 
-    load_activity(lang, dict((u[0], u[4]) for u in DEMO_USERS))
+def _user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def release_generation(batch: list[tuple[Document, str]], effective: date) -> None:
+    """Draft, review, approve and release one revision of each document, in that order.
+
+    Drafts are written two weeks before ``effective`` and submitted two days later,
+    reviewed ten days and approved a week before it, and the revisions come into force
+    on ``effective``; each step a couple of minutes after the one of the previous document.
+    """
+    from qms.demo.texts import texts
+
+    passwords = dict((u[0], u[4]) for u in DEMO_USERS)
+    author, reviewer, approver = _user("author"), _user(REVIEWER), _user("mrep")
+    lang = author.locale or "en"
+    t = texts(lang)
+    steps = (
+        (14, 9, lambda doc, text: _draft(author, doc, text)),
+        (12, 16, lambda doc, text: services.submit(author, doc)),
+        (10, 9, lambda doc, text: services.sign_review(
+            reviewer, doc, passwords[REVIEWER], t["review_comment"])),
+        (7, 14, lambda doc, text: services.approve(
+            approver, doc, passwords["mrep"], t["approve_comment"])),
+        (0, 8, lambda doc, text: services.release(approver, doc, effective, allow_past=True)),
+    )  # fmt: skip
+    for days_before, hour, step in steps:
+        start = office_moment(effective - timedelta(days=days_before), hour)
+        for index, (doc, text) in enumerate(batch):
+            clock.move_to(start + timedelta(minutes=2 * index))
+            step(doc, text)
+
+
+def _draft(author: User, doc: Document, text: str) -> None:
+    meta, _body = render.split_front_matter(text)
+    services.save_draft(author, doc, text, meta.get("summary") or "Issue")
 
 
 @transactional
@@ -196,28 +286,39 @@ def release_one(
     doc: Document, text: str, author: User, approver: User, password: str, effective: date
 ) -> None:
     """Draft, submit, approve and release one revision of ``doc``."""
+    from qms.demo.texts import texts
+
     meta, _body = render.split_front_matter(text)
     services.save_draft(author, doc, text, meta.get("summary") or "Issue")
     services.submit(author, doc)
-    services.approve(approver, doc, password, "Approved for release")
+    services.approve(approver, doc, password, texts(author.locale or "en")["approve_comment"])
     services.release(approver, doc, effective, allow_past=True)
 
 
-def _leave_work_in_progress(author: User, approver: User, lang: str) -> None:
-    """Leave a change request and a revision in review, so the demo has work to do."""
+def leave_work_in_progress(demo) -> Iterator[datetime]:
+    """Leave a change request and a revision in review, so the demo has work to do.
+
+    A story of the demo's year (see :mod:`qms.demo.activity`): it yields the moment of
+    each step before taking it.
+    """
     from qms.demo.texts import texts
 
-    t = texts(lang)
+    t = texts(demo.lang)
+    author, approver = demo.people["author"], demo.people["mrep"]
     doc = db.session.scalar(
         select(Document).where(Document.doc_type == "procedure").order_by(Document.code.desc())
     )
     if doc is None:
         return
+    yield demo.at(-18, 9, 30)
     cr = services.raise_change_request(
         author, t["cr_title"].format(code=doc.code), t["cr_reason"], [doc.code]
     )
+    yield demo.at(-17, 14)
     services.decide_change_request(approver, cr, accept=True, note=t["cr_decision"])
+    yield demo.at(-15, 10)
     text = services.revision_content(services.effective_revision(doc))
     text = text.rstrip("\n") + f"\n\n## {t['cr_note_heading']}\n\n{t['cr_note']}\n"
     services.save_draft(author, doc, text, t["cr_summary"], change_request=cr.number)
+    yield demo.at(-14, 16)
     services.submit(author, doc)

@@ -18,6 +18,9 @@ EN: dict[str, object] = {
     "cr_note_heading": "Revision note",
     "cr_note": "Updated after the internal audit.",
     "cr_summary": "Add revision note after the internal audit",
+    # -- signatures on the starter documents -------------------------------------------
+    "review_comment": "Reviewed: consistent with current practice and the other documents.",
+    "approve_comment": "Approved for release.",
     # -- records -----------------------------------------------------------------------
     "person_li": "Li Wei",
     "person_zhang": "Zhang Min",
@@ -88,6 +91,14 @@ EN: dict[str, object] = {
     "unit_certificates_notes": "Errors on certificates reach the public directly.",
     "unit_approval_notes": "Not audited by the auditors of this department.",
     "audit_done_title": "Service Hall: one-time notification of missing materials",
+    "audit_hall_spring_title": "Service Hall: consultation and acceptance (first half-year)",
+    "audit_certificates_title": "Certificate issuance: production, checking and hand-over",
+    "audit_routine_objectives": "Confirm that the work follows the documents in scope and "
+    "that their records are complete.",
+    "audit_routine_evidence": "Sampled five case files of the period; each followed this.",
+    "audit_routine_summary": "The audited activities followed the documented procedures and "
+    "the records sampled were complete. No nonconformity was found.",
+    "audit_routine_strengths": "Staff knew the procedures in force and where to read them.",
     "audit_done_objectives": "Check that applicants are told everything missing in one go.",
     "audit_conforming": "Checked five slips issued last month at windows 2 and 5.",
     "audit_guides": "Service guides for every matter are on display at the windows and "
@@ -144,6 +155,8 @@ ZH_HANS: dict[str, object] = {
     "cr_note_heading": "修订说明",
     "cr_note": "根据内部审核结果修订。",
     "cr_summary": "根据内部审核增加修订说明",
+    "review_comment": "已审核：与现行做法及相关文件一致。",
+    "approve_comment": "同意发布。",
     "person_li": "李伟",
     "person_zhang": "张敏",
     "firm_hengtai": "恒泰商贸有限公司",
@@ -194,6 +207,12 @@ ZH_HANS: dict[str, object] = {
     "unit_certificates_notes": "证照差错直接影响群众。",
     "unit_approval_notes": "不得由本部门的审核员审核。",
     "audit_done_title": "政务服务大厅：一次性告知",
+    "audit_hall_spring_title": "政务服务大厅：咨询与受理（上半年）",
+    "audit_certificates_title": "证照发放：制证、核对与发放",
+    "audit_routine_objectives": "确认工作按范围内文件开展，相关记录完整。",
+    "audit_routine_evidence": "抽查本期五份办件档案，均按此执行。",
+    "audit_routine_summary": "被审核活动均按文件化程序开展，抽查记录完整，未发现不符合。",
+    "audit_routine_strengths": "员工熟悉现行程序，并知道在何处查阅。",
     "audit_done_objectives": "检查是否一次性告知申请人需补正的全部材料。",
     "audit_conforming": "抽查 2 号、5 号窗口上月出具的五份告知单。",
     "audit_guides": "各事项办事指南已在窗口公示并在网上公布。",

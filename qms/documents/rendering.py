@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
-from qms import render
+from qms import clock, render
 from qms.documents import services
 from qms.documents.models import Acknowledgement, Revision
 from qms.extensions import db
@@ -119,9 +119,33 @@ def controlled_copy(rev: Revision) -> render.ControlledCopy:
             "time": _("Time"),
             "code": _("Code"),
             "title": _("Title"),
+            "prepared_by": _("Prepared by"),
+            "reviewed_by": _("Reviewed by"),
         },
         lang=str(get_locale() or "en"),
+        sign_off=sign_off(rev),
     )
+
+
+def sign_off(rev: Revision) -> tuple[tuple[str, str, str], ...]:
+    """Return who prepared, reviewed and approved ``rev``, with the office's dates.
+
+    The author prepared it (on the day of their "authored" signature, else the day they
+    submitted it); reviewers and approvers are those who signed with that meaning.
+    """
+
+    def day(moment) -> str:
+        return clock.local(moment).date().isoformat() if moment else ""
+
+    signed = {"authored": "prepared", "reviewed": "reviewed", "approved": "approved"}
+    entries = [
+        (signed[s.meaning], s.user.display_name, day(s.signed_at))
+        for s in rev.signatures
+        if s.meaning in signed
+    ]
+    if not any(role == "prepared" for role, _name, _day in entries):
+        entries.insert(0, ("prepared", rev.author.display_name, day(rev.submitted_at)))
+    return tuple(entries)
 
 
 def download(rev: Revision, fmt: str) -> tuple[bytes, str, str]:
