@@ -33,17 +33,15 @@
     });
     var field = select.closest(".field");
     if (field) field.classList.add("picker-on");
-    // The label names the picker's text box, so that it is read and clicked as the field.
-    var label = field && field.querySelector("label[for='" + select.id + "']");
-    if (label && picker.control_input) {
-      var control = picker.control_input;
-      if (!control.id) control.id = select.id + "-ts-control";
-      label.setAttribute("for", control.id);
-      var described = (select.getAttribute("aria-describedby") || "").split(/\s+/)
-        .filter(function (id) { return id && id !== select.id + "-several"; });
-      if (described.length) control.setAttribute("aria-describedby", described.join(" "));
-      if (select.getAttribute("aria-invalid")) control.setAttribute("aria-invalid", "true");
-    }
+    // Tom Select points the label at its text box (aria-labelledby); the list it hides
+    // keeps the same name, and the text box gets the field's hint and error.
+    var control = picker.control_input;
+    var labelId = control && control.getAttribute("aria-labelledby");
+    if (labelId) select.setAttribute("aria-labelledby", labelId);
+    var described = (select.getAttribute("aria-describedby") || "").split(/\s+/)
+      .filter(function (id) { return id && id !== select.id + "-several"; });
+    if (control && described.length) control.setAttribute("aria-describedby", described.join(" "));
+    if (control && select.getAttribute("aria-invalid")) control.setAttribute("aria-invalid", "true");
   }
 
   function init() {
