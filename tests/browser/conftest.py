@@ -93,7 +93,9 @@ def page(playwright_browser, site, request):
 
     def shot(name: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=folder / f"{next(shots):02d}-{name}.png", full_page=True)
+        # The whole page, unless it is so long that the picture would only cost time.
+        tall = page.evaluate("document.documentElement.scrollHeight") > 12_000
+        page.screenshot(path=folder / f"{next(shots):02d}-{name}.png", full_page=not tall)
 
     page.shot = shot
     yield page
@@ -143,6 +145,9 @@ PENDING_H19D_PARTS = {
         "conforming", "evidence", "finding", "in", "minor", "nc", "nonconformity", "progress",
         "raised", "records", "result", "seq", "clause", "due", "link", "responsible",
         "severity", "source", "individual", "survey",
+        # an NC's source as its key: customer_complaint, overdue_case, staff_report…
+        "customer", "complaint", "overdue", "case", "certificate", "error", "objective",
+        "missed", "external", "inspection", "staff", "report",
     },
     ".review-input .badge": {
         "approved", "closed", "conditional", "effective", "implementation", "minor", "nc",

@@ -37,6 +37,9 @@ def main_pages(page, site) -> dict[str, str]:
         "management review": first_link(page, "/reviews/", r"/reviews/MR-[\d-]+"),
         "action list": "/improvement/actions/",
         "search": f"/search/?q={query}",
+        # Forms with pickers (Tom Select) for their multi-choice fields.
+        "audit plan": "/audits/new",
+        "change request": "/documents/change-requests/new",
     }
 
 
