@@ -384,13 +384,19 @@ def worker(workers, periodic):
 
 
 @qms.command("release-due")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Run as if on this day (the worker runs it daily for the office's today).",
+)
 @with_appcontext
-def release_due():
+def release_due(day):
     """Make effective the revisions whose effective date has come (run daily)."""
     from qms.documents.services import apply_due_releases
 
     try:
-        done = apply_due_releases()
+        done = apply_due_releases(day.date() if day else None)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     for rev in done:

@@ -185,6 +185,28 @@ def test_release_due_command(app, runner, users):
     assert "QP-07 revision A is now effective" in result.output
 
 
+def test_release_due_for_a_given_day_releases_what_is_due_by_then(app, runner, users):
+    """``release-due --date`` runs the daily job as on that day: due by then, and no later."""
+    from datetime import timedelta
+
+    from qms import clock
+    from tests.builders import approved
+
+    doc = approved(users)
+    tomorrow = clock.today() + timedelta(days=1)
+    services.release(users["approver"], doc, tomorrow + timedelta(days=1))
+    result = runner.invoke(args=["qms", "release-due", "--date", tomorrow.isoformat()])
+    assert result.exit_code == 0 and "effective" not in result.output
+    assert services.open_revision(doc).status == "scheduled"
+    day_after = (tomorrow + timedelta(days=1)).isoformat()
+    result = runner.invoke(args=["qms", "release-due", "--date", day_after])
+    assert "QP-07 revision A is now effective" in result.output
+    db.session.expire_all()
+    assert db.session.get(type(doc), doc.id).status == "effective"
+    bad = runner.invoke(args=["qms", "release-due", "--date", "tomorrow"])
+    assert bad.exit_code != 0 and "tomorrow" in bad.output
+
+
 def test_flask_cli_runs_from_a_shell(tmp_path):
     """The documented entry point works: ``flask --app wsgi qms --help``."""
     result = subprocess.run(

@@ -1,5 +1,7 @@
 """Pages: login everywhere, each role's view of the workflow, and the three languages."""
 
+import re
+
 import pytest
 
 from qms.documents import services
@@ -225,3 +227,23 @@ def test_redline_lists_front_matter_changes_as_properties(users, client, auth):
     page = client.get("/documents/QP-07/diff?from=A&to=B").get_data(as_text=True)
     assert "Properties changed" in page
     assert "<ins>7.5, 8.5.1</ins>" in page
+
+
+def test_a_multi_select_is_marked_for_the_picker_and_hints_how_to_choose_several(
+    users, client, auth
+):
+    """The picker (pickers.js) takes every multiple select; without scripts a hint stays."""
+    effective(users)
+    auth.login("author")
+    html = client.get("/documents/change-requests/new").get_data(as_text=True)
+    select = re.search(r"<select[^>]*\bmultiple\b[^>]*>", html).group(0)
+    assert 'data-picker="search"' in select
+    assert re.search(r'aria-describedby="[^"]*documents-several', select)
+    assert 'id="documents-several"' in html and "picker-native-hint" in html
+    for asset in ("vendor/tom-select/tom-select.complete.min.js", "js/pickers.js"):
+        assert f"/static/{asset}" in html
+        with client.get(f"/static/{asset}") as response:
+            assert response.status_code == 200
+    # A single choice stays a plain select.
+    single = re.findall(r"<select(?![^>]*multiple)[^>]*>", html)
+    assert all("data-picker" not in s for s in single)

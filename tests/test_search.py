@@ -209,6 +209,16 @@ def test_results_are_paged(users):
     assert len(last.items) == 1
 
 
+def test_an_item_is_found_by_its_whole_number(users):
+    """A record's number (form code, year, serial) finds it though its text never says it."""
+    search.index("record", "RF-06-00-01/2026/000003", "RF-06-00-01 Survey", "very satisfied")
+    search.index("record", "RF-06-00-01/2026/000004", "RF-06-00-01 Survey", "satisfied")
+    db.session.commit()
+    found = search.search("RF-06-00-01/2026/000003")
+    assert [hit.key for hit in found.items] == ["RF-06-00-01/2026/000003"]
+    assert search.search("rf-06-00-01/2026").total == 2
+
+
 def test_reindex_rebuilds_from_the_providers(library, runner):
     db.session.execute(db.delete(search.services.SearchEntry))
     db.session.commit()

@@ -52,7 +52,8 @@ class Entry:
             "version": self.version or "",
             "title": title,
             "text": text,
-            "norm": normalise(f"{title} {text}"),
+            # The key too, so that a record, NC or action is found by its whole number.
+            "norm": normalise(f"{self.key} {title} {text}"),
             "norm_title": normalise(title),
             "current": self.current,
             "endpoint": self.endpoint,

@@ -84,6 +84,8 @@ def page(playwright_browser, site, request):
     """A fresh browser context at desk size in the site's language; ``page.shot(name)``."""
     locale = "zh-CN" if site.lang == "zh_Hans" else "en-GB"
     context = playwright_browser.new_context(viewport=DESK, locale=locale, base_url=site.url)
+    # A missing element fails the step in seconds, not after Playwright's default half-minute.
+    context.set_default_timeout(10_000)
     page = context.new_page()
     folder = ARTEFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
     shutil.rmtree(folder, ignore_errors=True)
@@ -91,7 +93,9 @@ def page(playwright_browser, site, request):
 
     def shot(name: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=folder / f"{next(shots):02d}-{name}.png", full_page=True)
+        # The whole page, unless it is so long that the picture would only cost time.
+        tall = page.evaluate("document.documentElement.scrollHeight") > 12_000
+        page.screenshot(path=folder / f"{next(shots):02d}-{name}.png", full_page=not tall)
 
     page.shot = shot
     yield page
@@ -105,3 +109,128 @@ def sign_in(page, username: str) -> None:
     page.fill("input[name=password]", DEMO_PASSWORDS[username])
     page.locator("main form[action$='/auth/login'] [type=submit]").click()
     page.wait_for_load_state()
+
+
+# -- the Chinese pages: no English word left ------------------------------------------------
+
+# What may stay in Latin letters on a Chinese page: codes and names that are the same in
+# every language (document and record numbers are removed before the words are counted).
+LATIN_ANYWHERE = {
+    "ISO",  # the standard's name
+    "PDF",
+    "DOCX",
+    "XLSX",
+    "CSV",
+    "Markdown",
+    "SHA",
+    "UTC",
+    "CST",
+    "English",  # the language switch names each language in its own
+    "QMS",
+    "IT",  # as Chinese writes it: "IT 服务商"
+}
+# English that other helpers' branches remove, listed so that the check runs meanwhile.
+# Delete these once h19d (trails as sentences, role labels) and h19f (the demo people's
+# Chinese names) have been merged; the check then covers the whole page.
+PENDING_H19F_DEMO_NAMES = {"Ada Admin", "Mei Rep", "Alan Author", "Aud Itor", "Sam Staff"}
+PENDING_H19D_ROLE_LABELS = {"approver", "auditor", "author", "staff", "admin"}
+# The audit trail's event codes and raw "key: value" pairs, and the review inputs' status
+# badges, each forgiven only inside its own part of the page.
+PENDING_H19D_PARTS = {
+    "ol.timeline": {
+        "document", "created", "title", "type", "procedure", "parent", "department",
+        "audit", "auditees", "auditor", "clauses", "departments", "documents", "end",
+        "internal", "lead", "planned", "processes", "start", "team", "state", "transition",
+        "record", "submitted", "commit", "date", "form", "respondent", "revision", "values",
+        "conforming", "evidence", "finding", "in", "minor", "nc", "nonconformity", "progress",
+        "raised", "records", "result", "seq", "clause", "due", "link", "responsible",
+        "severity", "source", "individual", "survey",
+        # an NC's source as its key: customer_complaint, overdue_case, staff_report…
+        "customer", "complaint", "overdue", "case", "certificate", "error", "objective",
+        "missed", "external", "inspection", "staff", "report",
+    },
+    ".review-input .badge": {
+        "approved", "closed", "conditional", "effective", "implementation", "minor", "nc",
+        "planned", "reported", "verified", "in", "progress", "open", "draft",
+    },
+}  # fmt: skip
+CODES = re.compile(
+    r"\b[A-Z]{2,}(?:-[A-Z0-9]+)*-[0-9][\w./-]*"  # QP-07, RF-03-00-01/2026/000001, NC-2026-…
+    r"|\b[A-Z]{2,}-\d*"  # QP- in a list of codes
+    r"|\b[A-Z]{2,5}\b"  # a document type's abbreviation: 程序文件（QP）, 外来文件（EXT）
+    r"|\S+\.(?:md|pdf|docx|xlsx|csv)\b"  # paths and file names
+    r"|\b[0-9a-f]{7,64}\b"  # commit and blob ids
+    r"|https?://\S+"
+)
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z]+")
+
+
+# h19f: the demo indexes its records for search in English (its unit of work commits, and
+# so indexes, outside the demo's Chinese locale), so result snippets quote English labels.
+PENDING_H19F_PARTS = {
+    ".search-results p": {"absent", "assessed", "failed", "not", "passed"},
+}
+
+
+def _words(text: str) -> set[str]:
+    for name in PENDING_H19F_DEMO_NAMES:
+        text = text.replace(name, " ")
+    text = CODES.sub(" ", text)
+    return {w for w in LATIN_WORD.findall(text) if w not in LATIN_ANYWHERE}
+
+
+def english_left(page) -> list[str]:
+    """Return the English words in the visible text of ``page`` (for a Chinese page)."""
+    text = page.locator("body").inner_text()
+    left = set()
+    for selector, pending in (PENDING_H19D_PARTS | PENDING_H19F_PARTS).items():
+        for part in page.locator(selector).all_inner_texts():
+            text = text.replace(part, " ", 1)
+            left |= _words(part) - pending - PENDING_H19D_ROLE_LABELS
+    left |= _words(text) - PENDING_H19D_ROLE_LABELS
+    return sorted(left)
+
+
+def _context(page, words: list[str]) -> list[str]:
+    text = " ".join(page.locator("body").inner_text().split())
+    return [m.group(0) for w in words for m in re.finditer(rf".{{0,40}}\b{w}\b.{{0,40}}", text)]
+
+
+def check_language(page, site) -> None:
+    """Fail when a Chinese page still shows English (beyond codes and the pending lists)."""
+    if site.lang.startswith("zh"):
+        left = english_left(page)
+        if os.environ.get("QMS_BROWSER_COLLECT"):  # while writing a journey: list, go on
+            with open(os.environ["QMS_BROWSER_COLLECT"], "a") as out:
+                out.write(f"{page.url}\t{left}\t{_context(page, left)[:12]}\n")
+            return
+        assert not left, f"English left on {page.url}: {left}"
+
+
+# -- accessibility: axe-core, served from the repository ------------------------------------
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core on ``page``; return its critical and serious violations."""
+    # Served as if from the site, so that its Content-Security-Policy ('self') stays on.
+    page.route("**/__axe__.js", lambda r: r.fulfill(path=AXE, content_type="text/javascript"))
+    page.add_script_tag(url="/__axe__.js")
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"][:5]],
+        }
+        for v in result["violations"]
+        if v["impact"] in ("critical", "serious")
+    ]
+
+
+def no_sideways_scroll(page) -> None:
+    """Fail when the page is wider than the window (it would scroll sideways)."""
+    wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert wide <= 1, f"{page.url} scrolls sideways by {wide}px"

@@ -154,6 +154,31 @@
     });
   });
 
+  /* ---- List tables become cards on phones ----
+     Each cell is labelled (data-label) with its column's header, and the table is marked
+     .table-cards, which the stylesheet lays out as one card per row under 600px. Tables
+     that read only as a grid opt out with data-table="scroll" and keep scrolling. */
+  function labelTable(table) {
+    if (table.getAttribute("data-table") === "scroll" || table.classList.contains("coverage")
+        || table.classList.contains("record-rows")) return;
+    var head = table.tHead;
+    if (!head || head.rows.length !== 1) return;
+    var cells = head.rows[0].cells;
+    var labels = [];
+    for (var i = 0; i < cells.length; i++) {
+      if (cells[i].colSpan > 1 || cells[i].rowSpan > 1) return;
+      labels.push(cells[i].textContent.replace(/\s+/g, " ").trim());
+    }
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      Array.prototype.forEach.call(body.rows, function (row) {
+        Array.prototype.forEach.call(row.cells, function (cell, n) {
+          if (!cell.hasAttribute("data-label") && labels[n] !== undefined) cell.setAttribute("data-label", labels[n]);
+        });
+      });
+    });
+    table.classList.add("table-cards");
+  }
+
   /* ---- Start ---- */
   function init() {
     initMenu();
@@ -163,6 +188,13 @@
     if (window.matchMedia("(min-width: 760px)").matches) {
       Array.prototype.forEach.call(document.querySelectorAll("details.filter-box"), function (d) {
         d.open = true;
+      });
+    }
+    Array.prototype.forEach.call(document.querySelectorAll("table.table"), labelTable);
+    // A section index is open in the page; on a phone it folds to its title.
+    if (!window.matchMedia("(min-width: 760px)").matches) {
+      Array.prototype.forEach.call(document.querySelectorAll("details.section-index"), function (d) {
+        d.open = false;
       });
     }
     // Move focus to an error summary so that screen readers announce it first.
