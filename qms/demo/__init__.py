@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from qms import ROOT, clock, render
@@ -174,9 +175,10 @@ def load_demo(lang: str = "en", progress: Callable[[int, int], None] | None = No
 
     One unit of work: the demo is there whole or not at all (``init --demo`` loads it only
     into an instance without users, so a half-loaded demo could never be completed), and
-    one commit and one publication of refs are much faster than one per step.
+    one commit and one publication of refs are much faster than one per step. What it
+    indexes for search at the commit is worded in the demo's language.
     """
-    with _office_clock(lang):
+    with _office_clock(lang), force_locale(lang):
         _load(lang, progress)
 
 

@@ -25,6 +25,8 @@ EN = {
     "weighed_on": "Date weighed",
     "balance": "Balance used",
     "mass": "Mass",
+    "length": "Length",
+    "temperature": "Temperature",
     "weighed_by": "Weighed by",
     "balance_1": "Electronic balance, 0.1 mg",
     "balance_2": "Electronic balance, 0.01 g",
@@ -43,6 +45,8 @@ ZH_HANS = {
     "weighed_on": "称量日期",
     "balance": "所用天平",
     "mass": "质量",
+    "length": "长度",
+    "temperature": "温度",
     "weighed_by": "称量人",
     "balance_1": "电子天平（0.1 mg）",
     "balance_2": "电子天平（0.01 g）",
@@ -77,7 +81,7 @@ def _form(demo: Demo, t: dict) -> None:
             "key": "balance",
             "label": t["balance"],
             "type": "equipment",
-            "measurement": "mass",
+            "measurement": t["mass"],
             "required": True,
         },
         {"key": "mass", "label": t["mass"], "type": "number", "unit": "g", "required": True},
@@ -115,7 +119,7 @@ def load(demo: Demo) -> None:
         mrep,
         t["balance_1"],
         owner,
-        "mass",
+        t["mass"],
         12,
         serial="AX-224-0193",
         location=t["room"],
@@ -125,7 +129,7 @@ def load(demo: Demo) -> None:
         mrep,
         t["balance_2"],
         owner,
-        "mass",
+        t["mass"],
         12,
         serial="ME-2002-7781",
         location=t["room"],
@@ -135,14 +139,14 @@ def load(demo: Demo) -> None:
         mrep,
         t["tape"],
         owner,
-        "length",
+        t["length"],
         24,
         kind="verification",
         location=t["field_kit"],
         last_calibrated_on=demo.days(-100),
     )
     old = equipment.register_equipment(
-        mrep, t["thermometer"], owner, "temperature", 12, last_calibrated_on=demo.days(-90)
+        mrep, t["thermometer"], owner, t["temperature"], 12, last_calibrated_on=demo.days(-90)
     )
     equipment.change_status(mrep, old, "withdrawn", t["broken"])
     for n, (balance, mass) in enumerate(((first, "12.4"), (second, "187.35"), (second, "9.20"))):

@@ -74,7 +74,7 @@ def origin_label(origin: str) -> str:
 
 
 def input_status_label(kind: str, status: str) -> str:
-    """Name the state an item of the compiled inputs had (an NC, action, audit or finding)."""
+    """Name the state an item of the compiled inputs had (NC, action, audit, finding, provider…)."""
     from qms.audits import labels as audits
     from qms.improvement import labels as improvement
 
@@ -82,6 +82,10 @@ def input_status_label(kind: str, status: str) -> str:
         return improvement.action_state_label(status)
     if kind == "audit":
         return audits.state_label(status)
+    if kind == "supplier":
+        from qms.suppliers.labels import status_label
+
+        return status_label(status)
     named = improvement.nc_state_label(status)
     # An NC raised from an audit finding carries the finding's result (minor_nc…).
     return audits.result_label(status) if named == status else named

@@ -59,7 +59,7 @@ def test_auditor_plans_works_three_questions_on_a_phone_and_finds_the_nc(phone, 
     page.fill("#planned_end", (today + timedelta(days=1)).isoformat())
     assert page.locator("#departments option:checked").count() == 1
     page.shot("plan")
-    page.locator("main form [type=submit]").last.click()
+    page.locator("main form [name=submit]").click()
     page.wait_for_load_state()
     assert "/audits/new" not in page.url, page.locator(".error-summary").all_inner_texts()
     ref = page.url.rstrip("/").rsplit("/", 1)[-1]
