@@ -36,6 +36,7 @@ from qms.improvement.analysis import (
     similar,
     similar_to,
     todo,
+    todo_summary,
 )
 from qms.improvement.labels import (
     action_state_label,
@@ -159,6 +160,7 @@ __all__ = [
     "source_label",
     "timeline",
     "todo",
+    "todo_summary",
     "transition",
     "update_action_plan",
     "validate_clause",
