@@ -198,6 +198,7 @@ EXPECTED: dict[str, Rule] = {
     "context.index": page(),
     "context.legal": page(NOBODY, denied=404),  # none seeded
     "documents.acknowledge": change(),
+    "documents.acknowledge_selected": change(),
     "documents.approve": change(),
     "documents.change_request": page(NOBODY, denied=404),  # none seeded
     "documents.change_requests": page(),

@@ -274,3 +274,67 @@ def test_duplicate_code_is_refused_case_insensitively(users):
 def test_revision_labels_run_past_z():
     labels = [services.revision_label(n) for n in (0, 1, 25, 26, 27, 51, 52, 701, 702)]
     assert labels == ["A", "B", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"]
+
+
+def test_reading_list_is_limited_and_counted_in_sql(users):
+    for n in range(3):
+        effective(users, f"QP-1{n}", department="Quality Office", text=None)
+    effective(users, "QP-20", department="Service Hall", text=None)
+    staff2 = users["staff2"]
+    assert [d.code for d in services.reading_list(staff2)] == ["QP-10", "QP-11", "QP-12"]
+    assert [d.code for d in services.reading_list(staff2, limit=2)] == ["QP-10", "QP-11"]
+    assert services.reading_count(staff2) == 3
+    services.acknowledge(staff2, services.get_document("QP-11"))
+    assert services.reading_count(staff2) == 2
+    assert services.reading_count(users["staff"]) == 1
+
+
+def test_acknowledge_selected_records_each_as_a_single_acknowledgement(users):
+    from qms.trail import events_for
+
+    for code in ("QP-10", "QP-11"):
+        effective(users, code, department="Quality Office", text=None)
+    db.session.commit()
+    result = services.acknowledge_selected(users["staff2"], ["QP-10", "QP-11", "QP-10"])
+    assert [d.code for d in result.done] == ["QP-10", "QP-11"] and result.refused == []
+    assert services.reading_count(users["staff2"]) == 0
+    for code in ("QP-10", "QP-11"):
+        events = [e.action for e in events_for("revision", f"{code}/A")]
+        assert events.count("revision.acknowledged") == 1
+
+
+def test_acknowledge_selected_refuses_what_the_user_may_not_acknowledge(users):
+    effective(users, "QP-10", department="Quality Office", text=None)
+    effective(users, "QP-20", department="Service Hall", text=None)
+    in_review(users, "QP-30", department="Quality Office")
+    db.session.commit()
+    result = services.acknowledge_selected(users["staff2"], ["QP-10", "QP-20", "QP-30", "NOPE"])
+    assert [d.code for d in result.done] == ["QP-10"]
+    assert result.refused == [
+        "QP-20 is not distributed to your department.",
+        "QP-30 has no effective revision to acknowledge.",
+        "There is no document NOPE.",
+    ]
+    assert services.reading_count(users["staff"]) == 1  # QP-20 still unread by Service Hall
+    with pytest.raises(ValidationFailed):
+        services.acknowledge_selected(users["staff2"], [])
+
+
+def test_home_page_lists_approvals_before_reading_and_acknowledges_the_ticked(app, users):
+    effective(users, "QP-10", department="Quality Office", text=None)
+    effective(users, "QP-11", department="Quality Office", text=None)
+    in_review(users, "QP-12", department="Quality Office")
+    db.session.commit()
+    client = app.test_client()
+    client.post("/auth/login", data={"username": "approver", "password": PASSWORD})
+    page = client.get("/").get_data(as_text=True)
+    assert page.index("Waiting for your approval") < page.index("To read and acknowledge")
+    assert 'name="code" value="QP-10"' in page and 'name="code" value="QP-11"' in page
+    response = client.post("/documents/acknowledge", data={"code": ["QP-11", "QP-12"]})
+    assert response.status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert "your acknowledgement of QP-11 is recorded" in page
+    assert "QP-12 has no effective revision to acknowledge." in page
+    assert 'value="QP-11"' not in page and 'value="QP-10"' in page
+    client.post("/documents/acknowledge", data={})
+    assert "Select at least one document to acknowledge." in client.get("/").get_data(True)

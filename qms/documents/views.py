@@ -24,6 +24,7 @@ from qms import clock, spreadsheets, trail
 from qms.auth.models import Department
 from qms.documents import history_views, rendering, services
 from qms.documents.forms import (
+    AcknowledgeSelectedForm,
     ActionForm,
     ChangeRequestForm,
     CommentForm,
@@ -48,18 +49,30 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 register_nav(NavItem("documents.register", _l("Documents"), ("documents.",), order=10))
 
 
+#: How many documents to read the home page lists at once (and acknowledges at once).
+HOME_READING = 20
+
+
 def work_panels(user) -> list[dict]:
-    """Home-page panels: what to read, drafts, and what waits on an approver."""
+    """Home-page panels: drafts and what waits on an approver."""
+    return [{"template": "documents/_work.html", "work": services.work_for(user)}]
+
+
+def reading_panel(user) -> list[dict]:
+    """Home-page panel: the first documents to read and acknowledge, and how many in all."""
     return [
         {
-            "template": "documents/_work.html",
-            "reading": services.reading_list(user),
-            "work": services.work_for(user),
+            "template": "documents/_reading.html",
+            "reading": services.reading_list(user, limit=HOME_READING),
+            "count": services.reading_count(user),
+            "form": AcknowledgeSelectedForm(),
         }
     ]
 
 
 register_work(10, work_panels)
+# Last: the list can be long, and what waits on the user for a decision comes first.
+register_work(90, reading_panel)
 
 #: The permission rules, as templates call them: ``document_rules.can_release(user, doc)``.
 #: One name for them all, since other domains have rules of the same names.
@@ -545,6 +558,33 @@ def acknowledge(code: str):
         lambda d, f: services.acknowledge(current_user, d),
         _("Thank you: your acknowledgement is recorded."),
     )
+
+
+@bp.post("/acknowledge")
+def acknowledge_selected():
+    """Acknowledge the documents ticked on the home page's reading list."""
+    form = AcknowledgeSelectedForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return redirect(url_for("main.index"))
+    try:
+        result = services.acknowledge_selected(current_user, form.code.data or [])
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("main.index"))
+    if result.done:
+        flash(
+            _(
+                "Thank you: your acknowledgement of %(codes)s is recorded.",
+                codes=", ".join(d.code for d in result.done),
+            ),
+            "success",
+        )
+    for message in result.refused:
+        flash(message, "error")
+    return redirect(url_for("main.index"))
 
 
 # -- change requests -------------------------------------------------------------------

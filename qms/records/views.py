@@ -45,12 +45,17 @@ bp = Blueprint("records", __name__, url_prefix="/records")
 register_nav(NavItem("records.index", _l("Records"), ("records.",), order=20))
 
 
+#: How many forms the home page lists; the rest are on the records page.
+HOME_LIST = 20
+
+
 def work_panels(user) -> list[dict]:
     """Home-page panel: the forms the user's department fills, and their record drafts."""
     return [
         {
             "template": "records/_work.html",
-            "forms": services.forms(user),
+            "forms": services.forms(user, limit=HOME_LIST),
+            "form_count": services.count_forms(user),
             "drafts": services.drafts_of(user),
         }
     ]
