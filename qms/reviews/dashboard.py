@@ -40,11 +40,30 @@ def _coverage(year: int) -> dict:
     return {"completion": completion, "gaps": gaps, "year": year}
 
 
+#: How many objectives the dashboard shows (those not met first); the rest are a link away.
+DASHBOARD_OBJECTIVES = 12
+
+
+def _objectives() -> tuple[list, int]:
+    """Return the dashboard's objective statuses, those not met first, and how many in all."""
+    active = objectives.list_objectives()
+    latest = objectives.recent_measurements([o.id for o in active], 1)
+
+    def missed_first(o):
+        value = latest[o.id][0].value if latest[o.id] else None
+        return (o.meets(value) is not False, o.name)
+
+    shown = sorted(active, key=missed_first)[:DASHBOARD_OBJECTIVES]
+    return objectives.statuses(shown), len(active)
+
+
 def manager_panel() -> dict:
     year = clock.today().year
+    statuses, count = _objectives()
     return {
         "template": "reviews/_dashboard.html",
-        "statuses": objectives.statuses(),
+        "statuses": statuses,
+        "objective_count": count,
         "sparkline": charts.sparkline,
         "overdue": _overdue(),
         "aging": _aging(),
@@ -66,9 +85,9 @@ def panels(user) -> list[dict]:
     waiting = db.session.scalars(
         feedback.list_complaints(open_only=True, department_id=user.department_id)
     ).all()
-    owned = [
-        o for o in objectives.list_objectives() if o.owner_id == user.id and o.source == "manual"
-    ]
+    owned = objectives.statuses(
+        [o for o in objectives.list_objectives() if o.owner_id == user.id and o.source == "manual"]
+    )
     if waiting or owned:
         result.append(
             {"template": "reviews/_work.html", "complaints": waiting, "objectives": owned}
