@@ -11,6 +11,7 @@ from qms.documents import services as documents
 from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.reviews import charts, feedback, figures, objectives
+from qms.reviews.models import Complaint
 from qms.reviews.sources import link
 
 
@@ -20,12 +21,11 @@ def _count(stmt) -> int:
 
 def _overdue() -> dict:
     """Overdue counts across domains."""
-    today = clock.today()
-    complaints = db.session.scalars(feedback.list_complaints(open_only=True)).all()
+    late = feedback.list_complaints(open_only=True).where(Complaint.response_due < clock.today())
     return {
         "actions": _count(improvement.list_actions(improvement.ActionFilters(overdue=True))),
         "ncs": _count(improvement.list_ncs(improvement.NcFilters(overdue=True))),
-        "complaints": sum(1 for c in complaints if c.response_due < today),
+        "complaints": _count(late),
         "documents": _count(documents.list_documents(due_for_review=True)),
     }
 
@@ -86,7 +86,8 @@ def panels(user) -> list[dict]:
         feedback.list_complaints(open_only=True, department_id=user.department_id)
     ).all()
     owned = objectives.statuses(
-        [o for o in objectives.list_objectives() if o.owner_id == user.id and o.source == "manual"]
+        [o for o in objectives.list_objectives() if o.owner_id == user.id and o.source == "manual"],
+        recent=1,
     )
     if waiting or owned:
         result.append(

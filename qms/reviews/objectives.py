@@ -400,6 +400,23 @@ def recent_measurements(objective_ids: list[int], n: int = RECENT) -> dict[int, 
     found: dict[int, list[Measurement]] = {i: [] for i in objective_ids}
     if not objective_ids:
         return found
+    if n == 1:
+        # The latest alone: max(period) by objective walks the (objective, period) index.
+        last = (
+            select(Measurement.objective_id, func.max(Measurement.period).label("period"))
+            .where(Measurement.objective_id.in_(objective_ids))
+            .group_by(Measurement.objective_id)
+            .subquery()
+        )
+        for measurement in db.session.scalars(
+            select(Measurement).join(
+                last,
+                (last.c.objective_id == Measurement.objective_id)
+                & (last.c.period == Measurement.period),
+            )
+        ):
+            found[measurement.objective_id].append(measurement)
+        return found
     rank = (
         func.row_number()
         .over(partition_by=Measurement.objective_id, order_by=Measurement.period.desc())
@@ -419,10 +436,10 @@ def recent_measurements(objective_ids: list[int], n: int = RECENT) -> dict[int, 
     return found
 
 
-def statuses(objectives: list[Objective] | None = None) -> list[Status]:
-    """Return each objective with its latest measurements."""
+def statuses(objectives: list[Objective] | None = None, recent: int = RECENT) -> list[Status]:
+    """Return each objective with its latest ``recent`` measurements."""
     objectives = objectives if objectives is not None else list_objectives()
-    recent = recent_measurements([o.id for o in objectives])
+    recent = recent_measurements([o.id for o in objectives], recent)
     return [Status(o, recent[o.id][-1] if recent[o.id] else None, recent[o.id]) for o in objectives]
 
 
