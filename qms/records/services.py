@@ -761,6 +761,12 @@ def list_records(
     return stmt.order_by(column.desc() if sort.startswith("-") else column, Record.id.desc())
 
 
+def count_up_to(stmt, cap: int) -> int:
+    """Return how many rows ``stmt`` selects, counting no further than ``cap + 1``."""
+    limited = stmt.order_by(None).with_only_columns(Record.id).limit(cap + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(limited)) or 0
+
+
 def _day_starts(day: date) -> datetime:
     """Return when the organisation's ``day`` begins, in UTC as timestamps are stored."""
     return datetime.combine(day, time.min, tzinfo=clock.zone()).astimezone(UTC)
