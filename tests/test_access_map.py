@@ -221,6 +221,7 @@ EXPECTED: dict[str, Rule] = {
     "documents.revision": page(),
     "documents.sign_review": change(),
     "documents.submit": change(),
+    "documents.subtree": page(),
     "documents.tree": page(),
     "equipment.add": change(),
     "equipment.calibrate": change(),

@@ -6,7 +6,7 @@ import pytest
 
 from qms import clock
 from qms.documents import services
-from qms.errors import Conflict, PermissionDenied, ValidationFailed
+from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
 from qms.gitstore import MAIN, draft_ref, tag_name
 from tests.builders import approved, content, effective, in_review, new_document
@@ -263,6 +263,50 @@ def test_document_hierarchy_is_enforced(users):
         ("QP-01", 1),
         ("WI-01", 2),
     ]
+
+
+def _hierarchy(users):
+    new_document(users, "QM-01", "Manual", "manual")
+    new_document(users, "QP-01", "Procedure", "procedure", parent="QM-01")
+    new_document(users, "QP-02", "Procedure two", "procedure", parent="QM-01")
+    new_document(users, "WI-01", "Instruction", "work_instruction", parent="QP-01")
+    new_document(users, "WI-02", "Instruction two", "work_instruction", parent="QP-01")
+    new_document(users, "RF-01", "Form", "record_form", parent="WI-01")
+    db.session.commit()
+
+
+def test_hierarchy_opens_one_level_below_the_top_and_the_rest_on_demand(users):
+    _hierarchy(users)
+    (manual,) = services.collapsed_tree()
+    assert manual.doc.code == "QM-01" and manual.count == 2
+    assert [(n.doc.code, n.count, n.children) for n in manual.children] == [
+        ("QP-01", 2, None),
+        ("QP-02", 0, None),
+    ]
+    (manual,) = services.collapsed_tree(["QP-01", "WI-01"])
+    qp01 = manual.children[0]
+    assert [(n.doc.code, n.count) for n in qp01.children] == [("WI-01", 1), ("WI-02", 0)]
+    assert [n.doc.code for n in qp01.children[0].children] == ["RF-01"]
+    row, children = services.subtree("WI-01")
+    assert row.code == "WI-01" and [n.doc.code for n in children] == ["RF-01"]
+    with pytest.raises(NotFound):
+        services.subtree("NOPE")
+
+
+def test_hierarchy_page_leaves_collapsed_subtrees_out_and_serves_them_apart(app, users):
+    _hierarchy(users)
+    client = app.test_client()
+    client.post("/auth/login", data={"username": "staff", "password": PASSWORD})
+    page = client.get("/documents/tree").get_data(as_text=True)
+    assert "QP-01" in page and "QP-02" in page and "2 documents below" in page
+    assert "WI-01" not in page and "RF-01" not in page
+    assert 'data-subtree="/documents/tree/QP-01"' in page
+    fragment = client.get("/documents/tree/QP-01").get_data(as_text=True)
+    assert "WI-01" in fragment and "WI-02" in fragment and "RF-01" not in fragment
+    assert "<html" not in fragment
+    opened = client.get("/documents/tree?open=QP-01").get_data(as_text=True)
+    assert "WI-01" in opened and "RF-01" not in opened
+    assert client.get("/documents/tree/NOPE").status_code == 404
 
 
 def test_duplicate_code_is_refused_case_insensitively(users):

@@ -165,12 +165,28 @@ def tree():
     """Show the hierarchy: manual, procedures, work specifications, record forms."""
     if asked := history_views.requested_day():
         return history_views.tree_page(*asked)
-    # Labels looked up once, not once per row: the table may have thousands of rows.
+    # Collapsed below the procedures: thousands of work instructions and forms would make
+    # one page of hundreds of kB. ``?open=CODE`` opens a subtree without JavaScript; with
+    # it, qms.js fetches the subtree fragment below.
+    opened = [c for c in request.args.getlist("open") if c][:50]
+    nodes = services.collapsed_tree(opened)
+    return render_template("documents/tree.html", nodes=nodes, opened=opened, **_tree_labels())
+
+
+def _tree_labels() -> dict:
+    # Looked up once, not once per row.
+    return {
+        "types": {t: services.type_label(t) for t in DOC_TYPES},
+        "statuses": {s: services.status_label(s) for s in DOC_STATUSES},
+    }
+
+
+@bp.get("/tree/<code>")
+def subtree(code: str):
+    """Return one document's children as a fragment of the hierarchy (opened on demand)."""
+    row, children = services.subtree(code)
     return render_template(
-        "documents/tree.html",
-        rows=services.tree(),
-        types={t: services.type_label(t) for t in DOC_TYPES},
-        statuses={s: services.status_label(s) for s in DOC_STATUSES},
+        "documents/_tree_nodes.html", nodes=children, opened=[], **_tree_labels()
     )
 
 
