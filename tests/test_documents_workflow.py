@@ -382,3 +382,44 @@ def test_home_page_lists_approvals_before_reading_and_acknowledges_the_ticked(ap
     assert 'value="QP-11"' not in page and 'value="QP-10"' in page
     client.post("/documents/acknowledge", data={})
     assert "Select at least one document to acknowledge." in client.get("/").get_data(True)
+
+
+def test_acknowledgements_count_only_active_readers_in_the_distribution(users):
+    doc = effective(users, department="Quality Office")
+    rev = services.effective_revision(doc)
+    services.acknowledge(users["staff2"], doc)
+    services.acknowledge(users["staff"], doc)  # Service Hall: not among the readers
+    assert services.acknowledgement_counts(rev) == (1, 4)
+    users["staff2"].active = False
+    db.session.commit()
+    assert services.acknowledgement_counts(rev) == (0, 3)
+
+
+def test_released_html_is_kept_in_the_process_and_not_read_from_git_again(users, monkeypatch):
+    from qms.documents import rendering
+
+    doc = effective(users, text=content("QP-07", body="# Kept\n\nOnce.\n"))
+    rev = services.effective_revision(doc)
+    rendering._released_html.cache_clear()
+    first = rendering.html_for(rev)
+    assert "Kept" in first
+
+    def no_git(*args):
+        raise AssertionError("read from git again")
+
+    monkeypatch.setattr(type(services.store()), "read_blob", no_git)
+    assert rendering.html_for(rev) == first
+
+
+def test_open_draft_offers_only_accepted_change_requests_naming_the_document(app, users):
+    effective(users)
+    effective(users, "QP-08", text=None)
+    mine = services.raise_change_request(users["staff"], "Fix QP-07", "Old", ["QP-07"])
+    other = services.raise_change_request(users["staff"], "Fix QP-08", "Old", ["QP-08"])
+    for cr in (mine, other):
+        services.decide_change_request(users["approver"], cr, True, "")
+    db.session.commit()
+    client = app.test_client()
+    client.post("/auth/login", data={"username": "author", "password": PASSWORD})
+    page = client.get("/documents/QP-07").get_data(as_text=True)
+    assert f"{mine.number} Fix QP-07" in page and other.number not in page

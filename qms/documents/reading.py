@@ -93,13 +93,18 @@ def concerns(doc: Document, user: User) -> bool:
     return user.department_id in ids
 
 
-def readers(doc: Document) -> list[User]:
-    """Return the active users who should read the document."""
-    stmt = select(User).where(User.active.is_(True))
+def _reading(doc: Document):
+    """Return the SQL condition on users of :func:`readers`."""
+    condition = User.active.is_(True)
     if not doc.distribute_to_all:
         ids = {d.department_id for d in doc.distribution} | {doc.department_id}
-        stmt = stmt.where(User.department_id.in_(ids))
-    return list(db.session.scalars(stmt))
+        condition = condition & User.department_id.in_(ids)
+    return condition
+
+
+def readers(doc: Document) -> list[User]:
+    """Return the active users who should read the document."""
+    return list(db.session.scalars(select(User).where(_reading(doc))))
 
 
 @transactional
@@ -171,13 +176,15 @@ def acknowledge_selected(actor: User, codes: list[str]) -> Acknowledged:
 
 def acknowledgement_counts(rev: Revision) -> tuple[int, int]:
     """Return (acknowledged, expected) for a revision among the staff concerned."""
-    expected = {u.id for u in readers(rev.document)}
-    done = set(
-        db.session.scalars(
-            select(Acknowledgement.user_id).where(Acknowledgement.revision_id == rev.id)
-        )
+    # Counted in SQL: a document for everyone would load every user (1,000 and more).
+    condition = _reading(rev.document)
+    expected = db.session.scalar(select(func.count(User.id)).where(condition)) or 0
+    done = db.session.scalar(
+        select(func.count(Acknowledgement.id))
+        .join(User, User.id == Acknowledgement.user_id)
+        .where(Acknowledgement.revision_id == rev.id, condition)
     )
-    return len(done & expected), len(expected)
+    return done or 0, expected
 
 
 def concerning(user: User):

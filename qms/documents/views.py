@@ -38,7 +38,14 @@ from qms.documents.forms import (
     SignForm,
     type_choices,
 )
-from qms.documents.models import DOC_STATUSES, DOC_TYPES, ChangeRequest, Document, Revision
+from qms.documents.models import (
+    DOC_STATUSES,
+    DOC_TYPES,
+    ChangeRequest,
+    ChangeRequestDocument,
+    Document,
+    Revision,
+)
 from qms.documents.redline import redline
 from qms.errors import ServiceError
 from qms.extensions import db
@@ -99,14 +106,16 @@ def department_choices(blank: str | None = None):
 
 
 def accepted_change_requests(doc: Document):
-    crs = db.session.scalars(
-        select(ChangeRequest)
-        .where(ChangeRequest.status == "accepted")
+    # Those naming the document, in SQL: not every accepted request with its documents.
+    crs = db.session.execute(
+        select(ChangeRequest.number, ChangeRequest.title)
+        .where(
+            ChangeRequest.status == "accepted",
+            ChangeRequest.document_rows.any(ChangeRequestDocument.document_id == doc.id),
+        )
         .order_by(ChangeRequest.number.desc())
     ).all()
-    return [("", _("None"))] + [
-        (cr.number, f"{cr.number} {cr.title}") for cr in crs if doc in cr.documents
-    ]
+    return [("", _("None"))] + [(number, f"{number} {title}") for number, title in crs]
 
 
 # -- the register ----------------------------------------------------------------------
