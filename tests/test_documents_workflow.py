@@ -423,3 +423,24 @@ def test_open_draft_offers_only_accepted_change_requests_naming_the_document(app
     client.post("/auth/login", data={"username": "author", "password": PASSWORD})
     page = client.get("/documents/QP-07").get_data(as_text=True)
     assert f"{mine.number} Fix QP-07" in page and other.number not in page
+
+
+def test_acknowledgement_totals_sum_the_counts_of_every_effective_document(users):
+    effective(users, "QP-10", department="Quality Office", text=None)
+    effective(users, "QP-11", department="Service Hall", distribution=["Quality Office"])
+    everyone = effective(users, "QP-12", department="Service Hall", text=None)
+    everyone.distribute_to_all = True
+    in_review(users, "QP-13", department="Service Hall")
+    for username in ("staff", "staff2", "author", "auditor"):
+        for code in ("QP-10", "QP-11", "QP-12"):
+            services.acknowledge(users[username], services.get_document(code))
+    users["author"].active = False
+    db.session.commit()
+    done = expected = 0
+    for doc in db.session.scalars(services.list_documents(status="effective")):
+        acked, should = services.acknowledgement_counts(services.effective_revision(doc))
+        done, expected = done + acked, expected + should
+    assert services.acknowledgement_totals() == (done, expected)
+    # QP-10: 1 of 3 in the Quality Office; QP-11: 2 of 5 there and in the Service Hall;
+    # QP-12: 3 of all 7 active (the inactive author and the draft QP-13 do not count).
+    assert (done, expected) == (1 + 2 + 3, 3 + 5 + 7)

@@ -144,14 +144,7 @@ def audit_completion(year: int) -> Figure:
 
 def ack_coverage() -> Figure:
     """Share of the staff concerned who have acknowledged the current effective revisions."""
-    done = expected = 0
-    for doc in db.session.scalars(documents.list_documents(status="effective")):
-        rev = documents.effective_revision(doc)
-        if rev is None:
-            continue
-        acked, should = documents.acknowledgement_counts(rev)
-        done += acked
-        expected += should
+    done, expected = documents.acknowledgement_totals()
     return Figure(
         "ack_coverage",
         _("Acknowledgement coverage of effective documents"),
