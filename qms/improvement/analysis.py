@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from qms import clock, trail
 from qms.auth.models import User
@@ -22,6 +22,7 @@ from qms.improvement.models import (
     OPEN_NC_STATES,
     Action,
     NcDocument,
+    NcOutput,
     Nonconformity,
 )
 from qms.improvement.permissions import (
@@ -333,6 +334,50 @@ def todo_summary(user: User, soon: date) -> TodoSummary:
             )
         count += _count(stmt)
     return TodoSummary(list(ncs), list(actions), due, count)
+
+
+def touching(since: datetime, until: datetime) -> tuple[list[Nonconformity], list[Action]]:
+    """Return the NCs raised or closed in [since, until) or open now, and the actions
+    created or checked in it: what a management review of that period looks at.
+
+    Selected in SQL and loaded without their relations (the review reads their own
+    columns), so preparing a review does not load every NC and action ever recorded.
+    """
+    ncs = db.session.scalars(
+        select(Nonconformity)
+        .where(
+            or_(
+                Nonconformity.raised_at.between(since, until),
+                Nonconformity.closed_at.between(since, until),
+                Nonconformity.state.in_(OPEN_NC_STATES),
+            )
+        )
+        .options(lazyload("*"))
+        .order_by(Nonconformity.raised_at)
+    ).all()
+    actions = db.session.scalars(
+        select(Action)
+        .where(
+            or_(Action.created_at.between(since, until), Action.checked_at.between(since, until))
+        )
+        .options(lazyload("*"))
+        .order_by(Action.created_at)
+    ).all()
+    return list(ncs), list(actions)
+
+
+def output_ncs_raised(first: date, last: date) -> list[Nonconformity]:
+    """Return the NCs about an output (§8.7) raised from ``first`` to ``last`` (UTC days)."""
+    since = datetime.combine(first, time.min, tzinfo=UTC)
+    until = datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
+    return list(
+        db.session.scalars(
+            select(Nonconformity)
+            .join(NcOutput, NcOutput.nonconformity_id == Nonconformity.id)
+            .where(Nonconformity.raised_at >= since, Nonconformity.raised_at < until)
+            .order_by(Nonconformity.number)
+        )
+    )
 
 
 def due_soon(days: int = 14) -> date:

@@ -236,6 +236,12 @@ def forms(user: User | None = None, limit: int | None = None) -> list:
     return list(db.session.scalars(stmt))
 
 
+def form_codes() -> list[str]:
+    """Return the codes of the effective record forms (their code alone, in SQL)."""
+    sub = _forms(None).subquery()
+    return list(db.session.scalars(select(sub.c.code)))
+
+
 def count_forms(user: User | None = None) -> int:
     """Return how many record forms :func:`forms` returns, counted in SQL."""
     stmt = _forms(user).order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
