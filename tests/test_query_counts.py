@@ -145,3 +145,11 @@ def test_pages_make_as_many_queries_for_six_rows_as_for_two(sizes):
     small, large = sizes
     grown = {key: (small[key], large[key]) for key in small if large[key] > small[key]}
     assert not grown, f"queries grew with rows (small, large): {grown}"
+
+
+def test_the_record_list_of_one_form_or_department_has_its_index(app, ctx):
+    from sqlalchemy import inspect
+
+    indexes = {i["name"]: i["column_names"] for i in inspect(db.engine).get_indexes("record")}
+    assert indexes["ix_record_form_submitted"] == ["form_code", "submitted_at"]
+    assert indexes["ix_record_department_submitted"] == ["department_id", "submitted_at"]
