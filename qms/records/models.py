@@ -8,7 +8,7 @@ can filter by field on SQLite and PostgreSQL alike.
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qms.auth.models import Department, User
@@ -20,6 +20,12 @@ LINK_TYPES = ("nonconformity", "audit", "action", "complaint", "record")
 
 
 class Record(db.Model):
+    # The record list of one form, or of one department, newest first.
+    __table_args__ = (
+        Index("ix_record_form_submitted", "form_code", "submitted_at"),
+        Index("ix_record_department_submitted", "department_id", "submitted_at"),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     # <FORM CODE>/<YEAR>/<6-digit sequence>, e.g. RF-07-03-01/2026/000042
     number: Mapped[str] = mapped_column(String(60), unique=True)
