@@ -140,9 +140,13 @@ def sign_in(port: int, username: str, password: str) -> str:
     client = Client(port)
     _status, page = client.request("GET", "/auth/login")
     form = {"username": username, "password": password, "csrf_token": csrf(page)}
-    status, _ = client.request("POST", "/auth/login", urllib.parse.urlencode(form))
-    assert status in (302, 303), (username, status)
-    return client.cookie
+    for _attempt in range(30):
+        # Right after start-up the job worker's first jobs may hold SQLite's write lock.
+        status, _ = client.request("POST", "/auth/login", urllib.parse.urlencode(form))
+        if status in (302, 303):
+            return client.cookie
+        time.sleep(2)
+    raise AssertionError(f"{username} cannot sign in: {status}")
 
 
 def record_body(page: bytes) -> str:
@@ -305,7 +309,9 @@ def token_for(instance: Path, url: str | None, username: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def run(scale: float, url: str | None, seconds: float, imports: int) -> dict:
+def run(scale: float, url: str | None, seconds: float, imports: int, log: Path | None) -> dict:
+    """Fill an instance, serve it, measure it; ``log`` keeps the server's and worker's output."""
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp) / "instance"
         fill_times = fill(instance, scale, url)
@@ -328,15 +334,15 @@ def run(scale: float, url: str | None, seconds: float, imports: int) -> dict:
             ],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
         )
         worker = subprocess.Popen(
             [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "qms", "worker"],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
         )
         memory = {}
         try:
@@ -499,7 +505,9 @@ def main() -> None:
                 conn.execute(text("CREATE SCHEMA public"))
             engine.dispose()
         name = "PostgreSQL" if url else "SQLite"
-        result = run(args.scale, url, args.seconds, args.imports)
+        log = Path(tempfile.gettempdir()) / f"qms-bench-{name.lower()}.log"
+        print(f"{name}: the server's and the job worker's output go to {log}", flush=True)
+        result = run(args.scale, url, args.seconds, args.imports, log)
         sections.append(section(name, result))
         print(sections[-1], flush=True)
     commit = subprocess.run(
