@@ -137,11 +137,13 @@ def csrf(page: bytes) -> str:
 
 
 def sign_in(port: int, username: str, password: str) -> str:
-    client = Client(port)
-    _status, page = client.request("GET", "/auth/login")
-    form = {"username": username, "password": password, "csrf_token": csrf(page)}
+    status = None
     for _attempt in range(30):
-        # Right after start-up the job worker's first jobs may hold SQLite's write lock.
+        # Right after start-up the workers' first writes may hold SQLite's lock a while: a
+        # refused sign-in is tried again from a fresh login page.
+        client = Client(port)
+        _status, page = client.request("GET", "/auth/login")
+        form = {"username": username, "password": password, "csrf_token": csrf(page)}
         status, _ = client.request("POST", "/auth/login", urllib.parse.urlencode(form))
         if status in (302, 303):
             return client.cookie
