@@ -198,6 +198,7 @@ EXPECTED: dict[str, Rule] = {
     "context.index": page(),
     "context.legal": page(NOBODY, denied=404),  # none seeded
     "documents.acknowledge": change(),
+    "documents.acknowledge_selected": change(),
     "documents.approve": change(),
     "documents.change_request": page(NOBODY, denied=404),  # none seeded
     "documents.change_requests": page(),
@@ -220,6 +221,7 @@ EXPECTED: dict[str, Rule] = {
     "documents.revision": page(),
     "documents.sign_review": change(),
     "documents.submit": change(),
+    "documents.subtree": page(),
     "documents.tree": page(),
     "equipment.add": change(),
     "equipment.calibrate": change(),

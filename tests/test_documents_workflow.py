@@ -6,7 +6,7 @@ import pytest
 
 from qms import clock
 from qms.documents import services
-from qms.errors import Conflict, PermissionDenied, ValidationFailed
+from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
 from qms.gitstore import MAIN, draft_ref, tag_name
 from tests.builders import approved, content, effective, in_review, new_document
@@ -265,6 +265,50 @@ def test_document_hierarchy_is_enforced(users):
     ]
 
 
+def _hierarchy(users):
+    new_document(users, "QM-01", "Manual", "manual")
+    new_document(users, "QP-01", "Procedure", "procedure", parent="QM-01")
+    new_document(users, "QP-02", "Procedure two", "procedure", parent="QM-01")
+    new_document(users, "WI-01", "Instruction", "work_instruction", parent="QP-01")
+    new_document(users, "WI-02", "Instruction two", "work_instruction", parent="QP-01")
+    new_document(users, "RF-01", "Form", "record_form", parent="WI-01")
+    db.session.commit()
+
+
+def test_hierarchy_opens_one_level_below_the_top_and_the_rest_on_demand(users):
+    _hierarchy(users)
+    (manual,) = services.collapsed_tree()
+    assert manual.doc.code == "QM-01" and manual.count == 2
+    assert [(n.doc.code, n.count, n.children) for n in manual.children] == [
+        ("QP-01", 2, None),
+        ("QP-02", 0, None),
+    ]
+    (manual,) = services.collapsed_tree(["QP-01", "WI-01"])
+    qp01 = manual.children[0]
+    assert [(n.doc.code, n.count) for n in qp01.children] == [("WI-01", 1), ("WI-02", 0)]
+    assert [n.doc.code for n in qp01.children[0].children] == ["RF-01"]
+    row, children = services.subtree("WI-01")
+    assert row.code == "WI-01" and [n.doc.code for n in children] == ["RF-01"]
+    with pytest.raises(NotFound):
+        services.subtree("NOPE")
+
+
+def test_hierarchy_page_leaves_collapsed_subtrees_out_and_serves_them_apart(app, users):
+    _hierarchy(users)
+    client = app.test_client()
+    client.post("/auth/login", data={"username": "staff", "password": PASSWORD})
+    page = client.get("/documents/tree").get_data(as_text=True)
+    assert "QP-01" in page and "QP-02" in page and "2 documents below" in page
+    assert "WI-01" not in page and "RF-01" not in page
+    assert 'data-subtree="/documents/tree/QP-01"' in page
+    fragment = client.get("/documents/tree/QP-01").get_data(as_text=True)
+    assert "WI-01" in fragment and "WI-02" in fragment and "RF-01" not in fragment
+    assert "<html" not in fragment
+    opened = client.get("/documents/tree?open=QP-01").get_data(as_text=True)
+    assert "WI-01" in opened and "RF-01" not in opened
+    assert client.get("/documents/tree/NOPE").status_code == 404
+
+
 def test_duplicate_code_is_refused_case_insensitively(users):
     new_document(users)
     with pytest.raises(Conflict, match="already exists"):
@@ -274,3 +318,129 @@ def test_duplicate_code_is_refused_case_insensitively(users):
 def test_revision_labels_run_past_z():
     labels = [services.revision_label(n) for n in (0, 1, 25, 26, 27, 51, 52, 701, 702)]
     assert labels == ["A", "B", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"]
+
+
+def test_reading_list_is_limited_and_counted_in_sql(users):
+    for n in range(3):
+        effective(users, f"QP-1{n}", department="Quality Office", text=None)
+    effective(users, "QP-20", department="Service Hall", text=None)
+    staff2 = users["staff2"]
+    assert [d.code for d in services.reading_list(staff2)] == ["QP-10", "QP-11", "QP-12"]
+    assert [d.code for d in services.reading_list(staff2, limit=2)] == ["QP-10", "QP-11"]
+    assert services.reading_count(staff2) == 3
+    services.acknowledge(staff2, services.get_document("QP-11"))
+    assert services.reading_count(staff2) == 2
+    assert services.reading_count(users["staff"]) == 1
+
+
+def test_acknowledge_selected_records_each_as_a_single_acknowledgement(users):
+    from qms.trail import events_for
+
+    for code in ("QP-10", "QP-11"):
+        effective(users, code, department="Quality Office", text=None)
+    db.session.commit()
+    result = services.acknowledge_selected(users["staff2"], ["QP-10", "QP-11", "QP-10"])
+    assert [d.code for d in result.done] == ["QP-10", "QP-11"] and result.refused == []
+    assert services.reading_count(users["staff2"]) == 0
+    for code in ("QP-10", "QP-11"):
+        events = [e.action for e in events_for("revision", f"{code}/A")]
+        assert events.count("revision.acknowledged") == 1
+
+
+def test_acknowledge_selected_refuses_what_the_user_may_not_acknowledge(users):
+    effective(users, "QP-10", department="Quality Office", text=None)
+    effective(users, "QP-20", department="Service Hall", text=None)
+    in_review(users, "QP-30", department="Quality Office")
+    db.session.commit()
+    result = services.acknowledge_selected(users["staff2"], ["QP-10", "QP-20", "QP-30", "NOPE"])
+    assert [d.code for d in result.done] == ["QP-10"]
+    assert result.refused == [
+        "QP-20 is not distributed to your department.",
+        "QP-30 has no effective revision to acknowledge.",
+        "There is no document NOPE.",
+    ]
+    assert services.reading_count(users["staff"]) == 1  # QP-20 still unread by Service Hall
+    with pytest.raises(ValidationFailed):
+        services.acknowledge_selected(users["staff2"], [])
+
+
+def test_home_page_lists_approvals_before_reading_and_acknowledges_the_ticked(app, users):
+    effective(users, "QP-10", department="Quality Office", text=None)
+    effective(users, "QP-11", department="Quality Office", text=None)
+    in_review(users, "QP-12", department="Quality Office")
+    db.session.commit()
+    client = app.test_client()
+    client.post("/auth/login", data={"username": "approver", "password": PASSWORD})
+    page = client.get("/").get_data(as_text=True)
+    assert page.index("Waiting for your approval") < page.index("To read and acknowledge")
+    assert 'name="code" value="QP-10"' in page and 'name="code" value="QP-11"' in page
+    response = client.post("/documents/acknowledge", data={"code": ["QP-11", "QP-12"]})
+    assert response.status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert "your acknowledgement of QP-11 is recorded" in page
+    assert "QP-12 has no effective revision to acknowledge." in page
+    assert 'value="QP-11"' not in page and 'value="QP-10"' in page
+    client.post("/documents/acknowledge", data={})
+    assert "Select at least one document to acknowledge." in client.get("/").get_data(True)
+
+
+def test_acknowledgements_count_only_active_readers_in_the_distribution(users):
+    doc = effective(users, department="Quality Office")
+    rev = services.effective_revision(doc)
+    services.acknowledge(users["staff2"], doc)
+    services.acknowledge(users["staff"], doc)  # Service Hall: not among the readers
+    assert services.acknowledgement_counts(rev) == (1, 4)
+    users["staff2"].active = False
+    db.session.commit()
+    assert services.acknowledgement_counts(rev) == (0, 3)
+
+
+def test_released_html_is_kept_in_the_process_and_not_read_from_git_again(users, monkeypatch):
+    from qms.documents import rendering
+
+    doc = effective(users, text=content("QP-07", body="# Kept\n\nOnce.\n"))
+    rev = services.effective_revision(doc)
+    rendering._released_html.cache_clear()
+    first = rendering.html_for(rev)
+    assert "Kept" in first
+
+    def no_git(*args):
+        raise AssertionError("read from git again")
+
+    monkeypatch.setattr(type(services.store()), "read_blob", no_git)
+    assert rendering.html_for(rev) == first
+
+
+def test_open_draft_offers_only_accepted_change_requests_naming_the_document(app, users):
+    effective(users)
+    effective(users, "QP-08", text=None)
+    mine = services.raise_change_request(users["staff"], "Fix QP-07", "Old", ["QP-07"])
+    other = services.raise_change_request(users["staff"], "Fix QP-08", "Old", ["QP-08"])
+    for cr in (mine, other):
+        services.decide_change_request(users["approver"], cr, True, "")
+    db.session.commit()
+    client = app.test_client()
+    client.post("/auth/login", data={"username": "author", "password": PASSWORD})
+    page = client.get("/documents/QP-07").get_data(as_text=True)
+    assert f"{mine.number} Fix QP-07" in page and other.number not in page
+
+
+def test_acknowledgement_totals_sum_the_counts_of_every_effective_document(users):
+    effective(users, "QP-10", department="Quality Office", text=None)
+    effective(users, "QP-11", department="Service Hall", distribution=["Quality Office"])
+    everyone = effective(users, "QP-12", department="Service Hall", text=None)
+    everyone.distribute_to_all = True
+    in_review(users, "QP-13", department="Service Hall")
+    for username in ("staff", "staff2", "author", "auditor"):
+        for code in ("QP-10", "QP-11", "QP-12"):
+            services.acknowledge(users[username], services.get_document(code))
+    users["author"].active = False
+    db.session.commit()
+    done = expected = 0
+    for doc in db.session.scalars(services.list_documents(status="effective")):
+        acked, should = services.acknowledgement_counts(services.effective_revision(doc))
+        done, expected = done + acked, expected + should
+    assert services.acknowledgement_totals() == (done, expected)
+    # QP-10: 1 of 3 in the Quality Office; QP-11: 2 of 5 there and in the Service Hall;
+    # QP-12: 3 of all 7 active (the inactive author and the draft QP-13 do not count).
+    assert (done, expected) == (1 + 2 + 3, 3 + 5 + 7)

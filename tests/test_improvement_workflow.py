@@ -488,6 +488,26 @@ def test_my_todo_lists_what_is_assigned_to_me_and_what_i_decide(users):
     assert services.todo(users["author2"]).actions == [action]
 
 
+def test_home_summary_counts_in_sql_what_the_todo_list_lists(users):
+    analysed(users)
+    raised(users, responsible=None)
+    raised(users, due_date=date.today() + timedelta(days=60))
+    in_action_plan(users)
+    implemented = in_implementation(users)
+    services.action_transition(users["author2"], implemented.actions[0], "done", note="Done.")
+    in_effectiveness_check(users)
+    soon = services.due_soon()
+    for username in ["staff", "author", "author2", "auditor", "approver", "admin"]:
+        user = users[username]
+        full, summary = services.todo(user), services.todo_summary(user, soon)
+        assert summary.count == full.count, username
+        due = [n for n in full.ncs if n.due_date and n.due_date <= soon]
+        assert summary.ncs == due, username
+        assert summary.actions == [a for a in full.actions if a.due_date <= soon], username
+        assert summary.due == len(summary.ncs) + len(summary.actions)
+    assert services.todo_summary(users["approver"], soon).count > 0
+
+
 def test_every_step_of_the_responsible_person_is_refused_to_others(users):
     contained = in_containment(users)
     implemented = in_implementation(users)

@@ -401,3 +401,37 @@ def test_form_draft_preview_shows_the_form_as_staff_will_see_it(users, client, a
     bad = form_content("RF-09", [{"key": "n", "label": "N", "type": "integer", "min": 3, "max": 1}])
     live = client.post("/documents/preview", data={"content": bad}).get_data(as_text=True)
     assert "over max" in live
+
+
+def test_record_list_counts_up_to_its_cap_and_says_more(users, client, auth, form, monkeypatch):
+    from qms.records import views
+
+    for n in range(3):
+        submit(users, rows=[{"item": f"Pen {n}", "qty": 1}])
+    db.session.commit()
+    stmt = services.list_records()
+    assert services.count_up_to(stmt, 10) == 3 and services.count_up_to(stmt, 2) == 3
+    assert services.count_up_to(stmt, 1) == 2  # stops one past the cap
+    auth.login("approver")
+    assert "3 records" in client.get("/records/all").get_data(as_text=True)
+    monkeypatch.setattr(views, "COUNT_CAP", 2)
+    page = client.get("/records/all").get_data(as_text=True)
+    assert "More than 2 records: filter to narrow them." in page
+    assert page.count('href="/records/RF-01/') >= 3  # the page itself is still listed
+
+
+def test_record_list_filters_by_typed_form_and_user_without_listing_them_all(
+    users, client, auth, form
+):
+    record = submit(users, rows=[{"item": "Pen", "qty": 1}])
+    db.session.commit()
+    auth.login("approver")
+    page = client.get("/records/all").get_data(as_text=True)
+    # No option per user or per form: the filters are typed.
+    assert 'value="staff2"' not in page and '<option value="RF-01"' not in page
+    assert record.number in client.get("/records/all?form=RF-01").get_data(as_text=True)
+    assert record.number in client.get("/records/all?form=+RF-01+").get_data(as_text=True)
+    assert record.number not in client.get("/records/all?form=RF-99").get_data(as_text=True)
+    by = record.submitted_by.username
+    assert record.number in client.get(f"/records/all?submitter={by}").get_data(as_text=True)
+    assert record.number not in client.get("/records/all?submitter=nobody").get_data(True)

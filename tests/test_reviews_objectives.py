@@ -348,3 +348,36 @@ def test_objective_page_shows_chart_and_offers_nc_when_off_target(client, auth, 
     if "improvement.new" in client.application.view_functions:
         assert "/improvement/new?source=process_monitoring" in page
         assert "/improvement/actions/new" in page
+
+
+def test_statuses_carry_the_last_twelve_measurements_loaded_in_one_query(users):
+    item = make(users)
+    other = make(users, name="Complaint rate")
+    for month in range(1, 13):
+        objectives.record_measurement(users["approver"], item, f"2025-{month:02d}", month)
+    for month in range(1, 4):
+        objectives.record_measurement(users["approver"], item, f"2026-{month:02d}", 20 + month)
+    db.session.commit()
+    db.session.expire_all()
+    found = {s.objective.name: s for s in objectives.statuses()}
+    recent = found["Certificate error rate"].recent
+    assert [m.period for m in recent] == [f"2025-{m:02d}" for m in range(4, 13)] + [
+        "2026-01",
+        "2026-02",
+        "2026-03",
+    ]
+    assert found["Certificate error rate"].latest.value == 23
+    assert found["Complaint rate"].latest is None and found["Complaint rate"].recent == []
+    assert other.id in objectives.recent_measurements([other.id])
+
+
+def test_a_sparkline_is_drawn_once_for_the_same_values(users):
+    item = make(users)
+    objectives.record_measurement(users["approver"], item, "2026-01", 1.5)
+    db.session.commit()
+    charts._sparkline.cache_clear()
+    first = charts.sparkline(item, objectives.statuses([item])[0].recent)
+    again = charts.sparkline(item, objectives.statuses([item])[0].recent)
+    assert first == again and charts._sparkline.cache_info().hits == 1
+    objectives.record_measurement(users["approver"], item, "2026-02", 3)
+    assert charts.sparkline(item, objectives.statuses([item])[0].recent) != first

@@ -231,6 +231,25 @@ def test_managers_see_the_dashboard_and_staff_do_not(client, auth, users):
     assert "Objectives against target" not in page
 
 
+def test_dashboard_shows_twelve_objectives_those_not_met_first(client, auth, users):
+    from qms.reviews.dashboard import DASHBOARD_OBJECTIVES
+
+    for n in range(DASHBOARD_OBJECTIVES + 3):
+        item = objectives.create_objective(
+            users["approver"], f"Objective {n:02d}", "%", 90, "higher", "monthly"
+        )
+        objectives.record_measurement(users["approver"], item, "2026-10", 50 if n == 14 else 95)
+    db.session.commit()
+    auth.login("approver")
+    page = client.get("/").get_data(as_text=True)
+    start = page.index("Objectives against target")
+    dashboard = page[start : page.index("dashboard-overdue", start)]
+    assert "Objective 14" in dashboard  # not met: first, though last by name
+    assert dashboard.index("Objective 14") < dashboard.index("Objective 00")
+    assert "Objective 10" in dashboard and "Objective 11" not in dashboard
+    assert "And 3 more." in dashboard
+
+
 def test_dashboard_overdue_counts_match_the_domains(client, auth, users):
     feedback.register_complaint(
         users["staff"], "phone", TODAY - timedelta(days=10), "Late", "Service Hall"

@@ -39,6 +39,21 @@ def get_question(audit: Audit, seq: int | str) -> AuditQuestion:
     return question
 
 
+def findings_raising(nc_number: str) -> list:
+    """Return the checklist questions whose finding raised NC ``nc_number``, in audit order.
+
+    By the question's indexed NC number: not by walking every audit's checklist.
+    """
+    return list(
+        db.session.scalars(
+            select(AuditQuestion)
+            .join(Audit, Audit.id == AuditQuestion.audit_id)
+            .where(AuditQuestion.nc_number == nc_number)
+            .order_by(Audit.planned_start.desc(), Audit.ref.desc(), AuditQuestion.seq)
+        )
+    )
+
+
 def list_audits(year: int | None = None, state: str | None = None, q: str | None = None):
     """Return a select() over audits, newest first, with the given filters."""
     stmt = select(Audit)

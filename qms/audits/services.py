@@ -18,7 +18,7 @@ from qms.audits.checklist import (
     question_text,
     unanswered,
 )
-from qms.audits.common import MAX_TEXT, get_audit, get_question, list_audits
+from qms.audits.common import MAX_TEXT, findings_raising, get_audit, get_question, list_audits
 from qms.audits.findings import (
     INLINE_TYPES,
     Upload,
@@ -111,6 +111,7 @@ __all__ = [
     "get_question",
     "independence_problems",
     "kind_label",
+    "findings_raising",
     "list_audits",
     "meeting_time",
     "open_ncs",

@@ -108,6 +108,14 @@ class CommentForm(FlaskForm):
     submit = SubmitField(_l("Add comment"))
 
 
+class AcknowledgeSelectedForm(FlaskForm):
+    """The home page's read-and-acknowledge list: a checkbox per document (by code)."""
+
+    # The service checks each code (unknown, not in force, not the user's to read).
+    code = SelectMultipleField(validate_choice=False)
+    submit = SubmitField(_l("Acknowledge selected"))
+
+
 class ActionForm(FlaskForm):
     """A bare form for one-click actions, so that they carry a CSRF token."""
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from qms import render, trail
 from qms.auth.models import User
-from qms.documents.models import Acknowledgement, ChangeRequest, Document, Revision
+from qms.documents.models import (
+    Acknowledgement,
+    ChangeRequest,
+    Distribution,
+    Document,
+    Revision,
+)
 from qms.documents.permissions import (
     can_approve,
     can_decide_change_request,
@@ -21,10 +27,11 @@ from qms.documents.permissions import (
 from qms.documents.register import (
     attachment_dir,
     effective_revision,
+    get_document,
     list_documents,
     next_review_window,
 )
-from qms.errors import Conflict
+from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
 from qms.uow import store, transactional
 
@@ -86,13 +93,18 @@ def concerns(doc: Document, user: User) -> bool:
     return user.department_id in ids
 
 
-def readers(doc: Document) -> list[User]:
-    """Return the active users who should read the document."""
-    stmt = select(User).where(User.active.is_(True))
+def _reading(doc: Document):
+    """Return the SQL condition on users of :func:`readers`."""
+    condition = User.active.is_(True)
     if not doc.distribute_to_all:
         ids = {d.department_id for d in doc.distribution} | {doc.department_id}
-        stmt = stmt.where(User.department_id.in_(ids))
-    return list(db.session.scalars(stmt))
+        condition = condition & User.department_id.in_(ids)
+    return condition
+
+
+def readers(doc: Document) -> list[User]:
+    """Return the active users who should read the document."""
+    return list(db.session.scalars(select(User).where(_reading(doc))))
 
 
 @transactional
@@ -114,34 +126,163 @@ def acknowledge(actor: User, doc: Document) -> Acknowledgement:
     return ack
 
 
+def can_acknowledge(user: User, doc: Document) -> bool:
+    """Return whether ``user`` may acknowledge ``doc``: it is in force and concerns them."""
+    return doc.status == "effective" and concerns(doc, user)
+
+
+@dataclass
+class Acknowledged:
+    """What :func:`acknowledge_selected` did: the documents acknowledged, the refusals."""
+
+    done: list[Document]
+    refused: list[str]
+
+
+#: At most this many documents are acknowledged in one request (a page of the list).
+MAX_SELECTED = 100
+
+
+@transactional
+def acknowledge_selected(actor: User, codes: list[str]) -> Acknowledged:
+    """Acknowledge each selected document as :func:`acknowledge` does one.
+
+    A document the user may not acknowledge (unknown, not in force, not distributed to
+    their department) is refused with the reason and the others are still acknowledged.
+    """
+    codes = list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
+    if not codes:
+        raise ValidationFailed(_("Select at least one document to acknowledge."), field="code")
+    if len(codes) > MAX_SELECTED:
+        raise ValidationFailed(
+            _("Select at most %(max)d documents at a time.", max=MAX_SELECTED), field="code"
+        )
+    done, refused = [], []
+    for code in codes:
+        try:
+            doc = get_document(code)
+            if doc.status == "effective" and not concerns(doc, actor):
+                raise PermissionDenied(
+                    _("%(code)s is not distributed to your department.", code=doc.code)
+                )
+            # The same call as a single acknowledgement, so the same checks and trail event.
+            acknowledge(actor, doc)
+        except (Conflict, NotFound, PermissionDenied) as exc:
+            refused.append(exc.message)
+        else:
+            done.append(doc)
+    return Acknowledged(done, refused)
+
+
 def acknowledgement_counts(rev: Revision) -> tuple[int, int]:
     """Return (acknowledged, expected) for a revision among the staff concerned."""
-    expected = {u.id for u in readers(rev.document)}
-    done = set(
-        db.session.scalars(
-            select(Acknowledgement.user_id).where(Acknowledgement.revision_id == rev.id)
+    # Counted in SQL: a document for everyone would load every user (1,000 and more).
+    condition = _reading(rev.document)
+    expected = db.session.scalar(select(func.count(User.id)).where(condition)) or 0
+    done = db.session.scalar(
+        select(func.count(Acknowledgement.id))
+        .join(User, User.id == Acknowledgement.user_id)
+        .where(Acknowledgement.revision_id == rev.id, condition)
+    )
+    return done or 0, expected
+
+
+def concerning(user: User):
+    """Return the SQL condition of :func:`concerns`: documents the user's department reads."""
+    return or_(
+        Document.distribute_to_all.is_(True),
+        Document.department_id == user.department_id,
+        Document.distribution.any(Distribution.department_id == user.department_id),
+    )
+
+
+def _unread(user: User, *columns):
+    """Select ``columns`` of the effective documents the user must read and has not acked."""
+    return (
+        select(*columns)
+        .select_from(Document)
+        .join(Revision, Revision.document_id == Document.id)
+        .where(
+            Document.status == "effective",
+            Revision.status.in_(("effective", "obsolete")),
+            concerning(user),
+            ~exists().where(
+                Acknowledgement.revision_id == Revision.id, Acknowledgement.user_id == user.id
+            ),
         )
     )
-    return len(done & expected), len(expected)
 
 
-def reading_list(user: User) -> list[Document]:
-    """Return the effective documents the user must read and has not acknowledged yet."""
-    # One query for the documents with the id of their revision in force, and their
-    # distribution loaded with them: the home page asks this of every effective document.
-    rows = db.session.execute(
-        select(Document, Revision.id)
+def acknowledgement_totals() -> tuple[int, int]:
+    """Return (acknowledged, expected) summed over every effective document's revision.
+
+    What :func:`acknowledgement_counts` gives for each, in two queries for the register:
+    the management review asked it of thousands of documents one by one.
+    """
+    in_force = (
+        select(Document.id, Document.department_id, Document.distribute_to_all, Revision.id)
         .join(Revision, Revision.document_id == Document.id)
         .where(Document.status == "effective", Revision.status.in_(("effective", "obsolete")))
-        .options(selectinload(Document.distribution))
-        .order_by(Document.code)
-    ).all()
-    acked = set(
-        db.session.scalars(
-            select(Acknowledgement.revision_id).where(Acknowledgement.user_id == user.id)
+        .subquery("in_force")
+    )
+    doc_id, dept_id, to_all, rev_id = in_force.c
+    active = User.active.is_(True)
+    everyone = db.session.scalar(select(func.count(User.id)).where(active)) or 0
+    # (document, department) pairs of the documents distributed by department, distinct.
+    pairs = (
+        select(doc_id.label("doc"), dept_id.label("dept"))
+        .where(to_all.is_(False), dept_id.is_not(None))
+        .union(
+            select(Distribution.document_id, Distribution.department_id)
+            .join(in_force, doc_id == Distribution.document_id)
+            .where(to_all.is_(False))
+        )
+        .subquery("pairs")
+    )
+    staff = (
+        select(User.department_id.label("dept"), func.count(User.id).label("n"))
+        .where(active)
+        .group_by(User.department_id)
+        .subquery("staff")
+    )
+    by_department = db.session.scalar(
+        select(func.coalesce(func.sum(staff.c.n), 0)).join_from(
+            pairs, staff, staff.c.dept == pairs.c.dept
         )
     )
-    return [doc for doc, rev_id in rows if rev_id not in acked and concerns(doc, user)]
+    for_all = db.session.scalar(select(func.count()).where(to_all.is_(True))) or 0
+    expected = int(by_department or 0) + for_all * everyone
+    concerned = or_(
+        to_all.is_(True),
+        User.department_id == dept_id,
+        exists().where(
+            Distribution.document_id == doc_id, Distribution.department_id == User.department_id
+        ),
+    )
+    done = db.session.scalar(
+        select(func.count(Acknowledgement.id))
+        .join(in_force, rev_id == Acknowledgement.revision_id)
+        .join(User, User.id == Acknowledgement.user_id)
+        .where(active, concerned)
+    )
+    return done or 0, expected
+
+
+def reading_list(user: User, limit: int | None = None) -> list[Document]:
+    """Return the effective documents the user must read and has not acknowledged yet.
+
+    Filtered and limited in SQL: a new member of staff may have thousands to read, and
+    the home page shows the first ``limit`` of them with :func:`reading_count`.
+    """
+    stmt = _unread(user, Document).order_by(Document.code)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def reading_count(user: User) -> int:
+    """Return how many effective documents the user has still to read and acknowledge."""
+    return db.session.scalar(_unread(user, func.count(Document.id))) or 0
 
 
 # -- each person's work ----------------------------------------------------------------
@@ -156,6 +297,12 @@ class Work:
     to_release: list[Revision]
     due_for_review: list[Document]
     change_requests: list[ChangeRequest]
+    #: How many are due in all (``due_for_review`` holds the first :data:`HOME_LIST`).
+    due_count: int = 0
+
+
+#: How many documents due for review the home page lists.
+HOME_LIST = 20
 
 
 def work_for(user: User) -> Work:
@@ -176,15 +323,17 @@ def work_for(user: User) -> Work:
         if r.status == "in_review" and approver and user.id not in authors[r.id]
     ]
     to_release = [r for r in open_revs if r.status == "approved" and can_release(user, r.document)]
-    due, crs = [], []
+    due, due_count, crs = [], 0, []
     if can_review_periodically(user):
-        due = list(
-            db.session.scalars(
-                list_documents(status="effective").where(
-                    Document.next_review_due <= next_review_window()
-                )
-            )
+        stmt = list_documents(status="effective").where(
+            Document.next_review_due <= next_review_window()
         )
+        # The first of them and how many: at ten times a bureau hundreds fall due a month.
+        due = list(db.session.scalars(stmt.limit(HOME_LIST)))
+        due_count = len(due)
+        if due_count == HOME_LIST:
+            counted = stmt.order_by(None).with_only_columns(func.count(Document.id))
+            due_count = db.session.scalar(counted) or 0
     if can_decide_change_request(user):
         crs = list(
             db.session.scalars(
@@ -193,4 +342,4 @@ def work_for(user: User) -> Work:
                 .order_by(ChangeRequest.raised_at)
             )
         )
-    return Work(drafts, to_approve, to_release, due, crs)
+    return Work(drafts, to_approve, to_release, due, crs, due_count)

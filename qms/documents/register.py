@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
 
 from qms import clock, trail
 from qms.auth.models import Department, User
@@ -206,6 +208,89 @@ def tree() -> list[tuple[Document, int]]:
 
     walk(None, 0)
     return out
+
+
+@dataclass
+class TreeNode:
+    """One row of the hierarchy, its number of children, and them when they are shown."""
+
+    doc: object  # a row of TREE_COLUMNS
+    count: int
+    children: list[TreeNode] | None = None  # None: collapsed, loaded on demand
+
+
+TREE_COLUMNS = (
+    Document.id,
+    Document.code,
+    Document.title,
+    Document.doc_type,
+    Document.parent_id,
+    Document.status,
+    Document.current_revision,
+)
+
+
+def tree_children(parent_ids: list[int | None]) -> dict[int | None, list[TreeNode]]:
+    """Return, by parent id (None: the top), its children with their own child counts.
+
+    Two queries whatever the number of parents: the rows, then their counts grouped.
+    """
+    found: dict[int | None, list[TreeNode]] = {p: [] for p in parent_ids}
+    ids = [p for p in parent_ids if p is not None]
+    where = Document.parent_id.in_(ids) if ids else None
+    if None in parent_ids:
+        top = Document.parent_id.is_(None)
+        where = top if where is None else or_(where, top)
+    if where is None:
+        return found
+    rows = db.session.execute(select(*TREE_COLUMNS).where(where).order_by(Document.code)).all()
+    child = aliased(Document)
+    counts = (
+        dict(
+            db.session.execute(
+                select(child.parent_id, func.count(child.id))
+                .where(child.parent_id.in_([r.id for r in rows]))
+                .group_by(child.parent_id)
+            ).all()
+        )
+        if rows
+        else {}
+    )
+    for row in rows:
+        found[row.parent_id].append(TreeNode(row, counts.get(row.id, 0)))
+    return found
+
+
+def collapsed_tree(open_codes: list[str] | tuple = ()) -> list[TreeNode]:
+    """Return the hierarchy's top with one level open, and the subtrees of ``open_codes``.
+
+    The rest stays collapsed (each node knows how many children it has), so the page's
+    first answer does not grow with the thousands of work instructions and forms.
+    """
+    roots = tree_children([None])[None]
+    _open(roots)
+    wanted = set(open_codes)
+    level = [n for root in roots for n in root.children or []]
+    while wanted and level:
+        opening = [n for n in level if n.doc.code in wanted and n.count]
+        _open(opening)
+        wanted -= {n.doc.code for n in opening}
+        level = [c for n in opening for c in n.children or []]
+    return roots
+
+
+def _open(nodes: list[TreeNode]) -> None:
+    children = tree_children([n.doc.id for n in nodes])
+    for node in nodes:
+        node.children = children[node.doc.id]
+
+
+def subtree(code: str) -> tuple[object, list[TreeNode]]:
+    """Return the row of document ``code`` and its children (collapsed), or raise NotFound."""
+    row = db.session.execute(select(*TREE_COLUMNS).where(Document.code == code)).first()
+    if row is None:
+        raise NotFound(_("There is no document %(code)s.", code=code))
+    return row, tree_children([row.id])[row.id]
 
 
 # -- validation ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Showing revisions: cached HTML views and controlled copies in DOCX and PDF."""
 
+import functools
 import re
 from pathlib import Path
 
@@ -35,8 +36,23 @@ def _body(text: str) -> str:
 
 def html_for(rev: Revision) -> Markup:
     """Return a revision's sanitised HTML, rendered once per content."""
-    html = render.render(_body(services.revision_content(rev)), "html", None, cache_dir())
-    return Markup(_media_links(html.decode("utf-8"), rev))
+    if rev.release_commit and rev.blob_id:
+        html = _released_html(rev.blob_id, str(cache_dir()))
+    else:
+        html = _html(services.revision_content(rev), str(cache_dir()))
+    return Markup(_media_links(html, rev))
+
+
+def _html(text: str, cache: str) -> str:
+    return render.render(_body(text), "html", None, Path(cache)).decode("utf-8")
+
+
+# A released revision's blob never changes and its id names its content, so its HTML is
+# kept in the process: a document page then reads neither git (a cat-file process per
+# request) nor the render cache's files.
+@functools.lru_cache(maxsize=256)
+def _released_html(blob_id: str, cache: str) -> str:
+    return _html(services.store().read_blob(blob_id).decode("utf-8"), cache)
 
 
 def _media_links(html: str, rev: Revision) -> str:

@@ -24,6 +24,7 @@ from qms import clock, spreadsheets, trail
 from qms.auth.models import Department
 from qms.documents import history_views, rendering, services
 from qms.documents.forms import (
+    AcknowledgeSelectedForm,
     ActionForm,
     ChangeRequestForm,
     CommentForm,
@@ -37,7 +38,14 @@ from qms.documents.forms import (
     SignForm,
     type_choices,
 )
-from qms.documents.models import DOC_STATUSES, DOC_TYPES, ChangeRequest, Document, Revision
+from qms.documents.models import (
+    DOC_STATUSES,
+    DOC_TYPES,
+    ChangeRequest,
+    ChangeRequestDocument,
+    Document,
+    Revision,
+)
 from qms.documents.redline import redline
 from qms.errors import ServiceError
 from qms.extensions import db
@@ -48,18 +56,30 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 register_nav(NavItem("documents.register", _l("Documents"), ("documents.",), order=10))
 
 
+#: How many documents to read the home page lists at once (and acknowledges at once).
+HOME_READING = 20
+
+
 def work_panels(user) -> list[dict]:
-    """Home-page panels: what to read, drafts, and what waits on an approver."""
+    """Home-page panels: drafts and what waits on an approver."""
+    return [{"template": "documents/_work.html", "work": services.work_for(user)}]
+
+
+def reading_panel(user) -> list[dict]:
+    """Home-page panel: the first documents to read and acknowledge, and how many in all."""
     return [
         {
-            "template": "documents/_work.html",
-            "reading": services.reading_list(user),
-            "work": services.work_for(user),
+            "template": "documents/_reading.html",
+            "reading": services.reading_list(user, limit=HOME_READING),
+            "count": services.reading_count(user),
+            "form": AcknowledgeSelectedForm(),
         }
     ]
 
 
 register_work(10, work_panels)
+# Last: the list can be long, and what waits on the user for a decision comes first.
+register_work(90, reading_panel)
 
 #: The permission rules, as templates call them: ``document_rules.can_release(user, doc)``.
 #: One name for them all, since other domains have rules of the same names.
@@ -86,14 +106,16 @@ def department_choices(blank: str | None = None):
 
 
 def accepted_change_requests(doc: Document):
-    crs = db.session.scalars(
-        select(ChangeRequest)
-        .where(ChangeRequest.status == "accepted")
+    # Those naming the document, in SQL: not every accepted request with its documents.
+    crs = db.session.execute(
+        select(ChangeRequest.number, ChangeRequest.title)
+        .where(
+            ChangeRequest.status == "accepted",
+            ChangeRequest.document_rows.any(ChangeRequestDocument.document_id == doc.id),
+        )
         .order_by(ChangeRequest.number.desc())
     ).all()
-    return [("", _("None"))] + [
-        (cr.number, f"{cr.number} {cr.title}") for cr in crs if doc in cr.documents
-    ]
+    return [("", _("None"))] + [(number, f"{number} {title}") for number, title in crs]
 
 
 # -- the register ----------------------------------------------------------------------
@@ -152,12 +174,28 @@ def tree():
     """Show the hierarchy: manual, procedures, work specifications, record forms."""
     if asked := history_views.requested_day():
         return history_views.tree_page(*asked)
-    # Labels looked up once, not once per row: the table may have thousands of rows.
+    # Collapsed below the procedures: thousands of work instructions and forms would make
+    # one page of hundreds of kB. ``?open=CODE`` opens a subtree without JavaScript; with
+    # it, qms.js fetches the subtree fragment below.
+    opened = [c for c in request.args.getlist("open") if c][:50]
+    nodes = services.collapsed_tree(opened)
+    return render_template("documents/tree.html", nodes=nodes, opened=opened, **_tree_labels())
+
+
+def _tree_labels() -> dict:
+    # Looked up once, not once per row.
+    return {
+        "types": {t: services.type_label(t) for t in DOC_TYPES},
+        "statuses": {s: services.status_label(s) for s in DOC_STATUSES},
+    }
+
+
+@bp.get("/tree/<code>")
+def subtree(code: str):
+    """Return one document's children as a fragment of the hierarchy (opened on demand)."""
+    row, children = services.subtree(code)
     return render_template(
-        "documents/tree.html",
-        rows=services.tree(),
-        types={t: services.type_label(t) for t in DOC_TYPES},
-        statuses={s: services.status_label(s) for s in DOC_STATUSES},
+        "documents/_tree_nodes.html", nodes=children, opened=[], **_tree_labels()
     )
 
 
@@ -545,6 +583,33 @@ def acknowledge(code: str):
         lambda d, f: services.acknowledge(current_user, d),
         _("Thank you: your acknowledgement is recorded."),
     )
+
+
+@bp.post("/acknowledge")
+def acknowledge_selected():
+    """Acknowledge the documents ticked on the home page's reading list."""
+    form = AcknowledgeSelectedForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return redirect(url_for("main.index"))
+    try:
+        result = services.acknowledge_selected(current_user, form.code.data or [])
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("main.index"))
+    if result.done:
+        flash(
+            _(
+                "Thank you: your acknowledgement of %(codes)s is recorded.",
+                codes=", ".join(d.code for d in result.done),
+            ),
+            "success",
+        )
+    for message in result.refused:
+        flash(message, "error")
+    return redirect(url_for("main.index"))
 
 
 # -- change requests -------------------------------------------------------------------

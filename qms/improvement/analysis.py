@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import lazyload, selectinload
 
 from qms import clock, trail
 from qms.auth.models import User
@@ -21,6 +22,7 @@ from qms.improvement.models import (
     OPEN_NC_STATES,
     Action,
     NcDocument,
+    NcOutput,
     Nonconformity,
 )
 from qms.improvement.permissions import (
@@ -246,6 +248,136 @@ def todo(user: User) -> Todo:
             if can_verify_effectiveness(user, a)
         ]
     return Todo(list(ncs), list(actions), to_accept, to_check)
+
+
+@dataclass
+class TodoSummary:
+    """The home page's share of :class:`Todo`: what is due soon, and how much waits in all."""
+
+    ncs: list[Nonconformity]
+    actions: list[Action]
+    #: How many NCs and actions are due by then in all (the lists hold the first few).
+    due: int
+    count: int
+
+
+#: How many of each the home page lists.
+HOME_LIST = 20
+
+
+def _count(stmt) -> int:
+    return db.session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+
+
+def todo_summary(user: User, soon: date) -> TodoSummary:
+    """Return the user's NCs and actions due by ``soon`` (the first few) and the to-do count.
+
+    Counted in SQL with the rules of :func:`todo`, so the home page's cost does not grow
+    with the NCs waiting on the quality office or the actions waiting to be checked.
+    """
+    mine_ncs = select(Nonconformity).where(
+        Nonconformity.responsible_id == user.id, Nonconformity.state.in_(OPEN_NC_STATES)
+    )
+    mine_actions = select(Action).where(
+        Action.owner_id == user.id, Action.state.in_(OPEN_ACTION_STATES)
+    )
+    due_ncs = mine_ncs.where(Nonconformity.due_date <= soon)
+    due_actions = mine_actions.where(Action.due_date <= soon)
+    ncs = db.session.scalars(
+        due_ncs.order_by(Nonconformity.due_date, Nonconformity.id).limit(HOME_LIST)
+    ).all()
+    actions = db.session.scalars(
+        due_actions.order_by(Action.due_date, Action.id).limit(HOME_LIST)
+    ).all()
+    due = len(ncs) + len(actions)
+    if len(ncs) == HOME_LIST or len(actions) == HOME_LIST:
+        due = _count(due_ncs) + _count(due_actions)
+    n_ncs = _count(mine_ncs)
+    count = n_ncs + _count(mine_actions)
+    if in_quality_office(user):
+        count += _count(
+            select(Nonconformity).where(
+                or_(
+                    (Nonconformity.state == "reported") & Nonconformity.responsible_id.is_(None),
+                    (Nonconformity.state == "action_plan") & Nonconformity.actions.any(),
+                    Nonconformity.state == "effectiveness_check",
+                )
+            )
+        )
+        # Complete analyses: the category and root cause in SQL, the whys on those few.
+        candidates = db.session.execute(
+            select(
+                Nonconformity.whys, Nonconformity.cause_category, Nonconformity.root_cause
+            ).where(
+                Nonconformity.state == "analysis",
+                Nonconformity.cause_category.in_(CAUSE_CATEGORIES),
+                Nonconformity.root_cause.is_not(None),
+            )
+        )
+        count += sum(
+            1
+            for whys, category, cause in candidates
+            if not analysis_gaps(
+                SimpleNamespace(whys=whys, cause_category=category, root_cause=cause)
+            )
+        )
+    if is_checker(user) or n_ncs:
+        # can_verify_effectiveness in SQL: not its doer nor owner; a checker, or responsible.
+        stmt = select(Action).where(
+            Action.state == "done",
+            Action.owner_id != user.id,
+            or_(Action.done_by_id.is_(None), Action.done_by_id != user.id),
+        )
+        if not is_checker(user):
+            stmt = stmt.join(Nonconformity, Action.nonconformity_id == Nonconformity.id).where(
+                Nonconformity.responsible_id == user.id
+            )
+        count += _count(stmt)
+    return TodoSummary(list(ncs), list(actions), due, count)
+
+
+def touching(since: datetime, until: datetime) -> tuple[list[Nonconformity], list[Action]]:
+    """Return the NCs raised or closed in [since, until) or open now, and the actions
+    created or checked in it: what a management review of that period looks at.
+
+    Selected in SQL and loaded without their relations (the review reads their own
+    columns), so preparing a review does not load every NC and action ever recorded.
+    """
+    ncs = db.session.scalars(
+        select(Nonconformity)
+        .where(
+            or_(
+                Nonconformity.raised_at.between(since, until),
+                Nonconformity.closed_at.between(since, until),
+                Nonconformity.state.in_(OPEN_NC_STATES),
+            )
+        )
+        .options(lazyload("*"))
+        .order_by(Nonconformity.raised_at)
+    ).all()
+    actions = db.session.scalars(
+        select(Action)
+        .where(
+            or_(Action.created_at.between(since, until), Action.checked_at.between(since, until))
+        )
+        .options(lazyload("*"))
+        .order_by(Action.created_at)
+    ).all()
+    return list(ncs), list(actions)
+
+
+def output_ncs_raised(first: date, last: date) -> list[Nonconformity]:
+    """Return the NCs about an output (§8.7) raised from ``first`` to ``last`` (UTC days)."""
+    since = datetime.combine(first, time.min, tzinfo=UTC)
+    until = datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
+    return list(
+        db.session.scalars(
+            select(Nonconformity)
+            .join(NcOutput, NcOutput.nonconformity_id == Nonconformity.id)
+            .where(Nonconformity.raised_at >= since, Nonconformity.raised_at < until)
+            .order_by(Nonconformity.number)
+        )
+    )
 
 
 def due_soon(days: int = 14) -> date:

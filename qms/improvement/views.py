@@ -57,8 +57,14 @@ register_nav(NavItem("improvement.index", _l("Nonconformities"), ("improvement."
 
 def work_panels(user) -> list[dict]:
     """Home-page panel: my NCs and actions, due soon or overdue, and what waits on me."""
-    todo = services.todo(user)
-    return [{"template": "improvement/_work.html", "todo": todo, "soon": services.due_soon()}]
+    soon = services.due_soon()
+    return [
+        {
+            "template": "improvement/_work.html",
+            "todo": services.todo_summary(user, soon),
+            "soon": soon,
+        }
+    ]
 
 
 register_work(30, work_panels)

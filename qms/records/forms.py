@@ -23,11 +23,21 @@ class FilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    form = SelectField(_l("Form"), validate_choice=False)
+    # Typed, not chosen from a list: thousands of forms and users made every list page
+    # carry them all as options (the records page lists the forms, linking here).
+    form = StringField(
+        _l("Form"),
+        validators=[Optional(), Length(max=40)],
+        render_kw={"placeholder": _l("form code, e.g. RF-01")},
+    )
     date_from = DateField(_l("Submitted from"), validators=[Optional()])
     date_to = DateField(_l("Submitted to"), validators=[Optional()])
     department = SelectField(_l("Department"), validate_choice=False)
-    submitter = SelectField(_l("Submitted by"), validate_choice=False)
+    submitter = StringField(
+        _l("Submitted by"),
+        validators=[Optional(), Length(max=80)],
+        render_kw={"placeholder": _l("user name")},
+    )
     status = SelectField(_l("Status"), validate_choice=False)
     field = SelectField(_l("Field"), validate_choice=False)
     value = StringField(_l("Value contains"), validators=[Optional(), Length(max=200)])

@@ -22,7 +22,7 @@ from wtforms import TextAreaField
 
 from qms import clock, render, spreadsheets, trail
 from qms.attachments import clean_name
-from qms.auth.models import Department, User
+from qms.auth.models import Department
 from qms.documents import rendering as doc_rendering
 from qms.errors import ServiceError
 from qms.extensions import db
@@ -45,12 +45,19 @@ bp = Blueprint("records", __name__, url_prefix="/records")
 register_nav(NavItem("records.index", _l("Records"), ("records.",), order=20))
 
 
+#: The record list counts its matches up to this many.
+COUNT_CAP = 10_000
+#: How many forms the home page lists; the rest are on the records page.
+HOME_LIST = 20
+
+
 def work_panels(user) -> list[dict]:
     """Home-page panel: the forms the user's department fills, and their record drafts."""
     return [
         {
             "template": "records/_work.html",
-            "forms": services.forms(user),
+            "forms": services.forms(user, limit=HOME_LIST),
+            "form_count": services.count_forms(user),
             "drafts": services.drafts_of(user),
         }
     ]
@@ -267,22 +274,12 @@ def _attachment_names(defn, form) -> dict:
 
 def _filters():
     form = FilterForm(request.args)
-    code = request.args.get("form") or None
-    form.form.choices = options(
-        [("", _("All forms"))] + [(d.code, f"{d.code} {d.title}") for d in _all_forms()]
-    )
+    code = (request.args.get("form") or "").strip() or None
     form.department.choices = options(
         [("", _("All departments"))]
         + [
             (str(d.id), d.name)
             for d in db.session.scalars(select(Department).order_by(Department.name))
-        ]
-    )
-    form.submitter.choices = options(
-        [("", _("Anyone"))]
-        + [
-            (u.username, u.display_name)
-            for u in db.session.scalars(select(User).order_by(User.full_name, User.username))
         ]
     )
     form.status.choices = options(
@@ -296,7 +293,7 @@ def _filters():
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
         department_id=int(department) if department.isdigit() else None,
-        submitter=form.submitter.data or None,
+        submitter=(form.submitter.data or "").strip() or None,
         status=form.status.data or None,
         revision=request.args.get("revision") or None,
         field=form.field.data or None,
@@ -305,12 +302,6 @@ def _filters():
         viewer=current_user,
     )
     return form, code, stmt
-
-
-def _all_forms():
-    from qms.documents import services as documents
-
-    return db.session.scalars(documents.list_documents(doc_type=services.FORM_TYPE)).all()
 
 
 @bp.get("/all")
@@ -333,13 +324,17 @@ def records():
             download_name=name,
             as_attachment=True,
         )
-    page = db.paginate(stmt, per_page=50, error_out=False)
+    # The count is capped: counting every match of a filter would cost as much as listing
+    # them all; past the cap the page says "more than" and the filters narrow it.
+    page = db.paginate(stmt, per_page=50, error_out=False, count=False)
+    page.total = services.count_up_to(stmt, COUNT_CAP)
     args = {k: v for k, v in request.args.items() if k not in ("page", "sort", "format") and v}
     return render_template(
         "records/list.html",
         form=form,
         code=code,
         page=page,
+        cap=COUNT_CAP,
         sort=request.args.get("sort", "-submitted_at"),
         args=args,
     )

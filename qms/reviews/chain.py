@@ -64,26 +64,24 @@ def _s(value) -> str:
 def _finding_steps(nc_number: str) -> list[Step]:
     """The audit findings that raised the NC."""
     steps = []
-    for audit in db.session.scalars(audits.list_audits()):
-        for q in audit.questions:
-            if q.nc_number != nc_number:
-                continue
-            steps.append(
-                Step(
-                    "finding",
-                    _("Audit finding"),
-                    f"{audit.ref}/{q.seq}",
-                    audit_url(audit.ref),
-                    q.answered_at,
-                    audits.result_label(q.result),
-                    [
-                        (_("Audit"), f"{audit.ref} {audit.title}"),
-                        (_("Clause"), _s(q.clause)),
-                        (_("Question"), q.text),
-                        (_("Evidence"), q.evidence),
-                    ],
-                )
+    for q in audits.findings_raising(nc_number):
+        audit = q.audit
+        steps.append(
+            Step(
+                "finding",
+                _("Audit finding"),
+                f"{audit.ref}/{q.seq}",
+                audit_url(audit.ref),
+                q.answered_at,
+                audits.result_label(q.result),
+                [
+                    (_("Audit"), f"{audit.ref} {audit.title}"),
+                    (_("Clause"), _s(q.clause)),
+                    (_("Question"), q.text),
+                    (_("Evidence"), q.evidence),
+                ],
             )
+        )
     return steps
 
 

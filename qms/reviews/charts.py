@@ -4,10 +4,12 @@ No script and no external reference: the SVG is part of the page, so it renders 
 and uses the browser's fonts, with a font list that covers Chinese.
 """
 
+import functools
 import re
 import sys
 
 import pygal
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from pygal.style import Style
@@ -112,9 +114,24 @@ def objective_chart(objective: Objective, width: int = 720, height: int = 360) -
     return _svg(chart)
 
 
-def sparkline(objective: Objective, width: int = 260, height: int = 70) -> Markup:
-    """Return a small chart (last 12 values and the target) for the dashboard."""
-    measurements = list(objective.measurements)[-12:]
+def sparkline(
+    objective: Objective, measurements=None, width: int = 260, height: int = 70
+) -> Markup:
+    """Return a small chart (last 12 values and the target) for the dashboard.
+
+    ``measurements`` are the objective's latest ones when the caller has them
+    (:func:`objectives.statuses`); else its measurements are loaded.
+    """
+    if measurements is None:
+        measurements = objective.measurements
+    values = tuple(m.value for m in list(measurements)[-12:])
+    return _sparkline(values, objective.target, width, height, str(get_locale()))
+
+
+# The same values draw the same chart: a dashboard of a hundred objectives drew a hundred
+# pygal charts on every request; now each is drawn once per process until a value changes.
+@functools.lru_cache(maxsize=1024)
+def _sparkline(values: tuple, target: float, width: int, height: int, locale: str) -> Markup:
     chart = pygal.Line(
         **_config(
             width=width,
@@ -128,10 +145,10 @@ def sparkline(objective: Objective, width: int = 260, height: int = 70) -> Marku
             title=None,
         )
     )
-    chart.add(_("Measured"), [m.value for m in measurements])
+    chart.add(_("Measured"), list(values))
     chart.add(
         _("Target"),
-        [objective.target] * len(measurements),
+        [target] * len(values),
         show_dots=False,
         stroke_style={"width": 1, "dasharray": "3, 3"},
     )

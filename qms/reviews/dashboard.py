@@ -11,6 +11,7 @@ from qms.documents import services as documents
 from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.reviews import charts, feedback, figures, objectives
+from qms.reviews.models import Complaint
 from qms.reviews.sources import link
 
 
@@ -20,12 +21,11 @@ def _count(stmt) -> int:
 
 def _overdue() -> dict:
     """Overdue counts across domains."""
-    today = clock.today()
-    complaints = db.session.scalars(feedback.list_complaints(open_only=True)).all()
+    late = feedback.list_complaints(open_only=True).where(Complaint.response_due < clock.today())
     return {
         "actions": _count(improvement.list_actions(improvement.ActionFilters(overdue=True))),
         "ncs": _count(improvement.list_ncs(improvement.NcFilters(overdue=True))),
-        "complaints": sum(1 for c in complaints if c.response_due < today),
+        "complaints": _count(late),
         "documents": _count(documents.list_documents(due_for_review=True)),
     }
 
@@ -40,11 +40,30 @@ def _coverage(year: int) -> dict:
     return {"completion": completion, "gaps": gaps, "year": year}
 
 
+#: How many objectives the dashboard shows (those not met first); the rest are a link away.
+DASHBOARD_OBJECTIVES = 12
+
+
+def _objectives() -> tuple[list, int]:
+    """Return the dashboard's objective statuses, those not met first, and how many in all."""
+    active = objectives.list_objectives()
+    latest = objectives.recent_measurements([o.id for o in active], 1)
+
+    def missed_first(o):
+        value = latest[o.id][0].value if latest[o.id] else None
+        return (o.meets(value) is not False, o.name)
+
+    shown = sorted(active, key=missed_first)[:DASHBOARD_OBJECTIVES]
+    return objectives.statuses(shown), len(active)
+
+
 def manager_panel() -> dict:
     year = clock.today().year
+    statuses, count = _objectives()
     return {
         "template": "reviews/_dashboard.html",
-        "statuses": objectives.statuses(),
+        "statuses": statuses,
+        "objective_count": count,
         "sparkline": charts.sparkline,
         "overdue": _overdue(),
         "aging": _aging(),
@@ -66,9 +85,10 @@ def panels(user) -> list[dict]:
     waiting = db.session.scalars(
         feedback.list_complaints(open_only=True, department_id=user.department_id)
     ).all()
-    owned = [
-        o for o in objectives.list_objectives() if o.owner_id == user.id and o.source == "manual"
-    ]
+    owned = objectives.statuses(
+        [o for o in objectives.list_objectives() if o.owner_id == user.id and o.source == "manual"],
+        recent=1,
+    )
     if waiting or owned:
         result.append(
             {"template": "reviews/_work.html", "complaints": waiting, "objectives": owned}

@@ -6,7 +6,7 @@ compute it from (no NC closed in the period, no audit programme): the page then 
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -68,16 +68,18 @@ def overdue_actions(today: date | None = None) -> Figure:
     """Open actions whose due date has passed."""
     label = _("Overdue actions")
     today = today or clock.today()
-    open_actions = improvement.list_actions(improvement.ActionFilters(open_only=True))
-    actions = db.session.scalars(open_actions).all()
-    overdue = [a for a in actions if a.due_date < today]
+    # Their numbers and due dates only: thousands of open actions are no reason to load
+    # each with its owner and NC.
+    open_actions = improvement.list_actions(improvement.ActionFilters(open_only=True)).subquery()
+    actions = db.session.execute(select(open_actions.c.number, open_actions.c.due_date)).all()
+    overdue = [number for number, due in actions if due < today]
     return Figure(
         "overdue_actions",
         label,
         float(len(overdue)),
         detail=_("%(n)d of %(total)d open", n=len(overdue), total=len(actions)),
         data={
-            "overdue": [a.number for a in overdue],
+            "overdue": overdue,
             "open": len(actions),
         },
     )
@@ -144,14 +146,7 @@ def audit_completion(year: int) -> Figure:
 
 def ack_coverage() -> Figure:
     """Share of the staff concerned who have acknowledged the current effective revisions."""
-    done = expected = 0
-    for doc in db.session.scalars(documents.list_documents(status="effective")):
-        rev = documents.effective_revision(doc)
-        if rev is None:
-            continue
-        acked, should = documents.acknowledgement_counts(rev)
-        done += acked
-        expected += should
+    done, expected = documents.acknowledgement_totals()
     return Figure(
         "ack_coverage",
         _("Acknowledgement coverage of effective documents"),
@@ -165,7 +160,7 @@ def ack_coverage() -> Figure:
 def forms_used(start: date, end: date) -> Figure:
     """Share of the effective record forms with at least one record in [start, end]."""
     label = _("Record forms used in the period")
-    codes = {doc.code for doc in records.forms()}
+    codes = set(records.form_codes())
     period = records.list_records(date_from=start, date_to=end).subquery()
     used = set(
         db.session.scalars(select(period.c.form_code).where(period.c.status != "void").distinct())
@@ -206,8 +201,8 @@ def output_ncs(start: date, end: date) -> Figure:
     """Nonconformities about outputs (certificates, licences, decisions) raised in [start, end]."""
     found = [
         nc
-        for nc in db.session.scalars(improvement.list_ncs()).unique()
-        if nc.output is not None and _within(nc.raised_at, start, end)
+        for nc in improvement.output_ncs_raised(start - timedelta(days=1), end + timedelta(days=1))
+        if _within(nc.raised_at, start, end)
     ]
     quantity = sum(nc.output.quantity for nc in found)
     return Figure(

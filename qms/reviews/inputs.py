@@ -5,7 +5,7 @@ cannot know is entered as text. The result is plain JSON, stored on the review a
 frozen when the meeting is held, so the review reads the same a year later.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -295,11 +295,11 @@ def process_performance(start: date, end: date) -> dict:
 # -- c) 4) nonconformities, c) 7) providers, e) risks, f) improvement --------------------
 
 
-def _ncs_and_actions():
-    return (
-        db.session.scalars(improvement.list_ncs()).unique().all(),
-        db.session.scalars(improvement.list_actions()).unique().all(),
-    )
+def _ncs_and_actions(start: date, end: date):
+    # A day either side: the sections compare days (UTC or local) and filter exactly.
+    since = datetime.combine(start - timedelta(days=1), time.min, tzinfo=UTC)
+    until = datetime.combine(end + timedelta(days=2), time.min, tzinfo=UTC)
+    return improvement.touching(since, until)
 
 
 def nonconformities(start: date, end: date, ncs, actions) -> dict:
@@ -441,7 +441,7 @@ def audits(start: date, end: date) -> dict:
 def compile_inputs(review: Review) -> dict:
     """Return the review's §9.3.2 inputs: every figure from the system, and the texts."""
     start, end = review.period_start, review.period_end
-    ncs, actions = _ncs_and_actions()
+    ncs, actions = _ncs_and_actions(start, end)
     obj, monitoring = objectives_met(start, end)
     parts = {
         "previous_actions": previous_actions(review),

@@ -3,10 +3,10 @@
 import csv
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from qms import trail
 from qms.auth.models import User
@@ -379,19 +379,68 @@ def refresh(objective: Objective, period: str, actor: User | None = None) -> Mea
 class Status:
     objective: Objective
     latest: Measurement | None
+    #: The last :data:`RECENT` measurements, oldest first (what a sparkline draws).
+    recent: list[Measurement] = field(default_factory=list)
 
     @property
     def meets(self) -> bool | None:
         return self.latest.meets_target if self.latest else None
 
 
-def statuses(objectives: list[Objective] | None = None) -> list[Status]:
-    """Return each objective with its latest measurement."""
-    result = []
-    for objective in objectives if objectives is not None else list_objectives():
-        latest = objective.measurements[-1] if objective.measurements else None
-        result.append(Status(objective, latest))
-    return result
+#: How many of each objective's latest measurements a status carries.
+RECENT = 12
+
+
+def recent_measurements(objective_ids: list[int], n: int = RECENT) -> dict[int, list[Measurement]]:
+    """Return each objective's last ``n`` measurements, oldest first, in one query.
+
+    A window function ranks them in the database, so a list of objectives with years of
+    monthly measurements loads 12 rows for each, not all of them.
+    """
+    found: dict[int, list[Measurement]] = {i: [] for i in objective_ids}
+    if not objective_ids:
+        return found
+    if n == 1:
+        # The latest alone: max(period) by objective walks the (objective, period) index.
+        last = (
+            select(Measurement.objective_id, func.max(Measurement.period).label("period"))
+            .where(Measurement.objective_id.in_(objective_ids))
+            .group_by(Measurement.objective_id)
+            .subquery()
+        )
+        for measurement in db.session.scalars(
+            select(Measurement).join(
+                last,
+                (last.c.objective_id == Measurement.objective_id)
+                & (last.c.period == Measurement.period),
+            )
+        ):
+            found[measurement.objective_id].append(measurement)
+        return found
+    rank = (
+        func.row_number()
+        .over(partition_by=Measurement.objective_id, order_by=Measurement.period.desc())
+        .label("rank")
+    )
+    ranked = (
+        select(Measurement.id, rank).where(Measurement.objective_id.in_(objective_ids)).subquery()
+    )
+    rows = db.session.scalars(
+        select(Measurement)
+        .join(ranked, ranked.c.id == Measurement.id)
+        .where(ranked.c.rank <= n)
+        .order_by(Measurement.objective_id, Measurement.period)
+    )
+    for measurement in rows:
+        found[measurement.objective_id].append(measurement)
+    return found
+
+
+def statuses(objectives: list[Objective] | None = None, recent: int = RECENT) -> list[Status]:
+    """Return each objective with its latest ``recent`` measurements."""
+    objectives = objectives if objectives is not None else list_objectives()
+    recent = recent_measurements([o.id for o in objectives], recent)
+    return [Status(o, recent[o.id][-1] if recent[o.id] else None, recent[o.id]) for o in objectives]
 
 
 def in_period(objective: Objective, start, end, overlap: bool = True) -> list[Measurement]:

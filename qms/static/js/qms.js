@@ -154,6 +154,40 @@
     });
   });
 
+  /* ---- The hierarchy: <a class="tree-toggle" data-subtree="URL"> fetches the children
+     of a collapsed node once (a fragment of <li> rows) and then folds and unfolds them.
+     Without this the toggles are links that open the node by ?open=CODE. ---- */
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".tree a.tree-toggle");
+    if (!toggle || !window.fetch) return;
+    event.preventDefault();
+    var item = toggle.closest("li");
+    var list = item.querySelector(":scope > ul");
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    function show(on) {
+      if (list) list.hidden = !on;
+      toggle.setAttribute("aria-expanded", on ? "true" : "false");
+      toggle.textContent = on ? "\u25BE" : "\u25B8";
+    }
+    if (list || !open) { show(open); return; }
+    var url = toggle.getAttribute("data-subtree");
+    if (!url || toggle.getAttribute("aria-busy")) return;
+    toggle.setAttribute("aria-busy", "true");
+    fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        list = document.createElement("ul");
+        list.innerHTML = html; // the server's own escaped template
+        item.appendChild(list);
+        show(true);
+      })
+      .catch(function () { window.location.href = toggle.href; })
+      .then(function () { toggle.removeAttribute("aria-busy"); });
+  });
+
   /* ---- Start ---- */
   function init() {
     initMenu();
