@@ -230,8 +230,17 @@ def import_vs_pandoc(total: int = 700) -> dict:
     admin = db.session.scalar(select(User).where(User.username == "admin"))
     with tempfile.TemporaryDirectory(prefix="qms-bench-import-") as tmp:
         paths = generate_docx(Path(tmp), total)
+        stages: dict[str, float] = {}
+        last = [time.perf_counter(), None]
+
+        def progress(stage, _done, _total):
+            now = time.perf_counter()
+            if stage != last[1]:
+                last[0], last[1] = now, stage
+            stages[stage] = now - last[0]
+
         start = time.perf_counter()
-        _commit, prepared = importing.run(admin, Path(tmp) / "system")
+        _commit, prepared = importing.run(admin, Path(tmp) / "system", progress=progress)
         took = time.perf_counter() - start
         assert len(prepared.items) == total, len(prepared.items)
         pandoc = pypandoc.get_pandoc_path()
@@ -249,4 +258,9 @@ def import_vs_pandoc(total: int = 700) -> dict:
         with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2)) as pool:
             list(pool.map(convert, paths))
         raw = time.perf_counter() - start
-    return {"import 700 DOCX (s)": took, "import: pandoc alone (s)": raw, "n": total}
+    return {
+        "import 700 DOCX (s)": took,
+        "import: pandoc alone (s)": raw,
+        "n": total,
+        "stages (s)": {k: round(v, 1) for k, v in stages.items()},
+    }
