@@ -169,6 +169,29 @@ def document_content(meta: dict, k: int, rng: random.Random) -> bytes:
     return "\n".join(parts).encode("utf-8")
 
 
+def acknowledge_refs(repo: Path) -> None:
+    """Record main and the new tags in ``git_ref``, as a unit of work would.
+
+    The database acknowledges every managed ref it moved (:mod:`qms.uow`); a ref git holds
+    elsewhere is taken for the leftover of work that never committed and is put back, so
+    without this the next release would move main back to the demo's head.
+    """
+    from sqlalchemy import update
+
+    from qms.models import GitRef
+
+    out = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname) %(objectname)", MAIN, "refs/tags/B"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    refs = dict(line.split(" ", 1) for line in out.splitlines())
+    db.session.execute(update(GitRef).where(GitRef.name == MAIN).values(commit=refs.pop(MAIN)))
+    bulk(GitRef, [dict(name=name, commit=value) for name, value in refs.items()])
+
+
 def fill_documents(scale: float, instance: Path, depts: dict[int, str]) -> dict:
     """Add the bulk register with eight released revisions each, content in git."""
     timings = {}
@@ -273,6 +296,7 @@ def fill_documents(scale: float, instance: Path, depts: dict[int, str]) -> dict:
     start = time.perf_counter()
     git_history.write(repo, releases, main_head)
     timings["documents: git fast-import"] = time.perf_counter() - start
+    acknowledge_refs(repo)
 
     start = time.perf_counter()
     by_code = {}
