@@ -55,11 +55,14 @@ format: $(BIN)/activate
 	$(BIN)/ruff check --fix qms tests bench
 
 # bench/run.py fills an instance (SCALE=1 is ten times a bureau), serves it with gunicorn and
-# measures the pages through HTTP on SQLite and on the PostgreSQL of BENCH_PG_URL.
+# measures the pages through HTTP on SQLite and on the PostgreSQL of BENCH_PG_URL (emptied
+# first), then release, import and render against their raw floors, and worker memory.
 SCALE ?= 1
+BENCH_SECONDS ?= 3
 BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test_i12
 bench: setup
-	$(BIN)/python bench/run.py --scale $(SCALE) --database-url $(BENCH_PG_URL) --out bench/RESULTS.md
+	$(BIN)/python bench/run.py --scale $(SCALE) --seconds $(BENCH_SECONDS) \
+		--database-url $(BENCH_PG_URL) --out bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
