@@ -185,17 +185,7 @@ def tree() -> list[tuple[Document, int]]:
     """Return every document with its depth, in hierarchy order (the standard system table)."""
     # Only the columns the table shows: at thousands of documents, loading parents,
     # departments and clauses with each row would dominate the page.
-    docs = db.session.execute(
-        select(
-            Document.id,
-            Document.code,
-            Document.title,
-            Document.doc_type,
-            Document.parent_id,
-            Document.status,
-            Document.current_revision,
-        ).order_by(Document.code)
-    ).all()
+    docs = db.session.execute(select(*TREE_COLUMNS).order_by(Document.code)).all()
     children: dict[int | None, list] = {}
     for doc in docs:
         children.setdefault(doc.parent_id, []).append(doc)
