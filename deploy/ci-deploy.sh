@@ -229,7 +229,7 @@ mode=$(stat -c %a "$WORK/run/gunicorn.sock")
 
 step "Signing in through nginx as ci-admin"
 "$PYTHON" - "$SITE" "$USER_PASSWORD" "$HTTP_PORT" "$APP_DIR" "$WORK" <<'PY'
-import http.cookiejar, re, ssl, sys, urllib.error, urllib.parse, urllib.request
+import http.cookiejar, re, ssl, sys, time, urllib.error, urllib.parse, urllib.request
 from pathlib import Path
 
 site, password, http_port, app_dir, work = sys.argv[1:]
@@ -262,11 +262,19 @@ rid = home.headers["X-Request-ID"]
 assert re.fullmatch(r"[0-9a-f]{32}", rid), f"no request id from nginx: {rid!r}"
 print(f"    signed in; home page {home.status}, request id {rid}")
 
-# The same id in nginx's log and in the application's, which names the user.
-nginx_log = Path(work, "nginx/log/qms.access.log").read_text()
-assert f"rid={rid}" in nginx_log, "nginx's access log lacks the request id"
-web_log = Path(work, "log/web.log").read_text()
-line = next((l for l in web_log.splitlines() if f"rid={rid}" in l), None)
+# The same id in nginx's log and in the application's, which names the user. Both write
+# their line once the response is out, so it may arrive a moment after the page.
+def logged(path):
+    for _ in range(50):
+        found = [l for l in Path(work, path).read_text().splitlines() if f"rid={rid}" in l]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    return None
+
+
+assert logged("nginx/log/qms.access.log"), "nginx's access log lacks the request id"
+line = logged("log/web.log")
 assert line and "user=ci-admin" in line and "method=GET path=/ status=200" in line, line
 print("    logged:", line.split("qms.requests: ", 1)[-1])
 

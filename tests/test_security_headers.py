@@ -38,7 +38,8 @@ def test_headers_on_every_page_signed_in(app, users, client, auth):
     auth.login("admin")
     for path in _pages(app):
         response = client.get(path)
-        assert response.status_code < 500, path
+        # /healthz answers 503 by design here: no job worker runs beside the tests.
+        assert response.status_code < 500 or path == "/healthz", path
         _assert_headers(response, path)
         response.close()
 
