@@ -230,15 +230,7 @@ def _validate_plan(data: PlanData) -> _Plan:
         raise ValidationFailed(
             _("The type must be one of: %(types)s.", types=", ".join(AUDIT_TYPES)), field="type"
         )
-    departments = [department_named(n) for n in dict.fromkeys(n for n in data.departments if n)]
-    processes = [p.strip()[:120] for p in dict.fromkeys(data.processes) if p and p.strip()]
-    if not departments and not processes:
-        raise ValidationFailed(
-            _("Name at least one department or process to audit."), field="departments"
-        )
-    clauses = clauses_of(data.clauses)
-    if not clauses:
-        raise ValidationFailed(_("Name at least one clause to audit."), field="clauses")
+    departments, processes, clauses = _scope(data)
     if data.planned_start is None or data.planned_end is None:
         raise ValidationFailed(_("Give the planned dates."), field="planned_start")
     if data.planned_end < data.planned_start:
@@ -275,8 +267,14 @@ def preview_checklist(data: PlanData) -> list[dict]:
 
     :raises ValidationFailed: the scope is missing or names what does not exist.
     """
+    departments, _processes, clauses = _scope(data)
+    return proposed_questions(clauses, _documents(data.documents, departments, clauses))
+
+
+def _scope(data: PlanData) -> tuple[list, list[str], list[str]]:
+    """Return the plan's departments, processes and clauses, refusing a scope that is empty."""
     departments = [department_named(n) for n in dict.fromkeys(n for n in data.departments if n)]
-    processes = [p for p in data.processes if p and p.strip()]
+    processes = [p.strip()[:120] for p in dict.fromkeys(data.processes) if p and p.strip()]
     if not departments and not processes:
         raise ValidationFailed(
             _("Name at least one department or process to audit."), field="departments"
@@ -284,7 +282,7 @@ def preview_checklist(data: PlanData) -> list[dict]:
     clauses = clauses_of(data.clauses)
     if not clauses:
         raise ValidationFailed(_("Name at least one clause to audit."), field="clauses")
-    return proposed_questions(clauses, _documents(data.documents, departments, clauses))
+    return departments, processes, clauses
 
 
 def _members(plan: _Plan) -> list[AuditMember]:
