@@ -28,7 +28,7 @@ def load_config(app, test_config: dict | None) -> None:
         # The organisation's zone: every "today" and every time shown (qms.clock).
         QMS_TIMEZONE=os.environ.get("QMS_TIMEZONE") or "UTC",
         # Where uploaded files live (qms.attachments), content-addressed.
-        QMS_ATTACHMENTS_DIR=str(instance / "attachments"),
+        QMS_ATTACHMENTS_DIR=os.environ.get("QMS_ATTACHMENTS_DIR") or str(instance / "attachments"),
         # The job queue (qms.jobs): a SQLite file beside the database by default, or a
         # Redis URL when several hosts share the work.
         QMS_JOBS_URL=os.environ.get("QMS_JOBS_URL") or f"sqlite:///{instance / 'jobs.sqlite'}",

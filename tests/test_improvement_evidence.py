@@ -146,3 +146,11 @@ def test_refused_file_on_the_evidence_page(app, users, client, auth):
     assert response.status_code == 422
     assert "report.pdf is not a kind of file that can be attached" in response.text
     assert count(Evidence) == 0 and files_on_disk(app) == []
+
+
+def test_the_attachment_store_can_live_outside_the_instance(tmp_path, monkeypatch):
+    from qms import create_app
+
+    monkeypatch.setenv("QMS_ATTACHMENTS_DIR", str(tmp_path / "elsewhere"))
+    app = create_app({"TESTING": True, "QMS_INSTANCE": str(tmp_path / "instance")})
+    assert app.config["QMS_ATTACHMENTS_DIR"] == str(tmp_path / "elsewhere")

@@ -308,3 +308,22 @@ def test_status_page_shows_the_last_failure(client, auth, users, ctx, mirrored):
     auth.login("admin")
     page = client.get("/transfer/").get_data(as_text=True)
     assert "Last failure" in page and "mirror.git" in page
+
+
+def test_push_now_says_the_worker_has_it_when_the_worker_claimed_it(
+    users, ctx, app, mirrored, monkeypatch
+):
+    subprocess.run(["git", "init", "-q", "--bare", str(mirrored)], check=True)
+    app.config["QMS_JOBS_IMMEDIATE"] = False
+    queue_push = mirror.queue_push
+
+    def queued_then_claimed_by_the_worker():
+        queue_push()
+        db.session.execute(
+            db.update(MirrorPush).values(next_attempt_at=utcnow() + timedelta(seconds=60))
+        )
+        db.session.commit()
+
+    monkeypatch.setattr(mirror, "queue_push", queued_then_claimed_by_the_worker)
+    assert mirror.push_now() is False
+    assert GitStore(mirrored).head(MAIN) is None

@@ -229,4 +229,8 @@ def push_now() -> bool:
     Return False when a worker took it first. :raises PushFailed: the push failed.
     """
     queue_push()
-    return push_due(strict=True)
+    try:
+        return push_due(strict=True)
+    except NotDue:
+        # The worker claimed the push just queued: it is under way there.
+        return False
