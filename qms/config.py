@@ -83,6 +83,13 @@ def load_config(app, test_config: dict | None) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Several workers share one file: wait for the write lock instead of failing at once.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgres"):
+        # A server that hangs rather than refuses must not hold a request (or /healthz)
+        # until the proxy gives up: connecting fails after this many seconds.
+        timeout = int(os.environ.get("QMS_DB_CONNECT_TIMEOUT", 10))
+        app.config.setdefault(
+            "SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"connect_timeout": timeout}}
+        )
     app.config["SECRET_KEY"] = (
         app.config.get("SECRET_KEY")
         or os.environ.get("QMS_SECRET_KEY")

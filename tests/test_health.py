@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -124,6 +125,18 @@ def test_a_database_that_does_not_answer_is_503_naming_it(app, url):
     status, body = health(down.test_client())
     assert status == 503 and body["failed"] == ["database"]
     assert body["checks"]["database"]["error"] == "The database does not answer."
+
+
+def test_a_database_server_that_hangs_is_503_within_the_connect_timeout(app, monkeypatch):
+    # A server that takes the connection and never speaks: no refusal to fail on.
+    with socket.create_server(("127.0.0.1", 0)) as hung:
+        port = hung.getsockname()[1]
+        monkeypatch.setenv("QMS_DB_CONNECT_TIMEOUT", "1")
+        down = database_down(app, f"postgresql+psycopg://qms@127.0.0.1:{port}/qms")
+        started = time.monotonic()
+        status, body = health(down.test_client())
+    assert status == 503 and body["failed"] == ["database"]
+    assert time.monotonic() - started < 10
 
 
 def test_a_signed_in_browser_gets_the_answer_too_when_the_database_is_down(
