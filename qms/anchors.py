@@ -68,6 +68,7 @@ def _anchor_now() -> str | None:
         Person(*SYSTEM),
         previous,
         sign=True,
+        whole_tree=True,  # an anchor's tree is its one file
     )
 
 

@@ -19,10 +19,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from io import BytesIO
 from pathlib import Path
 
 import git
 from git.exc import BadName, GitCommandError
+from gitdb.base import IStream
+from gitdb.db.loose import LooseObjectDB
 
 from qms import clock
 
@@ -166,6 +169,15 @@ class GitStore:
             return self.git.rev_parse("--verify", "--quiet", ref)
         except GitCommandError:
             return None
+
+    def ref_values(self, refs: list[str]) -> dict[str, str | None]:
+        """Return :meth:`ref_value` of each of ``refs``, read by one git process."""
+        if not refs:
+            return {}
+        out = self.git.for_each_ref("--format=%(refname) %(objectname)", *refs)
+        found = dict(line.split(" ", 1) for line in out.splitlines() if line)
+        # A pattern also matches the refs below it (refs/heads/main/x): keep exact names.
+        return {ref: found.get(ref) for ref in refs}
 
     def managed_refs(self) -> dict[str, str]:
         """Return main, every draft branch and every tag with the object each names."""
@@ -341,17 +353,29 @@ class GitStore:
 
     # -- writing -------------------------------------------------------------------------
 
+    def _store(self, kind: bytes, content: bytes) -> str:
+        """Write a loose object in this process and return its id.
+
+        GitPython's object database would run ``git hash-object`` for each object; gitdb's
+        loose-object writer, which it builds on, writes the same file (compressed to a
+        temporary file, then renamed into place) without a process.
+        """
+        istream = LooseObjectDB.store(self.repo.odb, IStream(kind, len(content), BytesIO(content)))
+        return istream.hexsha.decode() if isinstance(istream.hexsha, bytes) else istream.hexsha
+
     def write_blob(self, content: bytes) -> str:
         """Store ``content`` as a blob and return its id."""
-        from io import BytesIO
-
-        from gitdb.base import IStream
-
-        istream = self.repo.odb.store(IStream(b"blob", len(content), BytesIO(content)))
-        return istream.hexsha.decode() if isinstance(istream.hexsha, bytes) else istream.hexsha
+        return self._store(b"blob", content)
 
     def _write_tree(self, base_commit: str | None, changes: dict[str, str | None]) -> str:
         """Return a tree: ``base_commit``'s tree with ``changes`` (path -> blob, None deletes)."""
+        if base_commit is None and all(blob and "/" not in path for path, blob in changes.items()):
+            # A flat tree of new files (the trail's anchor) is written here, in one object.
+            entries = b"".join(
+                b"100644 " + path.encode("utf-8") + b"\0" + bytes.fromhex(blob)
+                for path, blob in sorted(changes.items(), key=lambda item: item[0].encode())
+            )
+            return self._store(b"tree", entries)
         fd, index = tempfile.mkstemp(prefix="qms-index-")
         os.close(fd)
         os.unlink(index)  # git wants to create the index file itself
@@ -460,14 +484,17 @@ class GitStore:
         start: str | None = None,
         when: datetime | None = None,
         sign: bool = False,
+        whole_tree: bool = False,
     ) -> str:
         """Commit ``changes`` on top of ``ref`` if it still points at ``expected``.
 
         ``start`` is the first parent when the ref does not exist yet (a new draft branches
-        off main). Raises :class:`RefConflict` when someone else moved the ref first.
+        off main). With ``whole_tree``, ``changes`` is the commit's whole tree rather than
+        changes to the parent's. Raises :class:`RefConflict` when someone else moved the ref
+        first.
         """
         parent = expected or start
-        tree = self._write_tree(parent, changes)
+        tree = self._write_tree(None if whole_tree else parent, changes)
         parents = [p for p in (parent, *extra_parents) if p]
         commit = self._commit_tree(tree, parents, message, author, when, sign=sign)
         self.update_ref(ref, commit, expected)
@@ -540,10 +567,6 @@ class GitStore:
 
     def build_tag(self, name: str, commit: str, message: str, tagger: Person) -> str:
         """Write an annotated tag object for ``commit`` and return its id; no ref is made."""
-        from io import BytesIO
-
-        from gitdb.base import IStream
-
         stamp = int(time.time())
         content = (
             f"object {commit}\ntype commit\ntag {name}\n"
@@ -552,8 +575,7 @@ class GitStore:
         if self.signing_key:
             # git verify-tag reads a signature appended to the message (what tag -s writes).
             content += self.ssh_sign(content)
-        istream = self.repo.odb.store(IStream(b"tag", len(content), BytesIO(content)))
-        return istream.hexsha.decode() if isinstance(istream.hexsha, bytes) else istream.hexsha
+        return self._store(b"tag", content)
 
     def publish_refs(self, updates: list[tuple[str, str | None, str | None]]) -> None:
         """Move several refs in one all-or-nothing transaction: ``(ref, new, old)`` each.

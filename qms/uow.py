@@ -245,7 +245,7 @@ def _publish() -> list[tuple[str, str | None, str | None]]:
     names = sorted(moves)
     acknowledged = _lock_rows(names)
     _clear_locks(gitstore)
-    actual = {name: gitstore.ref_value(name) for name in names}
+    actual = gitstore.ref_values(names)
     leftovers = [
         (name, acknowledged[name], actual[name])
         for name in names

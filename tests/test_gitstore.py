@@ -218,3 +218,33 @@ def test_processes_releasing_at_once_lose_no_update(app, users):
     from qms.documents.consistency import check
 
     assert check() == []
+
+
+def test_objects_written_in_process_are_what_git_writes(store):
+    blob = store.write_blob("质量手册\n".encode())
+    hashed = subprocess.run(
+        ["git", "hash-object", "--stdin"], input="质量手册\n".encode(), capture_output=True
+    )
+    assert blob == hashed.stdout.decode().strip()
+    tree = store._write_tree(None, {"b.md": blob, "a.md": blob})
+    assert store.git.ls_tree(tree) == f"100644 blob {blob}\ta.md\n100644 blob {blob}\tb.md"
+    # --strict checks each tree's entries, their order and modes.
+    assert "error" not in store.fsck()
+
+
+def test_a_release_runs_ten_git_processes_or_fewer(users, ctx, monkeypatch):
+    """The release's blobs, tag and anchor tree are written in process, and the refs it
+    publishes are read by one process: what bench/floors.py compares with raw plumbing."""
+    doc = approved(users)
+    started = []
+    popen = subprocess.Popen.__init__
+
+    def counted(self, args, *rest, **options):
+        started.append(args)
+        popen(self, args, *rest, **options)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", counted)
+    services.release(users["approver"], doc)
+    monkeypatch.undo()
+    assert doc.status == "effective"
+    assert len(started) <= 10, started
