@@ -303,6 +303,14 @@ def equipment_due() -> dict:
     return equipment.run_daily()
 
 
+@job("notice_mail", retries=6, retry_delay=30, retry_backoff=2)
+def notice_mail(ids: list[int]) -> list[int]:
+    """Mail the notices not mailed yet; those the server refused are tried again later."""
+    from qms.notifications import services as notifications
+
+    return notifications.send_mail(ids)
+
+
 @job("mirror_push", retries=8, retry_delay=5, retry_backoff=2)
 def mirror_push() -> None:
     """Push main and the tags to the mirror; a failure is retried with a growing delay."""
@@ -349,6 +357,7 @@ def review_notices() -> list[str]:
     from qms.documents import services as documents
     from qms.extensions import db
     from qms.improvement import mail
+    from qms.notifications import services as notifications
 
     huey = queue().huey
     due = db.session.scalars(
@@ -365,6 +374,8 @@ def review_notices() -> list[str]:
         return []
     docs = [doc for _key, doc in claimed]
     lines = [f"{doc.code} {doc.next_review_due.isoformat()}" for doc in docs]
+    # The owners see it on their home page too; the digest below is its mail.
+    notifications.record_review_due(docs)
     smtp = mail.settings()
     if smtp is None:
         log.info("Due for periodic review (no SMTP host to tell anyone): %s", "; ".join(lines))

@@ -253,6 +253,8 @@ EXPECTED: dict[str, Rule] = {
     "improvement.transition": change(),
     "main.index": page(),
     "main.set_language": change(),
+    "notifications.index": page(),
+    "notifications.read": change(),
     "records.amend": page(named("staff") | MANAGERS, hidden=OUT_OF_SIGHT),
     "records.attachment": page(NOBODY, denied=404),  # none seeded
     "records.copy": page(IN_SIGHT, denied=404),

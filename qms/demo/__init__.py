@@ -23,6 +23,7 @@ from qms.auth.services import create_user, get_or_create_department
 from qms.documents import services
 from qms.documents.models import Document
 from qms.extensions import db
+from qms.models import utcnow
 from qms.uow import transactional
 
 DEPARTMENTS = (
@@ -210,8 +211,11 @@ def _load(lang: str, progress: Callable[[int, int], None] | None) -> None:
             if progress:
                 progress(done, total)
     from qms.demo.activity import load_activity
+    from qms.notifications import services as notifications
 
     load_activity(lang, dict((u[0], u[4]) for u in DEMO_USERS))
+    # The year behind the demo was read and mailed in its time; the last week's is news.
+    notifications.close_past(utcnow() - timedelta(days=7))
 
 
 def _people(lang: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import yaml
@@ -29,6 +30,16 @@ from qms.extensions import db
 from qms.gitstore import MAIN, draft_ref, format_message
 from qms.models import utcnow
 from qms.uow import store, transactional
+
+# Other domains hook in here (notices tell the next signers) so that document control
+# never imports them. Hooks run inside the caller's transaction.
+WORKFLOW_HOOKS: list[Callable[[str, Revision], None]] = []
+
+
+def on_workflow(hook: Callable[[str, Revision], None]) -> None:
+    """Call ``hook(event, rev)`` when a revision is "submitted" for review and approval."""
+    if hook not in WORKFLOW_HOOKS:
+        WORKFLOW_HOOKS.append(hook)
 
 
 def revision_label(index: int) -> str:
@@ -300,4 +311,6 @@ def submit(actor: User, doc: Document) -> Revision:
         after={"blob": rev.blob_id},
         user=actor,
     )
+    for hook in WORKFLOW_HOOKS:
+        hook("submitted", rev)
     return rev

@@ -32,6 +32,7 @@ from qms.documents.drafting import (
     blank_content,
     can_open_draft,
     next_label,
+    on_workflow,
     open_draft,
     register_content_validator,
     revision_label,
@@ -50,6 +51,7 @@ from qms.documents.models import (
     Revision,
 )
 from qms.documents.permissions import (
+    APPROVING_ROLES,
     AUTHORING_ROLES,
     RULES,
     can_approve,
@@ -117,6 +119,7 @@ from qms.documents.release import (
 from qms.uow import store
 
 __all__ = [
+    "APPROVING_ROLES",
     "AUTHORING_ROLES",
     # The types the functions take and return, for callers that name them.
     "ChangeRequest",
@@ -182,6 +185,7 @@ __all__ = [
     "next_review_window",
     "obsolete",
     "on_revision",
+    "on_workflow",
     "open_draft",
     "open_revision",
     "person",
