@@ -80,6 +80,7 @@ BLUEPRINTS = (
     "qms.auth.admin",
     "qms.documents.views",
     "qms.documents.history_views",
+    "qms.documents.route_views",
     "qms.audits.views",
     "qms.improvement.views",
     "qms.records.views",

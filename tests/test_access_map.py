@@ -255,6 +255,11 @@ EXPECTED: dict[str, Rule] = {
     "main.set_language": change(),
     "notifications.index": page(),
     "notifications.read": change(),
+    "routes.add_delegation": change(),
+    "routes.delegations": page(),
+    "routes.revoke_delegation": change(),
+    "routes.routes": page(holding("admin")),
+    "routes.set_route": change(),
     "records.amend": page(named("staff") | MANAGERS, hidden=OUT_OF_SIGHT),
     "records.attachment": page(NOBODY, denied=404),  # none seeded
     "records.copy": page(IN_SIGHT, denied=404),

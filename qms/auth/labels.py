@@ -8,6 +8,7 @@ ROLE_LABELS = {
     "author": _l("Author"),
     "auditor": _l("Auditor"),
     "approver": _l("Approver"),
+    "top_management": _l("Top management"),
     "admin": _l("Administrator"),
 }
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from qms.extensions import db
 from qms.models import UTCDateTime, utcnow
 
-ROLES = ("staff", "author", "auditor", "approver", "admin")
+ROLES = ("staff", "author", "auditor", "approver", "top_management", "admin")
 
 
 class Department(db.Model):

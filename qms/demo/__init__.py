@@ -53,6 +53,7 @@ DEMO_USERS = (
     ("author", "Alan Author", ("author",), "Quality Office", "author-demo"),
     ("auditor", "Aud Itor", ("auditor",), "Business Approval Department", "auditor-demo"),
     ("staff", "Sam Staff", ("staff",), "Service Hall", "staff-demo"),
+    ("director", "Dana Director", ("top_management",), "General Affairs Office", "director-demo"),
 )
 # The demo's people in a Chinese installation (Traditional by character conversion).
 DEMO_NAMES_ZH = {
@@ -61,6 +62,7 @@ DEMO_NAMES_ZH = {
     "author": "刘洋",
     "auditor": "陈静",
     "staff": "孙丽",
+    "director": "张伟",
 }
 # The newest revisions came into force this many days before the demo's today, each
 # older one a year before the next: a year of the system at work follows.
@@ -214,6 +216,16 @@ def _load(lang: str, progress: Callable[[int, int], None] | None) -> None:
     from qms.notifications import services as notifications
 
     load_activity(lang, dict((u[0], u[4]) for u in DEMO_USERS))
+    # From now on the manual is reviewed by the representative and approved by the director
+    # (审核 / 批准), as Chinese practice has it; its history was signed the default way.
+    services.set_route(
+        _user("admin"),
+        "manual",
+        [
+            services.StepSpec("reviewed", role="approver"),
+            services.StepSpec("approved", role="top_management"),
+        ],
+    )
     # The year behind the demo was read and mailed in its time; the last week's is news.
     notifications.close_past(utcnow() - timedelta(days=7))
 

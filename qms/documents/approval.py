@@ -8,7 +8,10 @@ from sqlalchemy import select
 from qms import clock, trail
 from qms.auth.models import User
 from qms.auth.services import verify_password
-from qms.documents.models import Document, ReviewComment, Revision, Signature
+from qms.documents import routes
+from qms.documents.drafting import workflow_event
+from qms.documents.labels import meaning_label
+from qms.documents.models import Delegation, Document, ReviewComment, Revision, Signature
 from qms.documents.permissions import (
     APPROVING_ROLES,
     can_approve,
@@ -66,7 +69,15 @@ def _check_password(actor: User, password: str) -> None:
         )
 
 
-def _sign(actor: User, rev: Revision, meaning: str, blob: str, comment: str | None) -> Signature:
+def _sign(
+    actor: User,
+    rev: Revision,
+    meaning: str,
+    blob: str,
+    comment: str | None,
+    step: int | None = None,
+    delegation: Delegation | None = None,
+) -> Signature:
     sig = Signature(
         revision_id=rev.id,
         user_id=actor.id,
@@ -74,21 +85,72 @@ def _sign(actor: User, rev: Revision, meaning: str, blob: str, comment: str | No
         blob_id=blob,
         comment=(comment or "").strip() or None,
         signed_at=utcnow(),
+        step=step,
+        on_behalf_of_id=delegation.delegator_id if delegation else None,
+        delegation_id=delegation.id if delegation else None,
     )
-    db.session.add(sig)
+    rev.signatures.append(sig)  # the route's progress reads the collection
+    after = {"meaning": meaning, "blob": blob, "comment": sig.comment}
+    if step is not None:
+        after["step"] = step
+    if delegation is not None:
+        after["on_behalf_of"] = delegation.delegator.username
+        after["delegation"] = delegation.id
     trail.record(
         f"revision.signed.{meaning}",
         "revision",
         f"{rev.document.code}/{rev.label}",
-        after={"meaning": meaning, "blob": blob, "comment": sig.comment},
+        after=after,
         user=actor,
     )
     return sig
 
 
+def _sign_by_route(
+    actor: User, doc: Document, route, meaning: str, password: str, comment: str | None
+) -> tuple[Signature, Revision]:
+    """Sign the next step of the route, which must mean ``meaning``; the last step approves."""
+    rev = _revision_in(doc, "in_review")
+    step = routes.next_step(rev, route)
+    if step is None:
+        raise Conflict(_("Every step of the route is signed already."))
+    if step.meaning != meaning:
+        raise Conflict(
+            _(
+                "The next step of the route is step %(n)s, %(meaning)s by %(who)s.",
+                n=step.position,
+                meaning=meaning_label(step.meaning),
+                who=routes.who_signs(step),
+            )
+        )
+    allowed, delegation = routes.signing_as(actor, step, contributors(rev))
+    if not allowed:
+        if actor.id in contributors(rev):
+            raise PermissionDenied(_("An author of a revision cannot sign it."))
+        raise PermissionDenied(
+            _(
+                "Step %(n)s of the route is signed by %(who)s.",
+                n=step.position,
+                who=routes.who_signs(step),
+            )
+        )
+    _check_password(actor, password)
+    if store().blob_id(rev.head_commit, doc.path) != rev.blob_id:
+        raise Conflict(_("The draft changed after it was submitted; it cannot be approved."))
+    sig = _sign(actor, rev, meaning, rev.blob_id, comment, step.position, delegation)
+    if step.position == route.steps[-1].position:
+        rev.status = "approved"
+    else:
+        workflow_event("signed", rev)
+    return sig, rev
+
+
 @transactional
 def sign_review(actor: User, doc: Document, password: str, comment: str | None = None):
     """Sign the revision in review as reviewed (not an approval)."""
+    route = routes.route_for(doc.doc_type)
+    if route is not None:
+        return _sign_by_route(actor, doc, route, "reviewed", password, comment)[0]
     rev = _revision_in(doc, "in_review")
     if not can_review(actor, rev):
         raise PermissionDenied(_("An author of a revision cannot review it."))
@@ -100,6 +162,9 @@ def sign_review(actor: User, doc: Document, password: str, comment: str | None =
 @transactional
 def approve(actor: User, doc: Document, password: str, comment: str | None = None) -> Revision:
     """Sign the revision in review as approved, with the password re-entered."""
+    route = routes.route_for(doc.doc_type)
+    if route is not None:
+        return _sign_by_route(actor, doc, route, "approved", password, comment)[1]
     if not can_approve(actor):
         raise needs_role(*APPROVING_ROLES)
     rev = _revision_in(doc, "in_review")

@@ -37,9 +37,15 @@ WORKFLOW_HOOKS: list[Callable[[str, Revision], None]] = []
 
 
 def on_workflow(hook: Callable[[str, Revision], None]) -> None:
-    """Call ``hook(event, rev)`` when a revision is "submitted" for review and approval."""
+    """Call ``hook(event, rev)`` when a revision is "submitted" for review and approval, and
+    when a step of its route is "signed" and another step follows."""
     if hook not in WORKFLOW_HOOKS:
         WORKFLOW_HOOKS.append(hook)
+
+
+def workflow_event(event: str, rev: Revision) -> None:
+    for hook in WORKFLOW_HOOKS:
+        hook(event, rev)
 
 
 def revision_label(index: int) -> str:
@@ -136,6 +142,33 @@ def validate_content(doc: Document, content: str) -> ParsedContent:
     for check in CONTENT_VALIDATORS.get(doc.doc_type, ()):
         check(meta, body)
     return ParsedContent(meta, body)
+
+
+#: The order the application writes a document's properties in; other keys follow.
+PROPERTY_ORDER = (
+    "code",
+    "title",
+    "type",
+    "parent",
+    "department",
+    "distribution",
+    "clauses",
+    "review_interval_months",
+    "retention_years",
+    "summary",
+)
+
+
+def compose_content(meta: dict, body: str) -> str:
+    """Write a document file: its properties as YAML front matter, then the Markdown body.
+
+    Empty properties are left out; keys the application does not know (a record form's
+    ``fields``) keep their values, after the known ones.
+    """
+    ordered = {k: meta[k] for k in PROPERTY_ORDER if meta.get(k) not in (None, "", [])}
+    ordered |= {k: v for k, v in meta.items() if k not in PROPERTY_ORDER}
+    front = yaml.safe_dump(ordered, allow_unicode=True, sort_keys=False, width=1000)
+    return f"---\n{front}---\n\n{body.lstrip()}"
 
 
 def blank_content(doc: Document) -> str:
@@ -311,6 +344,5 @@ def submit(actor: User, doc: Document) -> Revision:
         after={"blob": rev.blob_id},
         user=actor,
     )
-    for hook in WORKFLOW_HOOKS:
-        hook("submitted", rev)
+    workflow_event("submitted", rev)
     return rev

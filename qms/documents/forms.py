@@ -67,6 +67,35 @@ class DraftForm(FlaskForm):
     submit = SubmitField(_l("Save draft"))
 
 
+class StructuredDraftForm(FlaskForm):
+    """The draft as its properties and its body; the application writes the front matter."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    parent = SelectField(_l("Parent document"), validate_choice=False)
+    department = SelectField(_l("Owner department"), validate_choice=False)
+    clauses = SelectMultipleField(_l("ISO 9001:2015 clauses"), validate_choice=False)
+    distribution = SelectMultipleField(
+        _l("Departments concerned"),
+        validate_choice=False,
+        description=_l("Their staff must read each new revision. The owner department always is."),
+    )
+    review_interval_months = IntegerField(
+        _l("Review interval (months)"), validators=[InputRequired(), NumberRange(1, 120)]
+    )
+    retention_years = IntegerField(
+        _l("Records kept for (years)"), validators=[Optional(), NumberRange(1, 100)]
+    )
+    body = TextAreaField(_l("Text"), validators=[InputRequired()])
+    summary = StringField(
+        _l("Summary of the change"),
+        validators=[Length(max=2000)],
+        description=_l("Shown in the revision history and the release note."),
+    )
+    change_request = SelectField(_l("Change request implemented"), validate_choice=False)
+    base_commit = HiddenField()
+    submit = SubmitField(_l("Save draft"))
+
+
 class OpenDraftForm(FlaskForm):
     source = RadioField(
         _l("Start from"),
@@ -158,3 +187,16 @@ class FilterForm(FlaskForm):
     status = SelectField(_l("Status"), validate_choice=False)
     clause = StringField(_l("Clause"))
     due = BooleanField(_l("Due for review"))
+
+
+class DelegationForm(FlaskForm):
+    delegator = SelectField(_l("Whose signatures"), validators=[DataRequired()])
+    delegate = SelectField(_l("Signed meanwhile by"), validators=[DataRequired()])
+    starts_on = DateField(_l("From"), validators=[DataRequired()])
+    ends_on = DateField(_l("Until (included)"), validators=[DataRequired()])
+    reason = TextAreaField(
+        _l("Why"),
+        validators=[DataRequired(), Length(max=2000)],
+        description=_l("For example: on leave; on an inspection mission."),
+    )
+    submit = SubmitField(_l("Delegate"))

@@ -193,8 +193,14 @@ class Signature(db.Model):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     blob_id: Mapped[str] = mapped_column(String(40))
     comment: Mapped[str | None] = mapped_column(Text)
+    # The step of the document type's approval route this signature is (1, 2 …), if any.
+    step: Mapped[int | None] = mapped_column(Integer)
+    # Signed by a delegate: for whom, and under which delegation.
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    delegation_id: Mapped[int | None] = mapped_column(ForeignKey("delegation.id"))
 
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined", foreign_keys=[user_id])
+    on_behalf_of: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[on_behalf_of_id])
 
 
 class ReviewComment(db.Model):
@@ -217,3 +223,47 @@ class Acknowledgement(db.Model):
     revision_id: Mapped[int] = mapped_column(ForeignKey("revision.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApprovalRoute(db.Model):
+    """The ordered signatures a document type's revisions need before release."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doc_type: Mapped[str] = mapped_column(String(20), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    steps: Mapped[list["ApprovalStep"]] = relationship(
+        lazy="selectin", order_by="ApprovalStep.position", cascade="all, delete-orphan"
+    )
+
+
+class ApprovalStep(db.Model):
+    """One signature of a route: its meaning, and the role or the named person who signs."""
+
+    __table_args__ = (UniqueConstraint("route_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    route_id: Mapped[int] = mapped_column(ForeignKey("approval_route.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    meaning: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str | None] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Delegation(db.Model):
+    """A signer away for a period: ``delegate`` signs what ``delegator`` may sign."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delegator_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    delegator: Mapped[User] = relationship(lazy="joined", foreign_keys=[delegator_id])
+    delegate: Mapped[User] = relationship(lazy="joined", foreign_keys=[delegate_id])

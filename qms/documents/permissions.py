@@ -45,14 +45,38 @@ def can_author(user: User, doc: Document | None = None) -> bool:
     return user.has_role(*AUTHORING_ROLES)
 
 
+def _route_step(user: User, rev: Revision, meaning: str) -> bool | None:
+    """With a route for the revision's type: whether ``user`` may sign its next step, which
+    must mean ``meaning``; None when the type has no route."""
+    from qms.documents import routes
+
+    route = routes.route_for(rev.document.doc_type)
+    if route is None:
+        return None
+    step = routes.next_step(rev, route)
+    if step is None or step.meaning != meaning:
+        return False
+    return routes.signing_as(user, step, contributors(rev))[0]
+
+
 def can_review(user: User, rev: Revision | None = None) -> bool:
-    """Return whether ``user`` may sign a revision as reviewed: anyone but its authors."""
-    return rev is None or user.id not in contributors(rev)
+    """Return whether ``user`` may sign a revision as reviewed: anyone but its authors, or
+    with a route, who signs its next step when that is a review."""
+    if rev is None:
+        return True
+    by_route = _route_step(user, rev, "reviewed")
+    return user.id not in contributors(rev) if by_route is None else by_route
 
 
 def can_approve(user: User, rev: Revision | None = None) -> bool:
-    """Return whether ``user`` may approve ``rev``: an approver who did not author it."""
-    return user.has_role(*APPROVING_ROLES) and (rev is None or user.id not in contributors(rev))
+    """Return whether ``user`` may approve ``rev``: an approver who did not author it, or
+    with a route, who signs its next step (in person or as a delegate) when it approves."""
+    if rev is None:
+        return user.has_role(*APPROVING_ROLES)
+    by_route = _route_step(user, rev, "approved")
+    if by_route is not None:
+        return by_route
+    return user.has_role(*APPROVING_ROLES) and user.id not in contributors(rev)
 
 
 def can_reject(user: User, doc: Document | None = None) -> bool:
@@ -86,6 +110,17 @@ def can_import(user: User, items: object = None) -> bool:
 
 
 #: Every rule by name, for the templates (``document_rules.can_release(current_user, doc)``).
+def can_configure_routes(user: User) -> bool:
+    """Return whether ``user`` may set the approval routes: an administrator."""
+    return user.has_role("admin")
+
+
+def can_delegate(user: User, delegator: User | None = None) -> bool:
+    """Return whether ``user`` may hand ``delegator``'s signing to someone: themselves, or
+    an administrator for anyone."""
+    return user.has_role("admin") or delegator is None or delegator.id == user.id
+
+
 RULES = {
     fn.__name__: fn
     for fn in (
@@ -98,6 +133,8 @@ RULES = {
         can_review_periodically,
         can_decide_change_request,
         can_import,
+        can_configure_routes,
+        can_delegate,
     )
 }
 

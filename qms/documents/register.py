@@ -408,6 +408,61 @@ def set_clauses(doc: Document, clauses: list[str]) -> None:
     doc.clause_rows.extend(DocumentClause(clause=c) for c in clauses if c not in have)
 
 
+@transactional
+def change_properties(
+    actor: User,
+    doc: Document,
+    parent: str | None,
+    department: str | None,
+    distribution: list[str] | None,
+    review_interval_months: int,
+) -> Document:
+    """Change where a document sits in the register: parent, owner, readers, review interval."""
+    if not can_author(actor, doc):
+        raise needs_role(*AUTHORING_ROLES)
+    before = _properties(doc)
+    parent_doc = get_document(parent) if parent else None
+    if parent_doc is not None and (parent_doc.id == doc.id or _descends(parent_doc, doc)):
+        raise ValidationFailed(_("A document cannot sit under itself."), field="parent")
+    if not 1 <= int(review_interval_months or 0) <= 120:
+        raise ValidationFailed(
+            _("The review interval must be 1 to 120 months."), field="review_interval_months"
+        )
+    doc.parent_id = parent_doc.id if parent_doc else None
+    doc.department = _department(department)
+    doc.review_interval_months = int(review_interval_months)
+    _set_distribution(doc, distribution)
+    after = _properties(doc)
+    if after != before:
+        trail.record(
+            "document.changed", "document", doc.code, before=before, after=after, user=actor
+        )
+    return doc
+
+
+def _properties(doc: Document) -> dict:
+    db.session.flush()
+    return {
+        "parent": doc.parent.code if doc.parent else None,
+        "department": doc.department.name if doc.department else None,
+        "distribution": ["all"]
+        if doc.distribute_to_all
+        else sorted(d.department.name for d in doc.distribution),
+        "review_interval_months": doc.review_interval_months,
+    }
+
+
+def _descends(candidate: Document, ancestor: Document) -> bool:
+    seen = set()
+    node = candidate
+    while node is not None and node.id not in seen:
+        if node.id == ancestor.id:
+            return True
+        seen.add(node.id)
+        node = node.parent
+    return False
+
+
 def _set_distribution(doc: Document, names: list[str] | None) -> None:
     names = list(names or [])
     doc.distribute_to_all = "all" in names

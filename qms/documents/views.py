@@ -15,13 +15,16 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from qms import clock, spreadsheets, trail
+from qms import clock, render, spreadsheets, trail
+from qms.audits.checklists import clause_titles
 from qms.auth.models import Department
+from qms.clauses import in_order
 from qms.documents import history_views, rendering, services
 from qms.documents.forms import (
     AcknowledgeSelectedForm,
@@ -36,6 +39,7 @@ from qms.documents.forms import (
     ReasonForm,
     ReleaseForm,
     SignForm,
+    StructuredDraftForm,
     type_choices,
 )
 from qms.documents.models import (
@@ -51,6 +55,7 @@ from qms.errors import ServiceError
 from qms.extensions import db
 from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav, register_work
+from qms.uow import unit_of_work
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 register_nav(NavItem("documents.register", _l("Documents"), ("documents.",), order=10))
@@ -93,6 +98,9 @@ def labels():
         "type_label": services.type_label,
         "status_label": services.status_label,
         "meaning_label": services.meaning_label,
+        "document_route": lambda doc: services.route_for(doc.doc_type),
+        "document_route_progress": services.progress,
+        "document_who_signs": services.who_signs,
         "cr_status_label": services.cr_status_label,
         "document_rules": RULES,
         "today": clock.today(),
@@ -413,6 +421,8 @@ def edit(code: str):
             "warning",
         )
         return redirect(url_for("documents.detail", code=code))
+    if request.args.get("mode") != "source" and "content" not in request.form:
+        return _edit_structured(doc, rev)
     form = DraftForm()
     form.change_request.choices = options(accepted_change_requests(doc))
     preview = None
@@ -451,6 +461,113 @@ def edit(code: str):
     return render_template(
         "documents/edit.html", doc=doc, rev=rev, form=form, preview=preview, action=ActionForm()
     )
+
+
+def _draft_text(doc: Document, rev: Revision | None) -> str:
+    """The text a draft is edited from: its last save, else the effective revision, else blank."""
+    if rev is not None:
+        return services.revision_content(rev)
+    current = services.effective_revision(doc)
+    return services.revision_content(current) if current else services.blank_content(doc)
+
+
+def _structured_form(doc: Document) -> StructuredDraftForm:
+    form = StructuredDraftForm()
+    form.change_request.choices = options(accepted_change_requests(doc))
+    form.parent.choices = options(
+        [("", _("None"))]
+        + [
+            (d.code, f"{d.code} {d.title}")
+            for d in db.session.scalars(
+                select(Document)
+                .where(Document.doc_type != "record_form", Document.id != doc.id)
+                .order_by(Document.code)
+            )
+        ]
+    )
+    form.department.choices = options([("", _("None"))] + department_choices())
+    form.distribution.choices = options([("all", _("All departments"))] + department_choices())
+    titles = clause_titles(str(get_locale() or "en"))
+    form.clauses.choices = options((c, f"{c} {t}") for c, t in titles.items())
+    return form
+
+
+def _edit_structured(doc: Document, rev: Revision | None):
+    """Edit a draft as properties and a body in the Markdown editor; each save is a commit.
+
+    The front matter is written by the application from the properties; keys it does not
+    show (a record form's fields) are kept as they are.
+    """
+    form = _structured_form(doc)
+    meta, body = render.split_front_matter(_draft_text(doc, rev))
+    if request.method == "GET":
+        form.title.data = meta.get("title") or doc.title
+        form.parent.data = doc.parent.code if doc.parent else ""
+        form.department.data = doc.department.name if doc.department else ""
+        form.distribution.data = (
+            ["all"] if doc.distribute_to_all else [d.department.name for d in doc.distribution]
+        )
+        form.clauses.data = [str(c) for c in (meta.get("clauses") or doc.clauses)]
+        form.review_interval_months.data = doc.review_interval_months
+        form.retention_years.data = meta.get("retention_years")
+        form.body.data = body
+        if rev is not None:
+            form.summary.data = rev.summary
+            form.base_commit.data = rev.head_commit
+            form.change_request.data = rev.change_request.number if rev.change_request else ""
+    elif form.validate_on_submit():
+        meta |= {
+            "code": doc.code,
+            "title": form.title.data.strip(),
+            "type": doc.doc_type,
+            "parent": form.parent.data or None,
+            "department": form.department.data or None,
+            "distribution": [d for d in form.distribution.data if d] or None,
+            "clauses": in_order(services.validate_clauses(form.clauses.data)) or None,
+            "review_interval_months": form.review_interval_months.data,
+            "retention_years": form.retention_years.data,
+            "summary": (form.summary.data or "").strip() or None,
+        }
+        content = services.compose_content(meta, form.body.data.replace("\r\n", "\n"))
+        try:
+            with unit_of_work():
+                services.change_properties(
+                    current_user,
+                    doc,
+                    form.parent.data or None,
+                    form.department.data or None,
+                    form.distribution.data,
+                    form.review_interval_months.data,
+                )
+                rev = services.save_draft(
+                    current_user,
+                    doc,
+                    content,
+                    form.summary.data or "",
+                    base_commit=form.base_commit.data or None,
+                    change_request=form.change_request.data or None,
+                )
+        except ServiceError as exc:
+            show_error(form, exc)
+        else:
+            flash(_("Draft saved as revision %(rev)s.", rev=rev.label), "success")
+            return redirect(url_for("documents.edit", code=doc.code))
+    status = 422 if form.errors or request.method == "POST" else 200
+    # What the front matter makes of the page besides its text (a record form's fields).
+    provider = rendering.PREVIEW_PROVIDERS.get(doc.doc_type)
+    preview = provider(meta) if provider else None
+    return render_template(
+        "documents/edit_structured.html",
+        doc=doc,
+        rev=rev,
+        form=form,
+        preview=preview,
+        editor_language=EDITOR_LANGUAGES.get(str(get_locale() or "en"), "en-US"),
+    ), status
+
+
+#: TOAST UI Editor's names of the interface languages.
+EDITOR_LANGUAGES = {"en": "en-US", "zh_Hans": "zh-CN", "zh_Hant": "zh-TW"}
 
 
 @bp.post("/preview")

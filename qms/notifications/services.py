@@ -105,18 +105,13 @@ def _params(rev) -> dict:
 
 
 def on_workflow(event: str, rev) -> None:
-    """A revision was submitted: tell who may sign it next (not its authors)."""
+    """A revision was submitted, or a step of its route signed: tell who signs next (never
+    its authors), once per submission and step."""
     from qms.documents import services as documents
 
-    if event != "submitted":
-        return
-    signers = [u for u in _holders(documents.APPROVING_ROLES) if documents.can_approve(u, rev)]
-    notify(
-        signers,
-        "review_requested",
-        f"{rev.document.code}/{rev.label}@{rev.submitted_at}",
-        **_params(rev),
-    )
+    step = sum(1 for s in rev.signatures if s.step is not None) + 1
+    key = f"{rev.document.code}/{rev.label}@{rev.submitted_at}#{step}"
+    notify(documents.next_signers(rev), "review_requested", key, **_params(rev))
 
 
 def on_revision(event: str, rev) -> None:
