@@ -128,6 +128,50 @@ def events_for(object_type: str, object_key: str) -> list[AuditEvent]:
     )
 
 
+def can_read_trail(user, obj: object = None) -> bool:
+    """Whether ``user`` may read the whole trail: a role that sees every department.
+
+    The trail carries the before and after of records and complaints, so only the roles
+    that see all of those (:mod:`qms.auth.visibility`: auditors, the quality office,
+    administrators) read it beyond one object's own page.
+    """
+    from qms.auth import visibility
+
+    return all(visibility.sees_all(user, kind) for kind in visibility.KINDS)
+
+
+def events(
+    object_type: str | None = None,
+    object_key: str | None = None,
+    user_id: int | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+):
+    """Return a select() over the events, oldest first, narrowed by what is given.
+
+    ``since`` is inclusive and ``until`` exclusive, both aware UTC times; ``action`` ending
+    in a dot (``revision.``) matches every action of that family.
+    """
+    stmt = select(AuditEvent)
+    if object_type:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_key:
+        stmt = stmt.where(AuditEvent.object_key == object_key)
+    if user_id is not None:
+        stmt = stmt.where(AuditEvent.user_id == user_id)
+    if action:
+        if action.endswith("."):
+            stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
+        else:
+            stmt = stmt.where(AuditEvent.action == action)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.at < until)
+    return stmt.order_by(AuditEvent.seq)
+
+
 def users_for(
     object_type: str, object_keys: list[str], actions: tuple[str, ...]
 ) -> list[tuple[str, int]]:
