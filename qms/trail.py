@@ -128,16 +128,55 @@ def events_for(object_type: str, object_key: str) -> list[AuditEvent]:
     )
 
 
-def can_read_trail(user, obj: object = None) -> bool:
-    """Whether ``user`` may read the whole trail: a role that sees every department.
+#: Objects whose page shows its trail to every signed-in user (the register's pages).
+OPEN_OBJECTS = (
+    "document",
+    "revision",
+    "change_request",
+    "review",
+    "objective",
+    "audit",
+    "audit_programme",
+    "nonconformity",
+    "action",
+    "risk",
+    "supplier",
+    "equipment",
+    "legal_requirement",
+)
 
-    The trail carries the before and after of records and complaints, so only the roles
-    that see all of those (:mod:`qms.auth.visibility`: auditors, the quality office,
-    administrators) read it beyond one object's own page.
+
+def can_read_trail(user, obj: tuple[str, str] | None = None) -> bool:
+    """Whether ``user`` may read the trail: all of it, or one object's (``(type, key)``).
+
+    The whole trail carries the before and after of every department's records and
+    complaints, so only the roles that see all of those (:mod:`qms.auth.visibility`:
+    auditors, the quality office, administrators) read it. One object's events are read
+    by whoever opens that object's page, where the same events are shown: anyone for the
+    registers of :data:`OPEN_OBJECTS`, who may see it for a record or a complaint.
     """
     from qms.auth import visibility
 
-    return all(visibility.sees_all(user, kind) for kind in visibility.KINDS)
+    if all(visibility.sees_all(user, kind) for kind in visibility.KINDS):
+        return True
+    if obj is None:
+        return False
+    object_type, key = obj
+    if object_type in OPEN_OBJECTS:
+        return True
+    if object_type in ("record", "complaint"):
+        from qms.errors import NotFound
+
+        if object_type == "record":
+            from qms.records.services import get_record as lookup
+        else:
+            from qms.reviews.feedback import get_complaint as lookup
+        try:
+            lookup(key, viewer=user)
+        except NotFound:
+            return False
+        return True
+    return False
 
 
 def events(

@@ -533,7 +533,8 @@ def test_the_trail_is_read_by_auditors_filtered_by_object_actor_and_time(api, us
     effective(users)
     assert api("GET", "/trail", "staff").status_code == 403
     assert api("GET", "/trail", "author").json["error"] == (
-        "Only auditors, the quality office and administrators read the audit trail."
+        "Only auditors, the quality office and administrators read the audit trail "
+        "beyond the objects whose page you may open."
     )
     everything = api("GET", "/trail?per_page=500", "auditor").json
     assert everything["total"] == count(trail.AuditEvent)
@@ -618,3 +619,21 @@ def test_the_openapi_document_describes_each_new_operation_and_its_refusals(clie
     assert forbidden["content"]["application/json"]["schema"] == error
     user = spec["components"]["schemas"]["UserDetail"]["properties"]
     assert not {"password", "password_hash"} & set(user)
+
+
+def test_one_objects_trail_is_read_by_whoever_may_open_its_page(api, users, client, auth):
+    effective(users)
+    number = api("POST", "/complaints", "staff", json=complaint_body()).json["number"]
+    # Anyone opens a document's page, with its trail, and reads the same events here.
+    document = api("GET", "/trail?object_type=document&object_key=QP-07", "staff2")
+    assert document.status_code == 200
+    assert [e["action"] for e in document.json["items"]] == ["document.created"]
+    # A complaint of the Service Hall: its department reads its trail, others do not.
+    path = f"/trail?object_type=complaint&object_key={number}"
+    assert api("GET", path, "author2").json["total"] == 1
+    assert api("GET", path, "staff2").status_code == 403
+    auth.login("staff2")
+    assert client.get(f"/complaints/{number}").status_code == 404
+    # Accounts' events are shown on the administrators' pages only.
+    assert api("GET", "/trail?object_type=user&object_key=staff2", "staff2").status_code == 403
+    assert api("GET", "/trail?object_type=document", "staff2").status_code == 403

@@ -19,7 +19,7 @@ blp = Blueprint(
     "api_trail",
     __name__,
     url_prefix="/trail",
-    description="The append-only, hash-chained audit trail (auditors, quality office, admins)",
+    description="The append-only, hash-chained audit trail, read-only",
 )
 blp.before_request(authenticate)
 
@@ -83,10 +83,21 @@ def _utc(args: dict, name: str):
 @blp.response(200, EventPageSchema)
 @refusals(blp, 403)
 def list_events(args):
-    """List the trail's events in chain order, by object, actor, action and time."""
-    if not trail.can_read_trail(g.api_user):
+    """List the trail's events in chain order, by object, actor, action and time.
+
+    The whole trail is for auditors, the quality office and administrators; anyone may
+    read one object's events (``object_type`` and ``object_key``) where its page shows
+    them.
+    """
+    obj = None
+    if args.get("object_type") and args.get("object_key"):
+        obj = (args["object_type"], args["object_key"])
+    if not trail.can_read_trail(g.api_user, obj):
         raise PermissionDenied(
-            _("Only auditors, the quality office and administrators read the audit trail.")
+            _(
+                "Only auditors, the quality office and administrators read the audit trail "
+                "beyond the objects whose page you may open."
+            )
         )
     user_id = None
     if args.get("actor"):
