@@ -187,6 +187,7 @@ EXPECTED: dict[str, Rule] = {
     "api_reviews.get_review": api(),
     "api_reviews.hold": change(),
     "api_reviews.post_decision": change(),
+    "api_reviews.post_decision_action": change(),
     "api_reviews.prepare": change(),
     "api_reviews.put_notes": change(),
     "api_risks.RiskActions": api(ok=404),

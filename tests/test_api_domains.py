@@ -106,6 +106,39 @@ def test_a_review_is_planned_prepared_held_decided_and_signed_through_the_api(ap
     )
     assert response.status_code == 201, response.json
     assert response.json["action"] and response.json["actions"] == [response.json["action"]]
+    decision = response.json["id"]
+    more = api(
+        "POST",
+        f"/reviews/{number}/decisions/{decision}/actions",
+        "approver",
+        json={
+            "type": "corrective",
+            "title": "Train the new clerks",
+            "owner": "author2",
+            "due_date": (TODAY + timedelta(days=60)).isoformat(),
+        },
+    )
+    assert more.status_code == 201, more.json
+    assert more.json["decision"] == decision and more.json["action"].startswith("ACT-")
+    refused = api(
+        "POST",
+        f"/reviews/{number}/decisions/{decision}/actions",
+        "author",
+        json={
+            "type": "corrective",
+            "title": "Train the new clerks",
+            "owner": "author2",
+            "due_date": (TODAY + timedelta(days=60)).isoformat(),
+        },
+    )
+    assert refused.status_code == 403
+    missing = api(
+        "POST",
+        f"/reviews/{number}/decisions/{decision + 1}/actions",
+        "approver",
+        json={"type": "corrective", "title": "x", "owner": "author2", "due_date": "2030-01-01"},
+    )
+    assert missing.status_code == 404
 
     wrong = api("POST", f"/reviews/{number}/approve", "approver", json={"password": "nope"})
     assert wrong.status_code == 422 and wrong.json["detail"] == {
@@ -165,6 +198,10 @@ def test_a_complaint_is_registered_answered_and_raises_one_nc(api, users):
     number = response.json["number"]
     assert response.json["answered"] is False
     assert api("GET", "/complaints?open=true", "staff").json["total"] == 1
+    assert api("GET", "/complaints?department=Service%20Hall", "approver").json["total"] == 1
+    assert api("GET", "/complaints?department=Quality%20Office", "approver").json["total"] == 0
+    unknown = api("GET", "/complaints?department=Nowhere", "approver")
+    assert unknown.status_code == 422 and "department" in unknown.json["detail"]
 
     response = api(
         "POST",
@@ -575,6 +612,7 @@ NEW_OPERATIONS = {
     "/api/v1/reviews/{number}/prepare": ("post",),
     "/api/v1/reviews/{number}/hold": ("post",),
     "/api/v1/reviews/{number}/decisions": ("post",),
+    "/api/v1/reviews/{number}/decisions/{decision_id}/actions": ("post",),
     "/api/v1/reviews/{number}/approve": ("post",),
     "/api/v1/complaints": ("get", "post"),
     "/api/v1/complaints/{number}": ("get",),

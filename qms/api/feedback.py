@@ -2,11 +2,15 @@
 
 from flask import g
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from qms.api import PagingQuery, authenticate, page_list, page_of
 from qms.api.refusals import refusals
+from qms.auth.models import Department
+from qms.errors import ValidationFailed
 from qms.extensions import db
 from qms.reviews import feedback
 from qms.reviews.models import CHANNELS, Complaint
@@ -58,6 +62,7 @@ class ComplaintListQuery(PagingQuery):
     open = fields.Boolean(
         load_default=False, metadata={"description": "Only those not yet answered"}
     )
+    department = fields.String(metadata={"description": "Only this department's, by name"})
 
 
 class ComplaintCreateSchema(Schema):
@@ -115,7 +120,18 @@ class Complaints(MethodView):
     @blp.response(200, ComplaintPageSchema)
     def get(self, args):
         """List the complaints the caller sees, newest first; ``open`` for those unanswered."""
-        stmt = feedback.list_complaints(open_only=args["open"], viewer=g.api_user)
+        department_id = None
+        if args.get("department"):
+            department_id = db.session.scalar(
+                select(Department.id).where(Department.name == args["department"])
+            )
+            if department_id is None:
+                raise ValidationFailed(
+                    _("There is no department %(name)s.", name=args["department"]), "department"
+                )
+        stmt = feedback.list_complaints(
+            open_only=args["open"], department_id=department_id, viewer=g.api_user
+        )
         return page_of(stmt, args)
 
     @blp.arguments(ComplaintCreateSchema)

@@ -102,7 +102,7 @@ class PlannedActionSchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf(ACTION_TYPES))
     title = fields.String(required=True, validate=validate.Length(max=300))
     owner = fields.String(required=True)
-    due_date = fields.Date(load_default=None, allow_none=True)
+    due_date = fields.Date(required=True)
 
 
 class ReviewDecisionCreateSchema(Schema):
@@ -221,6 +221,29 @@ def post_decision(data, number):
         "created_at": decision.created_at,
         "action": action_number,
     }
+
+
+class DecisionActionSchema(PlannedActionSchema):
+    pass
+
+
+class DecisionActionResultSchema(Schema):
+    decision = fields.Integer()
+    action = fields.String()
+
+
+@blp.route("/<number>/decisions/<int:decision_id>/actions", methods=["POST"])
+@blp.arguments(DecisionActionSchema)
+@blp.response(201, DecisionActionResultSchema)
+@refusals(blp, 403, 404, 409)
+def post_decision_action(data, number, decision_id):
+    """Create a further action for a decision of a held review (improvement domain)."""
+    review = services.get_review(number)
+    decision = services.get_decision(review, decision_id)
+    action_number = services.create_action(
+        g.api_user, decision, data["type"], data["title"], data["owner"], data["due_date"]
+    )
+    return {"decision": decision.id, "action": action_number}
 
 
 @blp.route("/<number>/approve", methods=["POST"])
