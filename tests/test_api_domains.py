@@ -551,6 +551,28 @@ def test_an_administrator_sets_roles_department_and_switches_accounts_off(api, u
     ]
 
 
+def test_an_administrator_resets_a_password_and_unlocks_an_account(api, users):
+    from qms.auth.services import authenticate
+
+    users["staff"].locked_at = users["staff"].created_at
+    db.session.commit()
+    assert api("POST", "/users/staff/unlock", "approver").status_code == 403
+    response = api("POST", "/users/staff/unlock", "admin")
+    assert response.status_code == 200 and response.json["locked"] is False
+
+    new = {"password": "copper-lantern-river-9"}
+    assert api("PUT", "/users/staff/password", "approver", json=new).status_code == 403
+    weak = api("PUT", "/users/staff/password", "admin", json={"password": "staff"})
+    assert weak.status_code == 422 and list(weak.json["detail"]) == ["password"]
+    response = api("PUT", "/users/staff/password", "admin", json=new)
+    assert response.status_code == 200, response.json
+    assert response.json["must_change_password"] is True
+    assert "password" not in response.json
+    db.session.expire_all()
+    assert authenticate("staff", new["password"]) is not None
+    assert actions_of("user", "staff")[-2:] == ["user.unlocked", "user.password_reset"]
+
+
 def test_everyone_lists_departments_and_an_administrator_adds_one(api, users):
     names = {d["name"] for d in api("GET", "/departments", "staff").json["items"]}
     assert "Service Hall" in names
@@ -635,6 +657,8 @@ NEW_OPERATIONS = {
     "/api/v1/users/{username}/active": ("put",),
     "/api/v1/users/{username}/roles": ("put",),
     "/api/v1/users/{username}/department": ("put",),
+    "/api/v1/users/{username}/password": ("put",),
+    "/api/v1/users/{username}/unlock": ("post",),
     "/api/v1/departments": ("get", "post"),
     "/api/v1/trail": ("get",),
 }

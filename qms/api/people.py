@@ -233,6 +233,36 @@ def put_department(data, username):
     return _detail(user)
 
 
+class PasswordResetSchema(Schema):
+    password = fields.String(
+        required=True,
+        load_only=True,
+        metadata={"description": "A password the user must replace at the next sign-in"},
+    )
+
+
+@blp.route("/users/<username>/password", methods=["PUT"])
+@blp.arguments(PasswordResetSchema)
+@blp.response(200, UserDetailSchema)
+@refusals(blp, 403, 404)
+def put_password(data, username):
+    """Set a password the user must replace at the next sign-in (local accounts)."""
+    user = _user(username)
+    with _account_rules("password"):
+        services.reset_password(user, data["password"], by=g.api_user)
+    return _detail(user)
+
+
+@blp.route("/users/<username>/unlock", methods=["POST"])
+@blp.response(200, UserDetailSchema)
+@refusals(blp, 403, 404)
+def unlock(username):
+    """Lift the lockout after too many wrong passwords."""
+    user = _user(username)
+    services.unlock(user, by=g.api_user)
+    return _detail(user)
+
+
 @blp.route("/departments")
 class Departments(MethodView):
     @blp.response(200, DepartmentListSchema)
