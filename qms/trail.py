@@ -128,6 +128,89 @@ def events_for(object_type: str, object_key: str) -> list[AuditEvent]:
     )
 
 
+#: Objects whose page shows its trail to every signed-in user (the register's pages).
+OPEN_OBJECTS = (
+    "document",
+    "revision",
+    "change_request",
+    "review",
+    "objective",
+    "audit",
+    "audit_programme",
+    "nonconformity",
+    "action",
+    "risk",
+    "supplier",
+    "equipment",
+    "legal_requirement",
+)
+
+
+def can_read_trail(user, obj: tuple[str, str] | None = None) -> bool:
+    """Whether ``user`` may read the trail: all of it, or one object's (``(type, key)``).
+
+    The whole trail carries the before and after of every department's records and
+    complaints, so only the roles that see all of those (:mod:`qms.auth.visibility`:
+    auditors, the quality office, administrators) read it. One object's events are read
+    by whoever opens that object's page, where the same events are shown: anyone for the
+    registers of :data:`OPEN_OBJECTS`, who may see it for a record or a complaint.
+    """
+    from qms.auth import visibility
+
+    if all(visibility.sees_all(user, kind) for kind in visibility.KINDS):
+        return True
+    if obj is None:
+        return False
+    object_type, key = obj
+    if object_type in OPEN_OBJECTS:
+        return True
+    if object_type in ("record", "complaint"):
+        from qms.errors import NotFound
+
+        if object_type == "record":
+            from qms.records.services import get_record as lookup
+        else:
+            from qms.reviews.feedback import get_complaint as lookup
+        try:
+            lookup(key, viewer=user)
+        except NotFound:
+            return False
+        return True
+    return False
+
+
+def events(
+    object_type: str | None = None,
+    object_key: str | None = None,
+    user_id: int | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+):
+    """Return a select() over the events, oldest first, narrowed by what is given.
+
+    ``since`` is inclusive and ``until`` exclusive, both aware UTC times; ``action`` ending
+    in a dot (``revision.``) matches every action of that family.
+    """
+    stmt = select(AuditEvent)
+    if object_type:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_key:
+        stmt = stmt.where(AuditEvent.object_key == object_key)
+    if user_id is not None:
+        stmt = stmt.where(AuditEvent.user_id == user_id)
+    if action:
+        if action.endswith("."):
+            stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
+        else:
+            stmt = stmt.where(AuditEvent.action == action)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.at < until)
+    return stmt.order_by(AuditEvent.seq)
+
+
 def users_for(
     object_type: str, object_keys: list[str], actions: tuple[str, ...]
 ) -> list[tuple[str, int]]:

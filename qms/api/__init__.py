@@ -58,6 +58,18 @@ def page_of(stmt, args: dict) -> dict:
     return paged(page)
 
 
+def page_list(items: list, args: dict) -> dict:
+    """Return one page of a list a service already built, shaped as :func:`paged` does."""
+    page, per_page = args["page"], args["per_page"]
+    return {
+        "items": items[(page - 1) * per_page : page * per_page],
+        "page": page,
+        "per_page": per_page,
+        "total": len(items),
+        "pages": -(-len(items) // per_page),
+    }
+
+
 def authenticate() -> None:
     """Require ``Authorization: Bearer TOKEN``, then a readable body.
 
@@ -149,6 +161,13 @@ API_BLUEPRINTS = (
     "qms.api.risks",
     "qms.api.suppliers",
     "qms.api.equipment",
+    "qms.api.reviews",
+    "qms.api.feedback",
+    "qms.api.change_requests",
+    "qms.api.reading",
+    "qms.api.programme",
+    "qms.api.people",
+    "qms.api.trail",
 )
 
 

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from qms.api import PagingQuery, authenticate, page_of
+from qms.api.refusals import refusals
 from qms.documents import history, rendering, services
 from qms.documents.models import DOC_STATUSES, DOC_TYPES, Document, Revision
 from qms.documents.redline import redline
@@ -298,6 +299,37 @@ def release(data, code):
     """Release the approved revision, effective today or on a later date."""
     doc = services.get_document(code)
     services.release(g.api_user, doc, data["effective_date"])
+    return detail(doc)
+
+
+class PeriodicReviewSchema(Schema):
+    password = fields.String(required=True, metadata={"description": "Signs the review"})
+    comment = fields.String(load_default=None, allow_none=True)
+
+
+class ObsoleteSchema(Schema):
+    reason = fields.String(required=True)
+
+
+@blp.route("/<code>/periodic-review", methods=["POST"])
+@blp.arguments(PeriodicReviewSchema)
+@blp.response(200, DocumentDetailSchema)
+@refusals(blp, 403, 404, 409)
+def periodic_review(data, code):
+    """Record the periodic review "reviewed, no change", signed with the password."""
+    doc = services.get_document(code)
+    services.review_no_change(g.api_user, doc, data["password"], data["comment"])
+    return detail(doc)
+
+
+@blp.route("/<code>/obsolete", methods=["POST"])
+@blp.arguments(ObsoleteSchema)
+@blp.response(200, DocumentDetailSchema)
+@refusals(blp, 403, 404, 409)
+def obsolete(data, code):
+    """Withdraw an effective document with a reason; it stays retrievable, marked obsolete."""
+    doc = services.get_document(code)
+    services.obsolete(g.api_user, doc, data["reason"])
     return detail(doc)
 
 

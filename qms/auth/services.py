@@ -40,7 +40,7 @@ class AccountLocked(AccountError):
 
 
 @transactional
-def get_or_create_department(name: str) -> Department:
+def get_or_create_department(name: str, by: User | None = None) -> Department:
     """Return the department called ``name``, creating it when it does not exist yet."""
     name = name.strip()
     if not name:
@@ -50,7 +50,7 @@ def get_or_create_department(name: str) -> Department:
         department = Department(name=name)
         db.session.add(department)
         db.session.flush()
-        trail.record("department.created", "department", name, after={"name": name})
+        trail.record("department.created", "department", name, after={"name": name}, user=by)
     return department
 
 
@@ -63,8 +63,9 @@ def create_user(
     full_name: str = "",
     email: str | None = None,
     locale: str | None = None,
+    by: User | None = None,
 ) -> User:
-    """Create a user in ``department`` holding ``roles``."""
+    """Create a user in ``department`` holding ``roles``; ``by`` is who did (the trail's actor)."""
     username = username.strip()
     if not username or len(username) > 80 or any(c.isspace() for c in username):
         raise AccountError("A username is required and may not contain spaces.")
@@ -82,7 +83,7 @@ def create_user(
         password_hash=generate_password_hash(
             password, method=current_app.config["QMS_PASSWORD_METHOD"]
         ),
-        department=get_or_create_department(department),
+        department=get_or_create_department(department, by=by),
         role_rows=[UserRole(role=r) for r in sorted(set(roles))],
     )
     db.session.add(user)
@@ -92,6 +93,7 @@ def create_user(
         "user",
         username,
         after={"roles": sorted(set(roles)), "department": department},
+        user=by,
     )
     return user
 

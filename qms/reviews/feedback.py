@@ -239,6 +239,14 @@ def _refresh_survey_objectives(period: str) -> None:
             objectives.refresh(objective, wanted)
 
 
+def get_survey(ident: int) -> SurveyResult:
+    """Return survey result ``ident``, or raise :class:`NotFound`."""
+    result = db.session.get(SurveyResult, ident)
+    if result is None:
+        raise NotFound(_("There is no survey result %(id)s.", id=ident))
+    return result
+
+
 def list_surveys():
     return db.session.scalars(
         select(SurveyResult).order_by(SurveyResult.period.desc(), SurveyResult.service)
