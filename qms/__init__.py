@@ -91,6 +91,7 @@ BLUEPRINTS = (
     "qms.context.views",
     "qms.risks.views",
     "qms.suppliers.views",
+    "qms.standards.views",
     "qms.equipment.views",
 )
 
