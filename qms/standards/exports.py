@@ -119,7 +119,6 @@ def _xlsx(title: str, header: list[str], rows: list[tuple[bool, list[str]]]) -> 
     sheet = book.active
     sheet.title = re.sub(r"[\[\]:*?/\\]", "-", title)[:31] or "Sheet"
     sheet.append([neutralise(title)])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
     sheet.cell(1, 1).font = Font(bold=True, size=14)
     sheet.cell(1, 1).alignment = Alignment(horizontal="center")
     sheet.append([neutralise(h) for h in header])
@@ -135,6 +134,8 @@ def _xlsx(title: str, header: list[str], rows: list[tuple[bool, list[str]]]) -> 
             # openpyxl would store a string starting with "=" as a formula; force text.
             cell.data_type = TYPE_STRING
             cell.number_format = "@"
+    # Merged last: the merged cells beside the title take no value or type.
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
     widths = [6, 22, 48, 12, 24, 10, 12, 24, 22]
     for i, width in enumerate(widths[: len(header)]):
         sheet.column_dimensions[chr(ord("A") + i)].width = width
