@@ -515,3 +515,24 @@ def test_api_lists_creates_shows_and_changes_the_status_of_standards(users, clie
     assert client.get("/api/v1/standards/999", headers=staff).status_code == 404
     categories = client.get("/api/v1/standard-categories?scheme=types", headers=staff).json["items"]
     assert [c["code"] for c in categories] == ["JC", "ZL", "GL", "GZ"]
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+def test_the_demo_places_documents_and_registers_real_standards_in_chinese(users):
+    from qms.auth.services import create_user
+    from qms.demo.standards import load_standards
+
+    create_user("mrep", "mrep-demo-password-1", ["approver"], "Quality Office")
+    effective(users, "QP-07", content("QP-07", "服务受理与限时办结程序"))
+    effective(users, "QP-05", content("QP-05", "管理评审程序"))
+    load_standards("zh_Hans")
+    db.session.commit()
+    stds = {s.number: s for s in services.list_standards()}
+    assert len(stds) == 15
+    assert stds["GB/T 39734-2020"].title == "政务服务中心服务现场管理规范"
+    assert stds["GB/T 19001-2008"].replaced_by.number == "GB/T 19001-2016"
+    assert [d.code for d in services.citing_documents(stds["ISO 9001:2015"])] == ["QP-05"]
+    placed = {d.code: n.category.code for n in services.table("types") for d in n.documents}
+    assert placed == {"QP-05": "GL", "QP-07": "ZL"}

@@ -212,6 +212,9 @@ def _load(lang: str, progress: Callable[[int, int], None] | None) -> None:
     from qms.demo.activity import load_activity
 
     load_activity(lang, dict((u[0], u[4]) for u in DEMO_USERS))
+    from qms.demo.standards import load_standards  # the standard system (标准体系)
+
+    load_standards(lang)
 
 
 def _people(lang: str) -> None:
