@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from qms import trail
@@ -442,5 +443,5 @@ def place():
     except ServiceError as exc:
         flash(exc.message, "error")
         return _placement(exc.status, chosen)
-    flash(_("%(n)d documents placed.", n=count), "success")
+    flash(ngettext("%(num)d document placed.", "%(num)d documents placed.", count), "success")
     return redirect(url_for("standards.placement", scheme=scheme))
