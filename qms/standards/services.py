@@ -273,14 +273,14 @@ def _parent(scheme: str, parent, moving: StandardCategory | None = None):
 
 
 def _next_position(scheme: str, parent_id: int | None) -> int:
-    highest = db.session.scalar(
-        select(func.max(StandardCategory.position)).where(
-            StandardCategory.scheme == scheme, StandardCategory.parent_id.is_(parent_id)
-        )
+    """Return the position after the last sibling under ``parent_id`` (None: the top)."""
+    under = (
+        StandardCategory.parent_id.is_(None)
         if parent_id is None
-        else select(func.max(StandardCategory.position)).where(
-            StandardCategory.scheme == scheme, StandardCategory.parent_id == parent_id
-        )
+        else StandardCategory.parent_id == parent_id
+    )
+    highest = db.session.scalar(
+        select(func.max(StandardCategory.position)).where(StandardCategory.scheme == scheme, under)
     )
     return (highest or 0) + 1
 
