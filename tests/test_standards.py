@@ -452,6 +452,50 @@ def test_the_table_page_shows_categories_with_counts_and_the_placement_page_plac
     assert "Management standards" in table and "QP-07" in table and "<progress" in table
 
 
+def test_find_citing_documents_proposes_them_and_the_ticked_ones_are_recorded(users, client, auth):
+    std = standard(users)
+    body = "# Window service\n\nAs GB/T 39734-2020 requires.\n"
+    effective(users, "QP-09", content("QP-09", "Window service", body))
+    effective(users, "QP-07")
+    db.session.commit()
+    auth.login("approver")
+    page = client.get(f"/standards/{std.id}?find=1").get_data(as_text=True)
+    assert 'name="pick" value="QP-09"' in page and 'value="QP-07"' not in page
+    assert client.post(f"/standards/{std.id}/citations", data={"pick": "QP-09"}).status_code == 302
+    assert [d.code for d in services.citing_documents(std)] == ["QP-09"]
+    typed = client.post(f"/standards/{std.id}/citations", data={"documents": "QP-99"})
+    assert typed.status_code == 422 and "QP-99" in typed.get_data(as_text=True)
+    removed = client.post(f"/standards/{std.id}/citations/remove", data={"code": "QP-09"})
+    assert removed.status_code == 302 and services.citing_documents(std) == []
+
+
+def test_a_category_is_renamed_and_moved_on_the_categories_page(users, client, auth):
+    cats = {c.code: c for c in services.apply_preset(users["admin"], "types")}
+    db.session.commit()
+    auth.login("admin")
+    gz = cats["GZ"]
+    moved = client.post(
+        f"/standards/categories/{gz.id}?scheme=types",
+        data={
+            f"c{gz.id}-code": "GZ",
+            f"c{gz.id}-name": "Post standards",
+            f"c{gz.id}-parent": str(cats["GL"].id),
+        },
+    )
+    assert moved.status_code == 302
+    db.session.expire_all()
+    assert (gz.name, gz.parent_id) == ("Post standards", cats["GL"].id)
+    loop = client.post(
+        f"/standards/categories/{cats['GL'].id}?scheme=types",
+        data={
+            f"c{cats['GL'].id}-code": "GL",
+            f"c{cats['GL'].id}-name": "Management standards",
+            f"c{cats['GL'].id}-parent": str(gz.id),
+        },
+    )
+    assert loop.status_code == 422 and "under itself" in loop.get_data(as_text=True)
+
+
 def test_a_refused_change_on_a_page_leaves_no_trace(users, client, auth):
     std = standard(users)
     before = len(trail.events_for("external_standard", std.number))
