@@ -153,6 +153,9 @@ def test_a_category_with_content_cannot_be_removed(users):
         ("ＧＢ／Ｔ　３２１６９．１－２０１５", "GB/T 32169.1-2015"),
         ("  ISO  9001 : 2015 ", "ISO 9001:2015"),
         ("GB/T 24421.1 - 2009", "GB/T 24421.1-2009"),
+        ("db33/t1234-2021", "DB33/T 1234-2021"),
+        ("ISO/IEC17025:2017", "ISO/IEC 17025:2017"),
+        ("ISO9001:2015", "ISO 9001:2015"),
     ],
 )
 def test_a_standards_number_is_normalised(typed, stored):

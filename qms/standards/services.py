@@ -41,8 +41,9 @@ from qms.uow import transactional
 
 SCHEME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-#: "GB/T39734-2020" -> prefix "GB/T", rest "39734-2020".
-_PREFIX = re.compile(r"^([A-Z]+(?:/[A-Z]+)?)\s*(\d.*)$")
+#: "GB/T39734-2020" -> prefix "GB/T", rest "39734-2020"; a local standard's prefix has
+#: its region's digits before the slash ("DB33/T"), an international one none ("ISO").
+_PREFIX = re.compile(r"^([A-Z]+\d*(?:/[A-Z]+)+|[A-Z]+)\s*(\d.*)$")
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\uff0d]")
 #: The year (or edition) a number ends with: "-2020", ":2015".
 _YEAR = re.compile(r"[-:]((?:19|20)\d\d)$")
