@@ -423,6 +423,8 @@ def test_the_status_form_marks_a_standard_replaced_and_raises_the_change_request
     )
     page = done.get_data(as_text=True)
     assert "GB/T 19001-2016" in page and crs()[0].number in page
+    successor = services.standard_by_number("GB/T 19001-2016")
+    assert "GB/T 19001-2008" in client.get(f"/standards/{successor.id}").get_data(as_text=True)
 
 
 def test_the_categories_page_applies_a_preset_and_refuses_removing_a_full_category(

@@ -573,6 +573,17 @@ def change_standard(actor: User, std: ExternalStandard, **changes) -> ExternalSt
     return std
 
 
+def replaced_standards(std: ExternalStandard) -> list[ExternalStandard]:
+    """Return the older standards that ``std`` replaced."""
+    return list(
+        db.session.scalars(
+            select(ExternalStandard)
+            .where(ExternalStandard.replaced_by_id == std.id)
+            .order_by(ExternalStandard.number)
+        )
+    )
+
+
 def citing_documents(std: ExternalStandard) -> list[Document]:
     """Return the register documents recorded as citing ``std``, by code."""
     return list(

@@ -173,7 +173,7 @@ def _detail(std, form=None, status_form=None, citation_form=None, code: int = 20
         citing=services.citing_documents(std),
         copy_code=services.document_code(std.document_id),
         proposals=proposals,
-        replaces=[s for s in services.list_standards() if s.replaced_by_id == std.id],
+        replaces=services.replaced_standards(std),
         change_requests=services.open_change_requests(std),
         events=trail.events_for("external_standard", std.number),
     ), code
