@@ -515,6 +515,30 @@ def test_a_refused_change_on_a_page_leaves_no_trace(users, client, auth):
     assert len(trail.events_for("external_standard", std.number)) == before
 
 
+def test_the_list_xlsx_has_a_title_row_a_header_row_and_one_row_per_standard_filtered(
+    users, client, auth
+):
+    import io
+
+    from openpyxl import load_workbook
+
+    standard(users, "GB/T 39734-2020", "政务服务中心服务现场管理规范")
+    old = standard(users, "GB/T 24421.1-2009", '=HYPERLINK("x")')
+    services.set_status(users["approver"], old, "withdrawn")
+    db.session.commit()
+    auth.login("staff")
+    response = client.get("/standards/list.xlsx?status=in_force")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][0] == "List of standards"
+    assert rows[1][:3] == ["No.", "Standard number", "Standard title"]
+    assert rows[2][:4] == ["1", "GB/T 39734-2020", "政务服务中心服务现场管理规范", "2020"]
+    assert len(rows) == 3
+    withdrawn = load_workbook(io.BytesIO(client.get("/standards/list.xlsx?status=withdrawn").data))
+    # A title typed as a formula stays text.
+    assert withdrawn.active.cell(3, 3).value == '\'=HYPERLINK("x")'
+
+
 # -- API ----------------------------------------------------------------------------------------
 
 
