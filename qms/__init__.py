@@ -92,6 +92,7 @@ BLUEPRINTS = (
     "qms.context.views",
     "qms.risks.views",
     "qms.suppliers.views",
+    "qms.standards.views",
     "qms.equipment.views",
     "qms.notifications.views",
 )

@@ -99,6 +99,16 @@ ACTIONS = {
     "supplier.changed": _l("changed the provider"),
     "supplier.status_changed": _l("changed the provider's status"),
     "supplier.evaluated": _l("evaluated the provider"),
+    "standard.added": _l("added the standard"),
+    "standard.changed": _l("changed the standard"),
+    "standard.status_changed": _l("changed the standard's status"),
+    "standard.cited": _l("recorded documents citing the standard"),
+    "standard.uncited": _l("recorded that a document no longer cites the standard"),
+    "standard_category.added": _l("added the category"),
+    "standard_category.changed": _l("changed the category"),
+    "standard_category.removed": _l("removed the category"),
+    "standard_category.preset_applied": _l("applied the preset categories"),
+    "document.placed": _l("placed the document in a category"),
     "equipment.registered": _l("registered the instrument"),
     "equipment.changed": _l("changed the instrument"),
     "equipment.status_changed": _l("changed the instrument's status"),
@@ -346,6 +356,7 @@ def _value_labels() -> dict[tuple[str | None, str], object]:
     from qms.records import labels as records
     from qms.reviews import labels as reviews
     from qms.risks import labels as risks
+    from qms.standards import labels as standards
     from qms.suppliers import labels as suppliers
     from qms.training import labels as training
 
@@ -381,6 +392,7 @@ def _value_labels() -> dict[tuple[str | None, str], object]:
         ("risk", "residual_level"): risks.level_label,
         ("risk", "status"): risks.status_label,
         ("supplier", "status"): suppliers.status_label,
+        ("external_standard", "status"): standards.status_label,
         ("equipment", "status"): equipment.status_label,
         ("equipment", "kind"): equipment.kind_label,
         ("equipment", "result"): equipment.result_label,

@@ -197,6 +197,10 @@ EXPECTED: dict[str, Rule] = {
     "api_risks.RiskStatus": change(),
     "api_risks.Risks": api(),
     "api_search.search": api(),
+    "api_standards.Categories": api(),
+    "api_standards.StandardOne": api(ok=404),  # none seeded
+    "api_standards.Standards": api(),
+    "api_standards.change_status": change(),
     "api_suppliers.SupplierOne": api(ok=404),
     "api_suppliers.Suppliers": api(),
     "api_suppliers.change_status": change(),
@@ -338,6 +342,23 @@ EXPECTED: dict[str, Rule] = {
     "risks.settings": page(ADMINS),
     "risks.status": change(),
     "search.index": page(),
+    "standards.add": change(),
+    "standards.add_category": change(),
+    "standards.apply_preset": change(),
+    "standards.categories": page(MANAGERS),
+    "standards.change": change(),
+    "standards.change_category": change(),
+    "standards.cite": change(),
+    "standards.detail": page(NOBODY, denied=404),  # none seeded
+    "standards.export_list": page(),
+    "standards.export_table": page(),
+    "standards.index": page(),
+    "standards.place": change(),
+    "standards.placement": page(MANAGERS),
+    "standards.remove_category": change(),
+    "standards.status": change(),
+    "standards.table": page(),
+    "standards.uncite": change(),
     "suppliers.add": change(),
     "suppliers.change": change(),
     "suppliers.detail": page(NOBODY, denied=404),  # none seeded
@@ -430,6 +451,8 @@ ARGS: dict[str, dict[str, str]] = {
     "main.set_language": {"lang": "=en"},
     "context.add": {"register": "=issues"},
     "context.export": {"register": "=legal"},
+    "standards.export_list": {"fmt": "=xlsx"},
+    "standards.export_table": {"fmt": "=xlsx"},
 }
 #: endpoint -> the query string of its GET.
 QUERY: dict[str, str] = {

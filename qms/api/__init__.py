@@ -160,6 +160,7 @@ API_BLUEPRINTS = (
     "qms.api.changes",
     "qms.api.risks",
     "qms.api.suppliers",
+    "qms.api.standards",
     "qms.api.equipment",
     "qms.api.reviews",
     "qms.api.feedback",

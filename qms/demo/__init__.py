@@ -213,9 +213,11 @@ def _load(lang: str, progress: Callable[[int, int], None] | None) -> None:
             if progress:
                 progress(done, total)
     from qms.demo.activity import load_activity
+    from qms.demo.standards import load_standards
     from qms.notifications import services as notifications
 
     load_activity(lang, dict((u[0], u[4]) for u in DEMO_USERS))
+    load_standards(lang)  # the standard system (标准体系)
     # From now on the manual is reviewed by the representative and approved by the director
     # (审核 / 批准), as Chinese practice has it; its history was signed the default way.
     services.set_route(
