@@ -1028,6 +1028,25 @@ def to_docx(body: str, copy: ControlledCopy, media: Mapping[str, bytes] | None =
         )
 
 
+def to_editable_docx(body: str, media: Mapping[str, bytes] | None = None) -> bytes:
+    """Render a draft's body as DOCX to be revised in Word: the text and its images only.
+
+    No header, footer or signature block, unlike :func:`to_docx`: the file comes back
+    through :func:`convert_to_markdown`, and whatever is in it becomes the draft's text.
+
+    :raises RenderError: pandoc failed.
+    """
+    doc = _parse(body)
+    _prepare(doc, image_dir=None, media=media)
+    with tempfile.TemporaryDirectory(prefix="qms-docx-") as tmp:
+        reference = Path(tmp) / "reference.docx"
+        reference.write_bytes(_default_reference_docx())
+        return _pandoc(
+            ["--from", "json", "--to", "docx", f"--reference-doc={reference}", "--output", "-"],
+            json.dumps(doc).encode(),
+        )
+
+
 # -- PDF ----------------------------------------------------------------------
 
 
@@ -1198,6 +1217,9 @@ IMPORT_FORMATS = {
 # The Markdown the application stores: what _READ_MARKDOWN reads back. Paragraphs stay
 # on one line so that a later edit changes one line in git, not a reflowed paragraph.
 _WRITE_MARKDOWN = ["--to", _MARKDOWN, "--wrap=none", "--columns=100"]
+# For a draft that goes back to the structured editor, which reads GitHub's Markdown:
+# tables as pipe tables, or grid tables where a cell holds more than a line.
+_WRITE_EDITABLE = ["--to", f"{_MARKDOWN}-simple_tables-multiline_tables", *_WRITE_MARKDOWN[2:]]
 
 
 @dataclass(frozen=True)
@@ -1214,7 +1236,9 @@ class Converted:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def convert_to_markdown(data: bytes, filename: str, media_prefix: str = "media") -> Converted:
+def convert_to_markdown(
+    data: bytes, filename: str, media_prefix: str = "media", pipe_tables: bool = False
+) -> Converted:
     """Convert a DOCX, ODT, HTML or Markdown file to a Markdown body and its images.
 
     Pandoc extracts the images into a temporary folder (``--extract-media``); they come
@@ -1257,9 +1281,21 @@ def convert_to_markdown(data: bytes, filename: str, media_prefix: str = "media")
         def rule(element: dict[str, Any]) -> list[Any] | None:
             if element["t"] == "RawInline" or element["t"] == "RawBlock":
                 return []  # Word's fields and HTML's scripts alike: not content
+            if element["t"] == "Table" and pipe_tables:
+                # Word's column widths would make it a grid table; sized to the content,
+                # a table whose cells hold one line each is written as a pipe table.
+                for spec in element["c"][2]:
+                    spec[1] = {"t": "ColWidthDefault"}
+                return None
             if element["t"] != "Image":
                 return None
             attr, alt, (url, title) = element["c"]
+            if pipe_tables:
+                attr = [
+                    attr[0],
+                    attr[1],
+                    [kv for kv in attr[2] if kv[0] not in ("width", "height")],
+                ]
             embedded = _DATA_IMAGE.match(url.strip())
             if embedded is not None:
                 # HTML carries its pictures inline; pandoc leaves those where they are.
@@ -1284,6 +1320,7 @@ def convert_to_markdown(data: bytes, filename: str, media_prefix: str = "media")
             return [{"t": "Image", "c": [attr, alt, [f"{prefix}/{name}", title]]}]
 
         doc["blocks"] = _rewrite(doc["blocks"], rule)
-        body = _pandoc(["--from", "json", *_WRITE_MARKDOWN], json.dumps(doc).encode()).decode()
+        writer = _WRITE_EDITABLE if pipe_tables else _WRITE_MARKDOWN
+        body = _pandoc(["--from", "json", *writer], json.dumps(doc).encode()).decode()
     title = _plain_text(doc.get("meta", {}).get("title", {}).get("c")).strip() or None
     return Converted(body, images, title)

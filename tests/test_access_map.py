@@ -244,6 +244,7 @@ EXPECTED: dict[str, Rule] = {
     "documents.create": page(AUTHORS),
     "documents.detail": page(),
     "documents.diff": page(),
+    "documents.draft_word": page(NOBODY, denied=404),  # no draft seeded
     "documents.edit": page(AUTHORS),
     "documents.media": page(NOBODY, denied=404),
     "documents.new_change_request": page(),
@@ -258,6 +259,8 @@ EXPECTED: dict[str, Rule] = {
     "documents.revision": page(),
     "documents.sign_review": change(),
     "documents.submit": change(),
+    "documents.upload_word": change(),
+    "documents.keep_word": change(),
     "documents.subtree": page(),
     "documents.tree": page(),
     "equipment.add": change(),

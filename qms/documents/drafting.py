@@ -15,7 +15,7 @@ from qms import render, trail
 from qms.auth.models import User
 from qms.documents.change_requests import _accepted_change_request
 from qms.documents.labels import status_label
-from qms.documents.models import ChangeRequest, Document, Revision
+from qms.documents.models import TYPE_FOLDERS, ChangeRequest, Document, Revision
 from qms.documents.permissions import AUTHORING_ROLES, can_author, needs_role
 from qms.documents.reading import revision_content
 from qms.documents.register import (
@@ -263,8 +263,12 @@ def save_draft(
     base_commit: str | None = None,
     change_request: str | None = None,
     trailers: list[tuple[str, str]] | None = None,
+    images: dict[str, bytes] | None = None,
 ) -> Revision:
     """Save the whole Markdown file as the next commit on the draft branch.
+
+    ``images`` are files the body references by ``<code>/media/<name>`` (a Word file's
+    pictures), written beside the document in the same commit.
 
     ``base_commit`` is the draft head the editor started from; when someone saved in
     between, :class:`Conflict` is raised and nothing is overwritten. ``trailers`` are
@@ -296,10 +300,15 @@ def save_draft(
     parsed = validate_content(doc, content)
     cr = _accepted_change_request(change_request) if change_request else rev.change_request
     gitstore = store()
-    blob = gitstore.write_blob(content.encode("utf-8"))
+    changes = {doc.path: gitstore.write_blob(content.encode("utf-8"))}
+    folder = TYPE_FOLDERS[doc.doc_type]
+    for relative, data in (images or {}).items():
+        if not relative.startswith(f"{doc.code}/media/") or ".." in relative.split("/"):
+            raise ValidationFailed(_("An image can only be stored beside its document."))
+        changes[f"{folder}/{relative}"] = gitstore.write_blob(data)
     head = gitstore.commit_on(
         draft_ref(doc.code, rev.label),
-        {doc.path: blob},
+        changes,
         _draft_message(doc, rev.label, summary.strip() or "Save draft", cr, trailers or ()),
         person(actor),
         expected=rev.head_commit,

@@ -25,7 +25,7 @@ from qms import clock, render, spreadsheets, trail
 from qms.audits.checklists import clause_titles
 from qms.auth.models import Department
 from qms.clauses import in_order
-from qms.documents import history_views, rendering, services
+from qms.documents import history_views, rendering, services, word
 from qms.documents.forms import (
     AcknowledgeSelectedForm,
     ActionForm,
@@ -564,6 +564,87 @@ def _edit_structured(doc: Document, rev: Revision | None):
         preview=preview,
         editor_language=EDITOR_LANGUAGES.get(str(get_locale() or "en"), "en-US"),
     ), status
+
+
+# -- Word round trip ----------------------------------------------------------------------
+
+
+def _open_draft_or_404(doc: Document) -> Revision:
+    rev = services.open_revision(doc)
+    if rev is None or rev.status != "draft":
+        abort(404)
+    return rev
+
+
+@bp.get("/<code>/draft/word")
+def draft_word(code: str):
+    """ "Edit in Word": the draft's text and pictures as a DOCX."""
+    doc = services.get_document(code)
+    rev = _open_draft_or_404(doc)
+    if not services.can_author(current_user, doc):
+        abort(403)
+    return send_file(
+        io.BytesIO(word.draft_docx(rev)),
+        mimetype=rendering.FORMATS["docx"],
+        download_name=f"{doc.code}-{rev.label}-draft.docx",
+        as_attachment=True,
+    )
+
+
+@bp.post("/<code>/draft/word")
+def upload_word(code: str):
+    """Read a revised Word file and show its redline against the last save, to keep or not."""
+    doc = services.get_document(code)
+    if not services.can_author(current_user, doc):
+        abort(403)
+    rev = _open_draft_or_404(doc)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose the revised Word file."), "error")
+        return redirect(url_for("documents.edit", code=code))
+    data = upload.read()
+    try:
+        found = word.read_word(current_user, doc, rev, data, upload.filename)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("documents.edit", code=code))
+    return render_template(
+        "documents/word_preview.html",
+        doc=doc,
+        rev=rev,
+        result=found.redline,
+        images=sorted(found.images),
+        token=word.stash(data, upload.filename),
+        filename=upload.filename,
+        form=ActionForm(),
+    )
+
+
+@bp.post("/<code>/draft/word/keep")
+def keep_word(code: str):
+    """Keep the uploaded Word file as the draft's next save."""
+    doc = services.get_document(code)
+    rev = _open_draft_or_404(doc)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        rev = word.keep_word(
+            current_user,
+            doc,
+            rev,
+            request.form.get("token", ""),
+            request.form.get("summary", ""),
+            request.form.get("base_commit") or None,
+        )
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(
+            _("The Word file is saved as the next save of revision %(rev)s.", rev=rev.label),
+            "success",
+        )
+    return redirect(url_for("documents.edit", code=code))
 
 
 #: TOAST UI Editor's names of the interface languages.

@@ -28,9 +28,10 @@ def test_an_author_revises_a_work_specification_in_the_structured_editor(page, s
     page.shot("typed")
     page.locator("form[data-dirty-guard] [type=submit][name=submit]").click()
     page.wait_for_load_state()
-    assert page.locator(".alert-success").count() == 1
-    check_language(page, site)
     page.shot("saved")
+    errors = page.locator(".alert-error, .field-error").all_inner_texts()
+    assert page.locator(".alert-success").count() == 1, errors
+    check_language(page, site)
 
     # The saved file is Markdown with the front matter the application wrote.
     page.goto("/documents/WI-07-01/edit?mode=source")
