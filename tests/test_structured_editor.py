@@ -49,6 +49,9 @@ def test_saving_writes_the_front_matter_from_the_properties(users, client, auth)
     # The register follows the properties; the title with the release, as before.
     assert doc.department.name == "Service Hall" and doc.review_interval_months == 24
     assert [d.department.name for d in doc.distribution] == ["Quality Office"]
+    # Saved again with the same readers: the register keeps its rows.
+    data["summary"] = "Again"
+    assert client.post("/documents/QP-07/edit", data=data).status_code == 302
 
 
 def test_other_front_matter_is_kept(users, client, auth):

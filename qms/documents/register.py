@@ -466,8 +466,14 @@ def _descends(candidate: Document, ancestor: Document) -> bool:
 def _set_distribution(doc: Document, names: list[str] | None) -> None:
     names = list(names or [])
     doc.distribute_to_all = "all" in names
-    depts = [_department(n) for n in names if n != "all"]
-    doc.distribution = [Distribution(department=d) for d in depts if d]
+    depts = {d.id: d for d in (_department(n) for n in names if n != "all") if d}
+    # Rows of departments still named stay: a new row beside the old one would break the
+    # one-row-per-department rule before the old one is deleted.
+    kept = [row for row in doc.distribution if row.department_id in depts]
+    have = {row.department_id for row in kept}
+    doc.distribution = kept + [
+        Distribution(department=d) for i, d in depts.items() if i not in have
+    ]
 
 
 def attachment_dir(doc_type: str, code: str) -> str:
