@@ -253,6 +253,7 @@ EXPECTED: dict[str, Rule] = {
     "improvement.transition": change(),
     "main.index": page(),
     "main.set_language": change(),
+    "form_builder.edit": page(AUTHORS),
     "records.amend": page(named("staff") | MANAGERS, hidden=OUT_OF_SIGHT),
     "records.attachment": page(NOBODY, denied=404),  # none seeded
     "records.copy": page(IN_SIGHT, denied=404),
@@ -371,6 +372,7 @@ def seed(users) -> dict[str, str]:
 #: and otherwise get "0" (an object that does not exist).
 ARGS: dict[str, dict[str, str]] = {
     "records.fill": {"code": "=RF-01"},
+    "form_builder.edit": {"code": "=RF-01"},
     "records.detail": {"number": "record"},
     "records.amend": {"number": "record"},
     "records.copy": {"number": "record"},
