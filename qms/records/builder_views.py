@@ -21,6 +21,7 @@ from qms.documents import services as documents
 from qms.errors import ServiceError
 from qms.forms import options as choice_list
 from qms.records import builder
+from qms.records.labels import field_type_label
 
 bp = Blueprint("form_builder", __name__, url_prefix="/records/builder")
 
@@ -80,7 +81,10 @@ class FieldRow(Form):
     )
     computed = StringField(
         _l("Computed as"),
-        description=_l("Arithmetic over number and date fields by key, e.g. end - start."),
+        description=_l(
+            "Arithmetic (+ - * /) over number and date fields, named by their keys; "
+            "a date minus a date gives the days between them."
+        ),
     )
     extra = TextAreaField(
         _l("Other settings (YAML)"),
@@ -97,7 +101,9 @@ class BuilderForm(FlaskForm):
 def _form(data: dict | None = None) -> BuilderForm:
     form = BuilderForm(formdata=None, data=data) if data is not None else BuilderForm()
     for entry in form.rows:
-        entry.form.type.choices = choice_list((t, t) for t in builder.field_types())
+        entry.form.type.choices = choice_list(
+            (t, field_type_label(t)) for t in builder.field_types()
+        )
     return form
 
 
