@@ -30,7 +30,7 @@ def label_fields(words: dict, key: str) -> dict:
 
 
 def click(page, value: str) -> None:
-    page.locator(f"main form.form-builder button[value='{value}']").click()
+    page.locator(f"main form.form-builder button[value='{value}']").last.click()
     page.wait_for_load_state()
 
 
