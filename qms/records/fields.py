@@ -10,6 +10,10 @@ way WTForms keeps one class per field: the settings it takes (:meth:`~FieldType.
 how a value is checked (:meth:`~FieldType.check`), the form field staff fill in
 (:meth:`~FieldType.form_field`) and how a value is shown (:meth:`~FieldType.display`).
 A new type is one new class; nothing else branches on type names.
+
+The rules between fields (``required_when``, ``differs_from``, ``computed``) live in
+:mod:`qms.records.rules`: checked when the list is parsed, enforced by
+:func:`validate_values` after each value is cleaned.
 """
 
 from __future__ import annotations
