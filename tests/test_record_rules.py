@@ -261,6 +261,11 @@ BAD_DEFINITIONS = [
         "a text field",
     ),
     (
+        [{"key": "a", "label": "A", "type": "number", "computed": "(" * 210 + "1" + ")" * 210}],
+        "a",
+        "not a valid expression",
+    ),
+    (
         [{"key": "a", "label": "A", "type": "number", "computed": "__import__('os').getpid()"}],
         "a",
         "may only use numbers",

@@ -215,7 +215,8 @@ def parse_expression(raw, fail: Fail) -> Expression | None:
         fail(_("computed is longer than %(n)s characters.", n=MAX_EXPRESSION))
     try:
         tree = ast.parse(text, mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # Too deep a nesting is refused as the parser refuses it, not by crashing.
         fail(_("computed is not a valid expression: %(text)s", text=text))
     for node in ast.walk(tree):
         if not _allowed(node):
