@@ -214,3 +214,28 @@ def test_the_builders_save_is_refused_like_a_hand_edited_draft(users, draft):
     with pytest.raises(ValidationFailed) as by_hand:
         documents.save_draft(users["author"], draft, hand)
     assert by_builder.value.message == by_hand.value.message
+
+
+def test_the_builder_is_closed_once_the_draft_is_sent_for_review(users, client, auth, draft):
+    documents.submit(users["author"], draft)
+    db.session.commit()
+    assert not builder.can_build(users["author"], draft)
+    auth.login("author")
+    assert client.get("/records/builder/RF-40").status_code == 403
+    assert "/records/builder/RF-40" not in client.get("/documents/RF-40").get_data(as_text=True)
+
+
+def test_a_save_over_someone_elses_newer_save_is_refused_and_the_fields_kept(
+    users, client, auth, draft
+):
+    stale = head(draft)
+    documents.save_draft(users["author"], draft, form_content("RF-40", EXPECTED), "Second")
+    db.session.commit()
+    newer = head(draft)
+    auth.login("author")
+    response = post(client, **row(0, key="lost", type="text", label="Not lost"), base_commit=stale)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Someone saved this draft" in page
+    assert 'value="Not lost"' in page
+    db.session.expire_all()
+    assert head(draft) == newer
