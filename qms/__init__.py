@@ -84,6 +84,7 @@ BLUEPRINTS = (
     "qms.audits.views",
     "qms.improvement.views",
     "qms.records.views",
+    "qms.records.builder_views",
     "qms.search.views",
     "qms.adoption.views",
     "qms.reviews.views",

@@ -293,6 +293,7 @@ EXPECTED: dict[str, Rule] = {
     "improvement.transition": change(),
     "main.index": page(),
     "main.set_language": change(),
+    "form_builder.edit": page(AUTHORS),
     "notifications.index": page(),
     "notifications.read": change(),
     "routes.add_delegation": change(),
@@ -435,6 +436,7 @@ def seed(users) -> dict[str, str]:
 #: and otherwise get "0" (an object that does not exist).
 ARGS: dict[str, dict[str, str]] = {
     "records.fill": {"code": "=RF-01"},
+    "form_builder.edit": {"code": "=RF-01"},
     "records.detail": {"number": "record"},
     "records.amend": {"number": "record"},
     "records.copy": {"number": "record"},

@@ -137,7 +137,12 @@ class Records(MethodView):
     @blp.arguments(RecordCreateSchema)
     @blp.response(201, RecordDetailSchema)
     def post(self, data):
-        """Submit a record of the form's effective revision; 422 lists problems by field key."""
+        """Submit a record of the form's effective revision; 422 lists problems by field key.
+
+        The form's rules hold as on its page: a field required when another has some
+        value, two fields that must differ, and computed fields, which the server
+        computes (a value sent for one is ignored).
+        """
         return services.submit_record(g.api_user, data["form"], data["values"])
 
 
@@ -165,7 +170,10 @@ def get_record(number):
 @blp.arguments(AmendSchema)
 @blp.response(200, RecordDetailSchema)
 def amend(data, number):
-    """Amend a record: a new version with a reason; the earlier one stays readable."""
+    """Amend a record: a new version with a reason; the earlier one stays readable.
+
+    The values are checked, and computed fields computed again, as on submission.
+    """
     return services.amend_record(g.api_user, number, data["values"], data["reason"])
 
 

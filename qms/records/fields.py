@@ -10,6 +10,10 @@ way WTForms keeps one class per field: the settings it takes (:meth:`~FieldType.
 how a value is checked (:meth:`~FieldType.check`), the form field staff fill in
 (:meth:`~FieldType.form_field`) and how a value is shown (:meth:`~FieldType.display`).
 A new type is one new class; nothing else branches on type names.
+
+The rules between fields (``required_when``, ``differs_from``, ``computed``) live in
+:mod:`qms.records.rules`: checked when the list is parsed, enforced by
+:func:`validate_values` after each value is cleaned.
 """
 
 from __future__ import annotations
@@ -41,12 +45,14 @@ from wtforms import (
 from wtforms import widgets as w
 
 from qms.forms import options as choice_list
+from qms.records import rules
+from qms.records.rules import Condition, Expression
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]{3,28}[0-9]$")
 #: What every type takes; a type's own settings are in :attr:`FieldType.settings`.
-COMMON_KEYS = {"key", "label", "type", "required", "unit", "help", "default"}
+COMMON_KEYS = {"key", "label", "type", "required", "unit", "help", "default"} | rules.RULE_KEYS
 MAX_ROWS = 200
 # Numbers beyond this lose precision as JSON floats; no record form needs them.
 LARGEST = 10**15
@@ -92,6 +98,12 @@ class FieldDef:
     min_rows: int = 0
     max_rows: int = MAX_ROWS
     measurement: str | None = None
+    #: The rules between fields (see :mod:`qms.records.rules`).
+    required_when: Condition | None = None
+    differs_from: str | None = None
+    differs_from_label: dict[str, str] = field(default_factory=dict)
+    computed: Expression | None = None
+    computed_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def kind(self) -> FieldType:
@@ -105,10 +117,11 @@ class FieldDef:
 
     @property
     def hint(self) -> str:
+        """The help text, the unit and the field's rules, as shown beside the field."""
         text = localised(self.help) or ""
         if self.unit:
             text = f"{text} ({self.unit})".strip() if text else f"{_('Unit')}{_(': ')}{self.unit}"
-        return text
+        return " ".join([text, *rules.rule_hints(self)]).strip()
 
     def option_label(self, value: str) -> str:
         for option in self.options:
@@ -122,7 +135,14 @@ class FieldDef:
 
 
 def localised(labels: dict[str, str]) -> str | None:
-    """Pick the text for the current locale from ``{"": own, "en": …, "zh_Hans": …}``."""
+    """Pick the text for the current locale from ``{"": own, "en": …, "zh_Hans": …}``.
+
+    The rule for labels, help and option labels: ``label`` is in the document's own
+    language; ``label_<lang>`` (``label_en``, ``label_zh_Hans``, ``label_zh_Hant``) gives
+    it in a UI language, and wins in that language. Traditional Chinese falls back to
+    ``label_zh_Hans``, then to the document's own text (a Traditional installation's
+    starter set is converted as a whole when loaded).
+    """
     locale = str(get_locale() or "en")
     for key in (locale, "zh_Hans" if locale == "zh_Hant" else None, ""):
         if key is not None and labels.get(key):
@@ -267,6 +287,9 @@ class FieldType:
         if self.max_length and fd.limit:
             kw["maxlength"] = fd.limit
         kw.update(extra)
+        if fd.computed is not None:
+            # Shown, never typed: the server computes it on submit and amend.
+            kw.update(readonly=True, tabindex="-1", **{"class": "computed"})
         return kw
 
     def common(self, fd: FieldDef, **render_kw) -> dict:
@@ -935,7 +958,13 @@ def parse_fields(raw, *, columns_of: str | None = None) -> tuple[FieldDef, ...]:
             )
         seen.add(fd.key)
         defs.append(fd)
-    return tuple(defs)
+
+    def fail_for(key: str, message: str) -> NoReturn:
+        name = f"{columns_of}.{key}" if columns_of else key
+        raise DefinitionError(_("Field %(key)s: %(problem)s", key=name, problem=message), name)
+
+    resolved, _order = rules.resolve(tuple(defs), fail_for)
+    return resolved
 
 
 def _parse_field(item, index: int, columns_of: str | None) -> FieldDef:
@@ -964,6 +993,13 @@ def _parse_field(item, index: int, columns_of: str | None) -> FieldDef:
     for setting in TYPE_SETTINGS:
         if setting in item and setting not in kind.settings:
             fail(_only_for(setting))
+    computed = rules.parse_expression(item.get("computed"), fail)
+    condition = rules.parse_condition(item.get("required_when"), fail)
+    differs_from = item.get("differs_from")
+    if differs_from is not None and not isinstance(differs_from, str):
+        fail(_("differs_from must be the key of another field."))
+    if computed is not None and (required or condition is not None or "default" in item):
+        fail(_("a computed field is never typed: it takes no required, required_when or default."))
     fd = FieldDef(
         key=key,
         type=kind.name,
@@ -972,6 +1008,9 @@ def _parse_field(item, index: int, columns_of: str | None) -> FieldDef:
         unit=str(item["unit"]) if item.get("unit") is not None else None,
         help=_texts(item, "help"),
         default=item.get("default"),
+        required_when=condition,
+        differs_from=differs_from,
+        computed=computed,
         **kind.parse(item, fail, name),
     )
     if fd.default is not None:
@@ -1040,11 +1079,14 @@ def validate_values(
         if key not in known:
             errors.setdefault(str(key), []).append(_("This form has no field %(key)s.", key=key))
     for fd in defs:
+        if fd.computed is not None:
+            continue  # never typed: computed below from the other values
         clean, problems = fd.kind.validate(fd, raw.get(fd.key), lookups, partial)
         if problems:
             errors[fd.key] = problems
         elif clean is not MISSING:
             values[fd.key] = clean
+    rules.apply(defs, values, errors, lambda fd, value: fd.kind.check(fd, value, lookups), partial)
     return values, errors
 
 

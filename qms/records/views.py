@@ -24,11 +24,12 @@ from qms import clock, render, spreadsheets, trail
 from qms.attachments import clean_name
 from qms.auth.models import Department
 from qms.documents import rendering as doc_rendering
+from qms.documents import services as documents_service
 from qms.errors import ServiceError
 from qms.extensions import db
 from qms.forms import options
 from qms.navigation import NavItem, register_nav, register_work
-from qms.records import exports, services
+from qms.records import builder, exports, services
 from qms.records.fields import (
     DefinitionError,
     add_row,
@@ -76,7 +77,25 @@ def form_preview(meta: dict) -> Markup:
     form = build_form(
         fields, services.choices(), posted=False, data=form_data(fields, {}), prefix="preview"
     )
-    return Markup(render_template("records/_form_preview.html", form=form, fields=fields))
+    code = str(meta.get("code") or "")
+    return Markup(
+        render_template(
+            "records/_form_preview.html",
+            form=form,
+            fields=fields,
+            code=code,
+            can_build=_can_build(code),
+        )
+    )
+
+
+def _can_build(code: str) -> bool:
+    """Return whether the previewed form's fields may be opened in the form builder."""
+    try:
+        doc = documents_service.get_document(code) if code else None
+    except ServiceError:
+        return False
+    return doc is not None and builder.can_build(current_user, doc)
 
 
 doc_rendering.register_preview(services.FORM_TYPE, form_preview)
