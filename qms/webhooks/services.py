@@ -301,7 +301,7 @@ def send_again(actor: User, row: WebhookDelivery) -> WebhookDelivery:
     if not can_send_again(actor, row):
         raise ValidationFailed(_("Only a failed delivery can be sent again."))
     if not row.subscription.active:
-        raise ValidationFailed(_("The webhook is switched off: switch it on to test it."))
+        raise ValidationFailed(_("The webhook is switched off: switch it on to send again."))
     row.state = "pending"
     row.attempts = 0
     jobs.enqueue_after_commit("webhook_deliver", row.id)
