@@ -450,7 +450,7 @@ def test_an_administrator_adds_a_webhook_and_sees_its_secret_once(users, client,
             "active": "y",
         },
     )
-    assert page.status_code == 201
+    assert page.status_code == 201 and page.headers["Cache-Control"] == "no-store"
     [sub] = db.session.scalars(select(WebhookSubscription)).all()
     assert sub.events == ["nc.raised", "action.overdue"] and sub.active
     assert sub.secret in page.get_data(as_text=True)
@@ -546,7 +546,7 @@ def test_the_api_creates_a_webhook_and_answers_its_secret_once(admin_api):
         json={"url": "https://example.org/hook", "events": ["nc.raised"]},
         headers=headers,
     )
-    assert made.status_code == 201
+    assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
     body = made.get_json()
     assert len(body["secret"]) == 64 and body["events"] == ["nc.raised"]
     shown = client.get(f"/api/v1/webhooks/{body['id']}", headers=headers).get_json()
@@ -626,3 +626,28 @@ def test_the_webhook_api_is_in_the_openapi_document(client):
     assert {"get", "post"} <= set(spec["paths"]["/api/v1/webhooks"])
     assert {"get", "patch", "delete"} <= set(spec["paths"]["/api/v1/webhooks/{ident}"])
     assert "get" in spec["paths"]["/api/v1/webhooks/{ident}/deliveries"]
+
+
+def test_the_list_page_shows_the_last_three_deliveries_of_each_webhook(
+    users, client, auth, quick, receiver
+):
+    busy = subscribe(users, receiver.url, ["rating.poor"], description="Busy")
+    quiet = subscribe(users, receiver.url, ["nc.raised"], description="Quiet")
+    for score in range(5):
+        webhooks.emit("rating.poor", {"score": score})
+    raised(users)
+    latest = services.latest_deliveries([busy, quiet])
+    assert [len(latest[busy.id]), len(latest[quiet.id])] == [3, 1]
+    assert latest[busy.id][0].id > latest[busy.id][1].id > latest[busy.id][2].id
+    auth.login("admin")
+    page = client.get("/admin/webhooks/").get_data(as_text=True)
+    assert page.count('<span class="muted">rating.poor ') == 3
+    assert page.count('<span class="muted">nc.raised ') == 1
+
+
+def test_a_switched_off_webhook_cannot_be_tested(users, client, auth, quick):
+    sub = subscribe(users, "https://example.org/hook", active=False)
+    auth.login("admin")
+    page = client.post(f"/admin/webhooks/{sub.id}/test", follow_redirects=True)
+    assert "switch it on" in page.get_data(as_text=True)
+    assert deliveries() == []

@@ -91,7 +91,8 @@ class Subscriptions(MethodView):
     @blp.response(201, SubscriptionCreatedSchema)
     def post(self, data):
         """Subscribe an address to events; the answer holds its secret, this once."""
-        return services.create_subscription(g.api_user, **data)
+        sub = services.create_subscription(g.api_user, **data)
+        return sub, 201, {"Cache-Control": "no-store"}
 
 
 @blp.route("/<int:ident>")

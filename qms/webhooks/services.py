@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import gettext as _
 from huey import RetryTask
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from qms import jobs, trail
 from qms.auth.models import User
@@ -218,19 +218,32 @@ def list_deliveries(
 
 
 def latest_deliveries(subs: list[WebhookSubscription], each: int = 3) -> dict[int, list]:
-    """Return the last ``each`` deliveries of every subscription, by subscription id."""
+    """Return the last ``each`` deliveries of every subscription, by subscription id.
+
+    One query, however many subscriptions: each delivery is numbered within its
+    subscription, newest first, and only the first ``each`` are read.
+    """
     found: dict[int, list] = {sub.id: [] for sub in subs}
     if not subs:
         return found
+    rank = (
+        func.row_number()
+        .over(partition_by=WebhookDelivery.subscription_id, order_by=WebhookDelivery.id.desc())
+        .label("rank")
+    )
+    ranked = (
+        select(WebhookDelivery.id, rank)
+        .where(WebhookDelivery.subscription_id.in_(found))
+        .subquery()
+    )
     stmt = (
         select(WebhookDelivery)
-        .where(WebhookDelivery.subscription_id.in_(found))
+        .join(ranked, ranked.c.id == WebhookDelivery.id)
+        .where(ranked.c.rank <= each)
         .order_by(WebhookDelivery.id.desc())
-        .limit(each * len(subs) * 20)
     )
     for row in db.session.scalars(stmt):
-        if len(found[row.subscription_id]) < each:
-            found[row.subscription_id].append(row)
+        found[row.subscription_id].append(row)
     return found
 
 

@@ -82,8 +82,10 @@ def add():
     except ServiceError as exc:
         show_error(form, exc)
         return _index(form, exc.status)
-    # Not a redirect: the secret is never shown again, nor kept in the session to show.
-    return render_template("webhooks/created.html", subscription=sub), 201
+    # Not a redirect: the secret is never shown again, nor kept in the session to show;
+    # nor kept by a cache on the way.
+    page = render_template("webhooks/created.html", subscription=sub)
+    return page, 201, {"Cache-Control": "no-store"}
 
 
 def _detail(sub, form: SubscriptionForm | None = None, code: int = 200):
