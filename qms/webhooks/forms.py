@@ -18,6 +18,8 @@ class SubscriptionForm(FlaskForm):
         _l("Events"),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
-        validators=[DataRequired(message=_l("Choose at least one event."))],
+        # No DataRequired: it would mark every checkbox required, so a browser would
+        # insist on all of them. The service refuses an empty choice beside the field.
+        validators=[Optional()],
     )
     active = BooleanField(_l("Active"), default=True)
