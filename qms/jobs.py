@@ -421,6 +421,14 @@ def webhook_deliver(delivery_id: int) -> str:
     return webhooks.deliver(delivery_id)
 
 
+@periodic("webhook_sweep", minute="*/10")
+def webhook_sweep() -> dict:
+    """Send again the webhook deliveries whose job was lost; prune the old ones."""
+    from qms.webhooks import services as webhooks
+
+    return webhooks.sweep()
+
+
 @periodic("webhook_overdue", minute="25")
 def webhook_overdue() -> list[str]:
     """Emit ``action.overdue`` for each action that became overdue; once per due date."""

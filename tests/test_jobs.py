@@ -129,6 +129,7 @@ def test_every_scheduled_job_is_on_the_schedule(app):
         "equipment_due",
         "heartbeat",
         "webhook_overdue",
+        "webhook_sweep",
     }
 
 

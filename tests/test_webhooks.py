@@ -651,3 +651,43 @@ def test_a_switched_off_webhook_cannot_be_tested(users, client, auth, quick):
     page = client.post(f"/admin/webhooks/{sub.id}/test", follow_redirects=True)
     assert "switch it on" in page.get_data(as_text=True)
     assert deliveries() == []
+
+
+# -- the sweep: lost jobs, old deliveries -----------------------------------------------------
+
+
+def test_a_delivery_whose_job_was_lost_is_sent_by_the_sweep(users, quick, receiver):
+    subscribe(users, receiver.url, ["rating.poor"])
+    webhooks.emit("rating.poor", {"score": 1})
+    jobs.queue(quick).huey.flush()  # a worker died with the job, say
+    assert services.sweep()["resent"] == []  # too soon to call it lost
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    [row] = deliveries()
+    assert services.sweep(later)["resent"] == [row.id]
+    work(quick)
+    assert deliveries()[0].state == "delivered" and len(receiver.received) == 1
+
+
+def test_the_sweep_leaves_a_delivery_waiting_for_its_retry(users, app, receiver):
+    app.config.update(QMS_WEBHOOK_RETRY_DELAY=3600, QMS_WEBHOOK_ATTEMPTS=3)
+    receiver.answers = [500]
+    subscribe(users, receiver.url, ["rating.poor"])
+    webhooks.emit("rating.poor", {"score": 1})
+    huey = jobs.queue(app).huey
+    huey.execute(huey.dequeue())  # failed once: the retry is due in an hour
+    db.session.expire_all()
+    assert services.sweep(datetime.now(UTC) + timedelta(minutes=30))["resent"] == []
+    assert huey.pending_count() == 0
+
+
+def test_the_sweep_prunes_finished_deliveries_after_the_days_kept(users, quick, receiver):
+    quick.config["QMS_WEBHOOK_KEEP_DAYS"] = 30
+    subscribe(users, receiver.url, ["rating.poor"])
+    webhooks.emit("rating.poor", {"score": 1})
+    work(quick)
+    webhooks.emit("rating.poor", {"score": 2})  # still pending: kept however old
+    jobs.queue(quick).huey.flush()
+    assert services.sweep(datetime.now(UTC) + timedelta(days=29))["pruned"] == 0
+    result = services.sweep(datetime.now(UTC) + timedelta(days=31))
+    assert result["pruned"] == 1
+    assert [d.state for d in deliveries()] == ["pending"]

@@ -18,7 +18,7 @@ import json
 import os
 import secrets
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -30,7 +30,7 @@ from qms import jobs, trail
 from qms.auth.models import User
 from qms.errors import NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
-from qms.models import utcnow
+from qms.models import aware, utcnow
 from qms.uow import transactional, unit_of_work
 from qms.webhooks import delivery as http
 from qms.webhooks.models import (
@@ -360,6 +360,47 @@ def deliver(delivery_id: int) -> str:
     if state == "pending":
         raise RetryTask(delay=retry_delay(attempts))
     return state
+
+
+#: A pending delivery untouched this much longer than its retry was due was lost (a
+#: worker killed mid-job, a queue emptied): the sweep hands it to the job runner again.
+LOST_AFTER = timedelta(minutes=10)
+#: Delivered and failed deliveries are kept this many days for the log
+#: (``QMS_WEBHOOK_KEEP_DAYS``), then pruned by the sweep.
+KEEP_DAYS = 90
+
+
+def sweep(now: datetime | None = None) -> dict:
+    """Send again the pending deliveries whose job was lost; prune old finished ones.
+
+    Run by the job runner every ten minutes. A receiver may then get a delivery twice
+    (its id is the same): the one lost may have been sent before the worker died.
+    """
+    now = now or utcnow()
+    pending = db.session.scalars(
+        select(WebhookDelivery).where(
+            WebhookDelivery.state == "pending",
+            func.coalesce(WebhookDelivery.last_attempt_at, WebhookDelivery.created_at)
+            < now - LOST_AFTER,
+        )
+    ).all()
+    lost = [
+        row.id
+        for row in pending
+        if aware(row.last_attempt_at or row.created_at)
+        < now - LOST_AFTER - timedelta(seconds=retry_delay(row.attempts) if row.attempts else 0)
+    ]
+    keep = timedelta(days=_setting("QMS_WEBHOOK_KEEP_DAYS", KEEP_DAYS))
+    with unit_of_work():
+        pruned = db.session.execute(
+            delete(WebhookDelivery).where(
+                WebhookDelivery.state.in_(("delivered", "failed")),
+                WebhookDelivery.created_at < now - keep,
+            )
+        ).rowcount
+    for ident in lost:
+        jobs.enqueue("webhook_deliver", ident)
+    return {"resent": lost, "pruned": pruned}
 
 
 # -- the events other domains emit --------------------------------------------------------------
