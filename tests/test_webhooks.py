@@ -288,6 +288,16 @@ def test_a_release_scheduled_for_later_emits_only_when_it_takes_effect(
     assert [d.event for d in deliveries()] == ["document.released"]
 
 
+def test_a_refused_release_emits_nothing(users, quick, receiver):
+    from qms.documents import services as documents
+
+    subscribe(users, receiver.url, ["document.released"])
+    doc = builders.approved(users)
+    with pytest.raises(PermissionDenied):
+        documents.release(users["staff"], doc)
+    assert deliveries() == [] and work(quick) == 0
+
+
 def test_a_new_nc_emits_nc_raised_once(users, quick, receiver):
     subscribe(users, receiver.url, ["nc.raised", "document.released"])
     nc = raised(users)
