@@ -674,8 +674,22 @@ def test_a_delivery_whose_job_was_lost_is_sent_by_the_sweep(users, quick, receiv
     later = datetime.now(UTC) + timedelta(minutes=11)
     [row] = deliveries()
     assert services.sweep(later)["resent"] == [row.id]
+    assert services.sweep(later)["resent"] == []  # handed over: not lost again at once
     work(quick)
     assert deliveries()[0].state == "delivered" and len(receiver.received) == 1
+
+
+def test_a_delivery_sent_again_long_after_it_failed_is_not_taken_for_lost(users, quick, receiver):
+    receiver.answers = [500, 500, 500]
+    subscribe(users, receiver.url, ["rating.poor"])
+    webhooks.emit("rating.poor", {"score": 1})
+    work(quick)
+    [row] = deliveries()
+    row.last_attempt_at = row.queued_at = datetime.now(UTC) - timedelta(days=2)
+    db.session.commit()
+    services.send_again(users["admin"], row)  # its job waits in the queue
+    assert services.sweep()["resent"] == []
+    assert jobs.queue(quick).huey.pending_count() == 1
 
 
 def test_the_sweep_leaves_a_delivery_waiting_for_its_retry(users, app, receiver):

@@ -46,6 +46,7 @@ def upgrade():
         sa.Column("last_status", sa.Integer),
         sa.Column("last_error", sa.String(500)),
         sa.Column("created_at", TS, nullable=False, index=True),
+        sa.Column("queued_at", TS, nullable=False),
         sa.Column("last_attempt_at", TS),
         sa.Column("delivered_at", TS),
     )

@@ -317,6 +317,7 @@ def send_again(actor: User, row: WebhookDelivery) -> WebhookDelivery:
         raise ValidationFailed(_("The webhook is switched off: switch it on to send again."))
     row.state = "pending"
     row.attempts = 0
+    row.queued_at = utcnow()
     jobs.enqueue_after_commit("webhook_deliver", row.id)
     return row
 
@@ -373,33 +374,34 @@ KEEP_DAYS = 90
 def sweep(now: datetime | None = None) -> dict:
     """Send again the pending deliveries whose job was lost; prune old finished ones.
 
-    Run by the job runner every ten minutes. A receiver may then get a delivery twice
-    (its id is the same): the one lost may have been sent before the worker died.
+    Run by the job runner every ten minutes. A delivery is taken for lost when neither
+    its last attempt nor its last hand-over to the job runner is recent enough for a job
+    or a retry to be still on its way. A receiver may then get it twice (with the same
+    id): the job lost may have sent it before the worker died.
     """
     now = now or utcnow()
-    pending = db.session.scalars(
-        select(WebhookDelivery).where(
-            WebhookDelivery.state == "pending",
-            func.coalesce(WebhookDelivery.last_attempt_at, WebhookDelivery.created_at)
-            < now - LOST_AFTER,
-        )
-    ).all()
-    lost = [
-        row.id
-        for row in pending
-        if aware(row.last_attempt_at or row.created_at)
-        < now - LOST_AFTER - timedelta(seconds=retry_delay(row.attempts) if row.attempts else 0)
-    ]
-    keep = timedelta(days=_setting("QMS_WEBHOOK_KEEP_DAYS", KEEP_DAYS))
+    quiet_since = now - LOST_AFTER
     with unit_of_work():
+        pending = db.session.scalars(
+            select(WebhookDelivery).where(
+                WebhookDelivery.state == "pending", WebhookDelivery.queued_at < quiet_since
+            )
+        ).all()
+        lost = []
+        for row in pending:
+            retry = timedelta(seconds=retry_delay(row.attempts)) if row.attempts else timedelta()
+            last = max(aware(row.queued_at), aware(row.last_attempt_at or row.queued_at))
+            if last < quiet_since - retry:
+                row.queued_at = now
+                jobs.enqueue_after_commit("webhook_deliver", row.id)
+                lost.append(row.id)
+        keep = timedelta(days=_setting("QMS_WEBHOOK_KEEP_DAYS", KEEP_DAYS))
         pruned = db.session.execute(
             delete(WebhookDelivery).where(
                 WebhookDelivery.state.in_(("delivered", "failed")),
                 WebhookDelivery.created_at < now - keep,
             )
         ).rowcount
-    for ident in lost:
-        jobs.enqueue("webhook_deliver", ident)
     return {"resent": lost, "pruned": pruned}
 
 
