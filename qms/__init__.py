@@ -96,6 +96,7 @@ BLUEPRINTS = (
     "qms.standards.views",
     "qms.equipment.views",
     "qms.notifications.views",
+    "qms.webhooks.views",
 )
 
 

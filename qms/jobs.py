@@ -423,6 +423,31 @@ def recover() -> None:
     transfer.resume_interrupted()
 
 
+@job("webhook_deliver")
+def webhook_deliver(delivery_id: int) -> str:
+    """POST one webhook delivery, signed; a failure is tried again (RetryTask) with a
+    doubling delay until the delivery's attempts are spent (qms.webhooks.services)."""
+    from qms.webhooks import services as webhooks
+
+    return webhooks.deliver(delivery_id)
+
+
+@periodic("webhook_sweep", minute="*/10")
+def webhook_sweep() -> dict:
+    """Send again the webhook deliveries whose job was lost; prune the old ones."""
+    from qms.webhooks import services as webhooks
+
+    return webhooks.sweep()
+
+
+@periodic("webhook_overdue", minute="25")
+def webhook_overdue() -> list[str]:
+    """Emit ``action.overdue`` for each action that became overdue; once per due date."""
+    from qms.webhooks import services as webhooks
+
+    return webhooks.emit_overdue_actions()
+
+
 @job("import")
 def run_import(job_id: int, stage: str, language: str | None = None) -> None:
     """Run an import's dry run ("check") or the import itself ("import")."""

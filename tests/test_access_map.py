@@ -210,6 +210,9 @@ EXPECTED: dict[str, Rule] = {
     "api_training.get_matrix": api(),
     "api_training.post_evaluation": change(),
     "api_training.post_session": change(),
+    "api_webhooks.SubscriptionOne": api(ADMINS, ok=404),  # none seeded
+    "api_webhooks.Subscriptions": api(ADMINS),
+    "api_webhooks.deliveries": api(ADMINS, ok=404),
     "audits.add_question": change(),
     "audits.attachment": page(NOBODY, denied=404),  # none seeded
     "audits.checklist": page(ok=302),  # to the plan: the audit has not started
@@ -389,6 +392,14 @@ EXPECTED: dict[str, Rule] = {
     "transfer.push": change(),
     "transfer.run": change(),
     "transfer.status": page(ADMINS),
+    "webhooks.add": change(),
+    "webhooks.change": change(),
+    "webhooks.delete": change(),
+    "webhooks.deliveries": page(ADMINS),
+    "webhooks.detail": page(ADMINS, ok=404),  # none seeded
+    "webhooks.index": page(ADMINS),
+    "webhooks.resend": change(),
+    "webhooks.send_test": change(),
 }
 
 

@@ -130,6 +130,8 @@ def test_every_scheduled_job_is_on_the_schedule(app):
         "supplier_reminders",
         "equipment_due",
         "heartbeat",
+        "webhook_overdue",
+        "webhook_sweep",
     }
 
 

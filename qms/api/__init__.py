@@ -169,6 +169,7 @@ API_BLUEPRINTS = (
     "qms.api.programme",
     "qms.api.people",
     "qms.api.trail",
+    "qms.api.webhooks",
 )
 
 

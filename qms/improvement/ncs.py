@@ -18,7 +18,7 @@ from typing import IO
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from qms import attachments, clock, trail
+from qms import attachments, clock, trail, webhooks
 from qms.auth.models import User
 from qms.auth.services import active_user_named
 from qms.database import next_number
@@ -108,6 +108,21 @@ def _provider(number: str | None):
 # -- raising and assigning -------------------------------------------------------------
 
 
+def _webhook_data(nc: Nonconformity) -> dict:
+    """What the ``nc.raised`` webhook tells a receiver about a new NC."""
+    return {
+        "number": nc.number,
+        "title": nc.title,
+        "source": nc.source,
+        "severity": nc.severity,
+        "department": nc.department.name,
+        "clause": nc.clause,
+        "raised_by": nc.raised_by.username,
+        "responsible": nc.responsible.username if nc.responsible else None,
+        "due_date": nc.due_date,
+    }
+
+
 @transactional
 def raise_nc(
     actor: User,
@@ -185,6 +200,7 @@ def raise_nc(
         _add_record(actor, nc, record_number)
     for stream, filename in files:
         _add_file(actor, nc, stream, filename, field="files")
+    webhooks.emit("nc.raised", _webhook_data(nc))
     if owner is not None:
         mail.send_assignment(owner, nc)
     return nc
