@@ -1,9 +1,53 @@
-"""The service catalogue's public functions: what other domains use to name an item or window."""
+"""The service catalogue: service items (事项) and windows (窗口), for pages and API alike.
 
+- The quality office (approvers) and administrators keep the catalogue
+  (:func:`can_manage_catalogue`); everyone signed in may read it.
+- An item's code is unique and its working-day limits are whole numbers of at least
+  one, the promised one no longer than the statutory one.
+- An item is governed by documents of the register (by code) and by external standards
+  (by number); which of them count is :mod:`qms.standards.coverage`'s rule.
+- An import (:func:`import_catalogue`) stores every row or none: a bad row refuses the
+  whole file with a row-numbered list of what is wrong; a row that matches what is
+  stored changes nothing, so importing the same file twice is harmless.
+
+Nothing here commits: the outermost ``@transactional`` call owns the transaction. The
+lookups other domains use (:func:`item_by_code`, :func:`window_by_code`,
+:func:`active_items`, :func:`active_windows`) keep their names.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
 from sqlalchemy import select
 
+from qms import trail
+from qms.auth.models import Department, User
+from qms.documents import services as documents
+from qms.errors import NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
-from qms.standards.models import ServiceItem, ServiceWindow
+from qms.standards.models import (
+    ExternalStandard,
+    ServiceItem,
+    ServiceItemDocument,
+    ServiceItemStandard,
+    ServiceWindow,
+    service_item_window,
+)
+from qms.uow import transactional
+
+OFFICE_ROLES = ("approver", "admin")
+#: Codes the catalogue's own pages use as path segments.
+RESERVED_CODES = ("import", "coverage")
+CODE = re.compile(r"^\w[\w.\-]*$")
+#: The longest time limit taken, in working days (ten years).
+MAX_DAYS = 2500
+
+# -- lookups other domains use --------------------------------------------------------------
 
 
 def item_by_code(code: str) -> ServiceItem | None:
@@ -20,3 +64,558 @@ def active_items() -> list[ServiceItem]:
 
 def active_windows() -> list[ServiceWindow]:
     return list(db.session.scalars(select(ServiceWindow).filter_by(active=True).order_by("code")))
+
+
+# -- who may ------------------------------------------------------------------------------
+
+
+def can_manage_catalogue(user) -> bool:
+    """Add, change, deactivate and import service items and windows: the quality office."""
+    return bool(getattr(user, "is_authenticated", False)) and user.has_role(*OFFICE_ROLES)
+
+
+def _guard(actor: User) -> None:
+    if not can_manage_catalogue(actor):
+        raise PermissionDenied(_("Only the quality office may change the service catalogue."))
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def get_item(code: str) -> ServiceItem:
+    """Return the item with ``code`` or raise :class:`NotFound`."""
+    item = item_by_code(code or "")
+    if item is None:
+        raise NotFound(_("There is no service item %(code)s.", code=code))
+    return item
+
+
+def get_window(code: str) -> ServiceWindow:
+    """Return the window with ``code`` or raise :class:`NotFound`."""
+    window = window_by_code(code or "")
+    if window is None:
+        raise NotFound(_("There is no window %(code)s.", code=code))
+    return window
+
+
+def list_items(
+    department: str | None = None,
+    window: str | None = None,
+    include_inactive: bool = False,
+    q: str | None = None,
+) -> list[ServiceItem]:
+    """Return the items, by code, of a department (by name) or a window (by code)."""
+    stmt = select(ServiceItem).order_by(ServiceItem.code)
+    if not include_inactive:
+        stmt = stmt.where(ServiceItem.active.is_(True))
+    if department:
+        stmt = stmt.join(Department, ServiceItem.department_id == Department.id).where(
+            Department.name == department
+        )
+    if window:
+        stmt = (
+            stmt.join(service_item_window, service_item_window.c.item_id == ServiceItem.id)
+            .join(ServiceWindow, ServiceWindow.id == service_item_window.c.window_id)
+            .where(ServiceWindow.code == window)
+        )
+    if q:
+        pattern = f"%{q}%"
+        stmt = stmt.where(ServiceItem.code.ilike(pattern) | ServiceItem.name.ilike(pattern))
+    return list(db.session.scalars(stmt))
+
+
+def list_windows(include_inactive: bool = True) -> list[ServiceWindow]:
+    stmt = select(ServiceWindow).order_by(ServiceWindow.code)
+    if not include_inactive:
+        stmt = stmt.where(ServiceWindow.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def items_of_window(window: ServiceWindow) -> list[ServiceItem]:
+    """Return the items ``window`` handles, active ones first, by code."""
+    stmt = (
+        select(ServiceItem)
+        .join(service_item_window, service_item_window.c.item_id == ServiceItem.id)
+        .where(service_item_window.c.window_id == window.id)
+        .order_by(ServiceItem.active.desc(), ServiceItem.code)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def department_names() -> list[str]:
+    return list(db.session.scalars(select(Department.name).order_by(Department.name)))
+
+
+# -- checking what is given -----------------------------------------------------------------
+
+
+def _code(value, field: str = "code") -> str:
+    code = str(value or "").strip()
+    if not code:
+        raise ValidationFailed(_("A code is required."), field=field)
+    if len(code) > 40 or not CODE.match(code) or code.lower() in RESERVED_CODES:
+        raise ValidationFailed(
+            _(
+                "A code is up to 40 letters, digits, dots, hyphens or underscores, "
+                "and not “import” or “coverage”."
+            ),
+            field=field,
+        )
+    return code
+
+
+def _name(value, limit: int) -> str:
+    name = str(value or "").strip()
+    if not name:
+        raise ValidationFailed(_("A name is required."), field="name")
+    if len(name) > limit:
+        raise ValidationFailed(_("A name is at most %(n)s characters.", n=limit), field="name")
+    return name
+
+
+def _days(value, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
+        raise ValidationFailed(
+            _("A time limit is a whole number of working days from 1 to %(n)s.", n=MAX_DAYS),
+            field=field,
+        )
+    return value
+
+
+def _limits(promised: int | None, statutory: int | None) -> None:
+    if promised is not None and statutory is not None and promised > statutory:
+        raise ValidationFailed(
+            _(
+                "The promised time limit (%(promised)s days) cannot be longer than the "
+                "statutory one (%(statutory)s days).",
+                promised=promised,
+                statutory=statutory,
+            ),
+            field="promised_days",
+        )
+
+
+def _department(name) -> Department | None:
+    name = str(name or "").strip()
+    if not name:
+        return None
+    dept = db.session.scalar(select(Department).where(Department.name == name))
+    if dept is None:
+        raise ValidationFailed(_("There is no department %(name)s.", name=name), field="department")
+    return dept
+
+
+def _unique(values) -> list[str]:
+    return list(dict.fromkeys(str(v).strip() for v in values or () if str(v).strip()))
+
+
+def _windows(codes) -> list[ServiceWindow]:
+    found = []
+    for code in _unique(codes):
+        window = window_by_code(code)
+        if window is None:
+            raise ValidationFailed(_("There is no window %(code)s.", code=code), field="windows")
+        found.append(window)
+    return found
+
+
+def _documents(codes) -> list:
+    found = []
+    for code in _unique(codes):
+        try:
+            doc = documents.get_document(code)
+        except NotFound as exc:
+            raise ValidationFailed(exc.message, field="documents") from None
+        if doc.doc_type == "record_form":
+            raise ValidationFailed(
+                _(
+                    "%(code)s is a record form: an item is governed by procedures, work "
+                    "specifications and standards.",
+                    code=code,
+                ),
+                field="documents",
+            )
+        found.append(doc)
+    return found
+
+
+def _standards(numbers) -> list[ExternalStandard]:
+    found = []
+    for number in _unique(numbers):
+        standard = db.session.scalar(
+            select(ExternalStandard).where(ExternalStandard.number == number)
+        )
+        if standard is None:
+            raise ValidationFailed(
+                _("There is no external standard %(number)s.", number=number),
+                field="standards",
+            )
+        found.append(standard)
+    return found
+
+
+def item_snapshot(item: ServiceItem) -> dict:
+    """What the trail keeps of an item, before and after a change."""
+    return {
+        "code": item.code,
+        "name": item.name,
+        "legal_basis": item.legal_basis,
+        "promised_days": item.promised_days,
+        "statutory_days": item.statutory_days,
+        "department": item.department.name if item.department else None,
+        "windows": [w.code for w in item.windows],
+        "documents": sorted(row.document.code for row in item.document_rows),
+        "standards": sorted(row.standard.number for row in item.standard_rows),
+        "active": item.active,
+    }
+
+
+def window_snapshot(window: ServiceWindow) -> dict:
+    return {
+        "code": window.code,
+        "name": window.name,
+        "department": window.department.name if window.department else None,
+        "active": window.active,
+    }
+
+
+# -- windows --------------------------------------------------------------------------------
+
+
+@transactional
+def add_window(actor: User, code: str, name: str, department: str | None = None) -> ServiceWindow:
+    """Add a window of the service hall, staffed by ``department`` (a name)."""
+    _guard(actor)
+    code = _code(code)
+    if window_by_code(code) is not None:
+        raise ValidationFailed(_("There is already a window %(code)s.", code=code), field="code")
+    window = ServiceWindow(code=code, name=_name(name, 200), active=True)
+    window.department = _department(department)
+    db.session.add(window)
+    db.session.flush()
+    trail.record(
+        "service_window.added", "service_window", code, after=window_snapshot(window), user=actor
+    )
+    return window
+
+
+@transactional
+def change_window(actor: User, window: ServiceWindow, **changes) -> ServiceWindow:
+    """Change a window's name, department (a name) or whether it is ``active``."""
+    _guard(actor)
+    before = window_snapshot(window)
+    if "name" in changes:
+        window.name = _name(changes["name"], 200)
+    if "department" in changes:
+        window.department = _department(changes["department"])
+    if "active" in changes:
+        window.active = bool(changes["active"])
+    after = window_snapshot(window)
+    if after == before:
+        raise ValidationFailed(_("Nothing was changed."))
+    db.session.flush()
+    trail.record("service_window.changed", "service_window", window.code, before, after, user=actor)
+    return window
+
+
+# -- items ----------------------------------------------------------------------------------
+
+ITEM_FIELDS = (
+    "name",
+    "legal_basis",
+    "promised_days",
+    "statutory_days",
+    "department",
+    "windows",
+    "documents",
+    "standards",
+    "active",
+)
+
+
+def _apply(item: ServiceItem, changes: dict) -> None:
+    """Check ``changes`` and set them on ``item``; raise :class:`ValidationFailed`."""
+    if "name" in changes:
+        item.name = _name(changes["name"], 300)
+    if "legal_basis" in changes:
+        item.legal_basis = str(changes["legal_basis"] or "").strip()
+    if "promised_days" in changes:
+        item.promised_days = _days(changes["promised_days"], "promised_days")
+    if "statutory_days" in changes:
+        item.statutory_days = _days(changes["statutory_days"], "statutory_days")
+    _limits(item.promised_days, item.statutory_days)
+    if "department" in changes:
+        item.department = _department(changes["department"])
+    if "windows" in changes:
+        item.windows = _windows(changes["windows"])
+    if "documents" in changes:
+        wanted = _documents(changes["documents"])
+        kept = [row for row in item.document_rows if row.document in wanted]
+        have = {row.document.id for row in kept}
+        item.document_rows = kept + [
+            ServiceItemDocument(document=d) for d in wanted if d.id not in have
+        ]
+    if "standards" in changes:
+        wanted_s = _standards(changes["standards"])
+        kept_s = [row for row in item.standard_rows if row.standard in wanted_s]
+        have_s = {row.standard.id for row in kept_s}
+        item.standard_rows = kept_s + [
+            ServiceItemStandard(standard=s) for s in wanted_s if s.id not in have_s
+        ]
+    if "active" in changes:
+        item.active = bool(changes["active"])
+
+
+@transactional
+def add_item(actor: User, code: str, name: str, **fields) -> ServiceItem:
+    """Add a service item; ``fields`` may hold legal_basis, promised_days, statutory_days,
+    department (a name), windows (codes), documents (codes) and standards (numbers)."""
+    _guard(actor)
+    code = _code(code)
+    if item_by_code(code) is not None:
+        raise ValidationFailed(
+            _("There is already a service item %(code)s.", code=code), field="code"
+        )
+    unknown = set(fields) - set(ITEM_FIELDS)
+    if unknown:
+        raise ValidationFailed(_("Unknown fields: %(names)s.", names=", ".join(sorted(unknown))))
+    item = ServiceItem(code=code, name="", legal_basis="", active=True)
+    _apply(item, {"name": name, **fields})
+    db.session.add(item)
+    db.session.flush()
+    trail.record("service_item.added", "service_item", code, after=item_snapshot(item), user=actor)
+    return item
+
+
+@transactional
+def change_item(actor: User, item: ServiceItem, **changes) -> ServiceItem:
+    """Change an item; ``changes`` holds any of :data:`ITEM_FIELDS` (``active=False``
+    deactivates it: it leaves the coverage figures and the lists, its history stays)."""
+    _guard(actor)
+    unknown = set(changes) - set(ITEM_FIELDS)
+    if unknown:
+        raise ValidationFailed(_("Unknown fields: %(names)s.", names=", ".join(sorted(unknown))))
+    before = item_snapshot(item)
+    _apply(item, changes)
+    after = item_snapshot(item)
+    if after == before:
+        raise ValidationFailed(_("Nothing was changed."))
+    db.session.flush()
+    action = "service_item.changed"
+    if before["active"] != after["active"]:
+        action = "service_item.deactivated" if not after["active"] else "service_item.reactivated"
+    trail.record(action, "service_item", item.code, before, after, user=actor)
+    return item
+
+
+def successor_in_force(standard: ExternalStandard) -> ExternalStandard | None:
+    """Follow ``standard``'s chain of replacements to the first one in force, if any."""
+    seen = {standard.id}
+    current = standard.replaced_by
+    while current is not None and current.id not in seen:
+        if current.status == "in_force":
+            return current
+        seen.add(current.id)
+        current = current.replaced_by
+    return None
+
+
+@transactional
+def take_replacements(actor: User, item: ServiceItem) -> list[str]:
+    """Govern ``item`` by the standards in force that replace its replaced or withdrawn
+    ones (缺标补标 in one step); return the numbers taken. Refused when none has one."""
+    _guard(actor)
+    numbers = [row.standard.number for row in item.standard_rows]
+    taken = []
+    for row in item.standard_rows:
+        if row.standard.status == "in_force":
+            continue
+        successor = successor_in_force(row.standard)
+        if successor is not None:
+            numbers.remove(row.standard.number)
+            if successor.number not in numbers:
+                numbers.append(successor.number)
+            taken.append(successor.number)
+    if not taken:
+        raise ValidationFailed(
+            _("None of the item's standards has a replacement in force in the register.")
+        )
+    change_item(actor, item, standards=numbers)
+    return taken
+
+
+# -- import -------------------------------------------------------------------------------
+
+#: The headers a catalogue file may use for each field, Chinese and English (lower case).
+HEADERS = {
+    "code": ("事项编码", "编码", "code", "item code"),
+    "name": ("事项名称", "名称", "name", "item name"),
+    "legal_basis": ("设定依据", "法律依据", "legal basis", "legal_basis"),
+    "statutory_days": ("法定时限", "法定办结时限", "statutory days", "statutory_days"),
+    "promised_days": ("承诺时限", "承诺办结时限", "promised days", "promised_days"),
+    "department": ("部门", "实施部门", "department"),
+    "windows": ("窗口", "办理窗口", "windows", "window"),
+    "documents": ("文件", "规范", "工作规范", "documents"),
+    "standards": ("标准", "standards"),
+}
+_DAYS = re.compile(r"^\s*(\d+)\s*(个?工作日|日|天|working days?|days?)?\s*$", re.IGNORECASE)
+_LIST = re.compile(r"[,;，；、\n]")
+
+
+@dataclass
+class RowError:
+    """What is wrong with one row of an import; ``row`` counts from 1 at the header."""
+
+    row: int
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "message": self.message}
+
+
+@dataclass
+class ImportResult:
+    added: list[str]
+    changed: list[str]
+    unchanged: list[str]
+
+
+def read_table(filename: str, data: bytes) -> list[list[str]]:
+    """Return the rows of an uploaded ``.xlsx`` or ``.csv`` file, header first, as text."""
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception:  # openpyxl raises many kinds on a file that is not a workbook
+            raise ValidationFailed(
+                _("The file is not an XLSX workbook that can be read."), field="file"
+            ) from None
+        sheet = book.worksheets[0]
+        rows = [
+            ["" if v is None else _cell(v) for v in row]
+            for row in sheet.iter_rows(values_only=True)
+        ]
+        book.close()
+        return rows
+    if name.endswith(".csv"):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationFailed(_("A CSV file must be UTF-8 text."), field="file") from None
+        return [list(row) for row in csv.reader(io.StringIO(text))]
+    raise ValidationFailed(_("Upload an .xlsx or .csv file."), field="file")
+
+
+def _cell(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, title in enumerate(header):
+        title = str(title or "").strip().lower()
+        for field, names in HEADERS.items():
+            if title in names and field not in columns:
+                columns[field] = index
+    missing = [HEADERS[f][0] for f in ("code", "name") if f not in columns]
+    if missing:
+        raise ValidationFailed(
+            _("The header row must name the columns %(names)s.", names="、".join(missing)),
+            field="file",
+            detail={"rows": [{"row": 1, "message": _("No code or name column.")}]},
+        )
+    return columns
+
+
+def _row_days(text: str, label: str) -> int | None:
+    if not text.strip():
+        return None
+    match = _DAYS.match(text)
+    if not match:
+        raise ValidationFailed(
+            _(
+                "%(label)s must be a whole number of working days, not “%(value)s”.",
+                label=label,
+                value=text.strip()[:40],
+            ),
+        )
+    return int(match.group(1))
+
+
+def _row_values(row: list[str], columns: dict[str, int]) -> dict:
+    def cell(field: str) -> str:
+        index = columns.get(field)
+        return str(row[index]).strip() if index is not None and index < len(row) else ""
+
+    values: dict = {"code": cell("code"), "name": cell("name")}
+    for field in ("legal_basis", "department"):
+        if field in columns:
+            values[field] = cell(field)
+    if "statutory_days" in columns:
+        values["statutory_days"] = _row_days(cell("statutory_days"), _("The statutory limit"))
+    if "promised_days" in columns:
+        values["promised_days"] = _row_days(cell("promised_days"), _("The promised limit"))
+    for field in ("windows", "documents", "standards"):
+        if field in columns:
+            values[field] = [v.strip() for v in _LIST.split(cell(field)) if v.strip()]
+    return values
+
+
+@transactional
+def import_catalogue(actor: User, rows: list[list[str]]) -> ImportResult:
+    """Add or change the items of ``rows`` (a header row, then one item a row), by code.
+
+    Every row is checked; if any is bad nothing is stored and :class:`ValidationFailed`
+    carries ``detail={"rows": [{row, message}, …]}``, rows counted from 1 at the header.
+    A row that matches what is stored is left alone, with no trail event.
+    """
+    _guard(actor)
+    rows = [r for r in rows or [] if any(str(c or "").strip() for c in r)]
+    if not rows:
+        raise ValidationFailed(_("The file is empty."), field="file")
+    columns = _columns(rows[0])
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    result = ImportResult([], [], [])
+    for number, row in enumerate(rows[1:], start=2):
+        # A bad row's half-applied changes are harmless: the unit of work rolls all back.
+        try:
+            values = _row_values(row, columns)
+            code = _code(values.pop("code"))
+            if code in seen:
+                raise ValidationFailed(
+                    _("The code %(code)s is also on row %(row)s.", code=code, row=seen[code])
+                )
+            seen[code] = number
+            item = item_by_code(code)
+            if item is None:
+                add_item(actor, code, **values)
+                result.added.append(code)
+                continue
+            before = item_snapshot(item)
+            _apply(item, {"active": True, **values})
+            after = item_snapshot(item)
+            if after == before:
+                result.unchanged.append(code)
+                continue
+            db.session.flush()
+            trail.record("service_item.changed", "service_item", code, before, after, user=actor)
+            result.changed.append(code)
+        except ValidationFailed as exc:
+            errors.append(RowError(number, exc.message))
+    if errors:
+        lines = [_("Row %(row)s: %(message)s", row=e.row, message=e.message) for e in errors]
+        raise ValidationFailed(
+            _("Nothing was imported: %(count)s rows are wrong.", count=len(errors))
+            if len(errors) > 1
+            else _("Nothing was imported: %(error)s", error=lines[0]),
+            field="file",
+            detail={"rows": [e.as_dict() for e in errors]},
+        )
+    return result
