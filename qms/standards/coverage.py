@@ -156,13 +156,14 @@ def chart(result: Figures, width: int = 720, height: int = 340) -> Markup:
     Drawn server-side by pygal like the objectives' charts (:mod:`qms.reviews.charts`):
     no script, no external reference. The target is the one major guide line.
     """
+    import copy
     import re
 
     import pygal
 
     from qms.reviews.charts import STYLE
 
-    style = STYLE.copy()
+    style = copy.copy(STYLE)
     style.major_guide_stroke_color = "#b91c1c"
     style.major_guide_stroke_dasharray = "8,5"
     shares = [result.overall, *result.departments]
