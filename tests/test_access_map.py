@@ -165,6 +165,11 @@ EXPECTED: dict[str, Rule] = {
     "api_risks.RiskStatus": change(),
     "api_risks.Risks": api(),
     "api_search.search": api(),
+    "api_service_items.ServiceItemOne": api(ok=404),  # none seeded
+    "api_service_items.ServiceItems": api(),
+    "api_service_items.WindowOne": api(ok=404),  # none seeded
+    "api_service_items.Windows": api(),
+    "api_service_items.get_coverage": api(),
     "api_suppliers.SupplierOne": api(ok=404),
     "api_suppliers.Suppliers": api(),
     "api_suppliers.change_status": change(),
@@ -298,6 +303,18 @@ EXPECTED: dict[str, Rule] = {
     "risks.settings": page(ADMINS),
     "risks.status": change(),
     "search.index": page(),
+    "service_items.add": change(),
+    "service_items.add_window": change(),
+    "service_items.change": change(),
+    "service_items.change_window": change(),
+    "service_items.detail": page(NOBODY, denied=404),  # none seeded
+    "service_items.gaps": page(),
+    "service_items.import_file": page(MANAGERS),
+    "service_items.index": page(),
+    "service_items.set_active": change(),
+    "service_items.take_replacement": change(),
+    "service_items.window": page(NOBODY, denied=404),  # none seeded
+    "service_items.windows": page(),
     "suppliers.add": change(),
     "suppliers.change": change(),
     "suppliers.detail": page(NOBODY, denied=404),  # none seeded

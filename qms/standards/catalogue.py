@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from qms import trail
 from qms.auth.models import Department, User
@@ -47,6 +48,13 @@ CODE = re.compile(r"^\w[\w.\-]*$")
 #: The longest time limit taken, in working days (ten years).
 MAX_DAYS = 2500
 
+#: Load what governs items with them, successors included: coverage reads it all.
+GOVERNING = (
+    selectinload(ServiceItem.standard_rows)
+    .joinedload(ServiceItemStandard.standard)
+    .selectinload(ExternalStandard.replaced_by),
+)
+
 # -- lookups other domains use --------------------------------------------------------------
 
 
@@ -59,7 +67,8 @@ def window_by_code(code: str) -> ServiceWindow | None:
 
 
 def active_items() -> list[ServiceItem]:
-    return list(db.session.scalars(select(ServiceItem).filter_by(active=True).order_by("code")))
+    stmt = select(ServiceItem).filter_by(active=True).order_by("code").options(*GOVERNING)
+    return list(db.session.scalars(stmt))
 
 
 def active_windows() -> list[ServiceWindow]:
@@ -105,7 +114,7 @@ def list_items(
     q: str | None = None,
 ) -> list[ServiceItem]:
     """Return the items, by code, of a department (by name) or a window (by code)."""
-    stmt = select(ServiceItem).order_by(ServiceItem.code)
+    stmt = select(ServiceItem).order_by(ServiceItem.code).options(*GOVERNING)
     if not include_inactive:
         stmt = stmt.where(ServiceItem.active.is_(True))
     if department:
@@ -138,6 +147,7 @@ def items_of_window(window: ServiceWindow) -> list[ServiceItem]:
         .join(service_item_window, service_item_window.c.item_id == ServiceItem.id)
         .where(service_item_window.c.window_id == window.id)
         .order_by(ServiceItem.active.desc(), ServiceItem.code)
+        .options(*GOVERNING)
     )
     return list(db.session.scalars(stmt))
 

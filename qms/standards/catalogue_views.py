@@ -8,12 +8,26 @@ from flask_login import current_user
 from qms import trail
 from qms.errors import ServiceError, ValidationFailed
 from qms.forms import codes, options, show_error
-from qms.navigation import NavItem, register_nav
+from qms.navigation import NavItem, register_nav, register_work
+from qms.reviews.permissions import can_view_dashboard
 from qms.standards import catalogue, catalogue_labels, coverage
 from qms.standards.catalogue_forms import ImportForm, ItemForm, WindowForm
 
 bp = Blueprint("service_items", __name__)
 register_nav(NavItem("service_items.index", _l("Service items"), ("service_items.",), order=65))
+
+
+def panels(user) -> list[dict]:
+    """Home-page panel for managers: standard coverage against its target, and the gaps."""
+    if not can_view_dashboard(user):
+        return []
+    assessed = coverage.assess()
+    if not assessed:
+        return []
+    return [{"template": "service_items/_dashboard.html", "figures": coverage.figures(assessed)}]
+
+
+register_work(61, panels)
 
 
 @bp.app_context_processor
