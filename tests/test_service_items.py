@@ -522,3 +522,32 @@ def test_the_openapi_document_describes_the_catalogue(users, client):
     for path in ("/api/v1/service-items", "/api/v1/service-items/{code}", "/api/v1/windows",
                  "/api/v1/windows/{code}", "/api/v1/coverage"):  # fmt: skip
         assert path in paths
+
+
+# -- the demo ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "name", "window_name"),
+    [("en", "Household registration transfer", "Assisted application window"),
+     ("zh_Hant", "戶籍遷移", "幫辦代辦窗口")],
+)  # fmt: skip
+def test_the_demo_catalogue_is_mostly_governed_with_a_few_gaps_of_each_kind(
+    ctx, monkeypatch, lang, name, window_name
+):
+    from qms import demo
+
+    monkeypatch.setattr("qms.demo.activity.load_activity", lambda lang, passwords: None)
+    demo.load_demo(lang)
+    result = coverage.figures()
+    assert result.overall.total == 14
+    assert 70 < result.overall.percent < 100
+    assert [(e.item.code, e.state) for e in coverage.gaps()] == [
+        ("SX-07", "missing"),
+        ("SX-10", "missing"),
+        ("SX-12", "short"),
+    ]
+    assert catalogue.get_item("SX-12").name == name
+    assert [r.kind for r in state_of("SX-12").reasons] == ["review_overdue"]
+    assert catalogue.get_window("CK-06").name == window_name
+    assert len(catalogue.active_windows()) == 6
