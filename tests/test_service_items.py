@@ -231,6 +231,29 @@ def test_an_item_page_shows_legal_basis_limits_windows_and_what_governs_it(seede
     assert "SI-006" in window_page and "SI-001" not in window_page
 
 
+def test_managers_see_the_coverage_on_their_home_page_and_staff_do_not(seeded, client, auth):
+    auth.login("approver")
+    home = client.get("/").get_data(as_text=True)
+    assert "2 of 6 active items have governing standards: 33.3 % (target 90 %)." in home
+    auth.logout()
+    auth.login("staff")
+    assert "active items have governing standards" not in client.get("/").get_data(as_text=True)
+
+
+def test_an_inactive_item_is_listed_only_when_asked_and_can_be_made_active_again(
+    users, client, auth
+):
+    item(users)
+    auth.login("approver")
+    assert client.post("/service-items/SI-001/active", data={"active": "0"}).status_code == 302
+    assert ">SI-001</a>" not in client.get("/service-items/").get_data(as_text=True)
+    assert ">SI-001</a>" in client.get("/service-items/?inactive=1").get_data(as_text=True)
+    assert client.post("/service-items/SI-001/active", data={"active": "1"}).status_code == 302
+    db.session.expire_all()
+    assert catalogue.get_item("SI-001").active
+    assert [events(a) for a in ("service_item.deactivated", "service_item.reactivated")] == [1, 1]
+
+
 # -- the catalogue's rules --------------------------------------------------------------------
 
 

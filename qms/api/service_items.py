@@ -102,6 +102,9 @@ class ItemChangeSchema(Schema):
 
 
 class ItemCreateSchema(ItemChangeSchema):
+    class Meta:
+        exclude = ("active",)  # a new item is active
+
     code = fields.String(required=True)
     name = fields.String(required=True)
 
@@ -161,7 +164,6 @@ class ServiceItems(MethodView):
     @blp.response(201, ItemDetailSchema)
     def post(self, data):
         """Add a service item (quality office)."""
-        data.pop("active", None)
         return catalogue.add_item(g.api_user, data.pop("code"), data.pop("name"), **data)
 
 

@@ -80,6 +80,7 @@ def _filters() -> dict:
         "window": (request.args.get("window") or "").strip()[:40] or None,
         "state": state if state in coverage.STATES else None,
         "q": (request.args.get("q") or "").strip()[:100] or None,
+        "inactive": request.args.get("inactive") == "1",
     }
 
 
@@ -88,8 +89,13 @@ def _filters() -> dict:
 
 def _index(form: ItemForm | None = None, status: int = 200):
     filters = _filters()
-    items = catalogue.list_items(filters["department"], filters["window"], q=filters["q"])
-    assessed = coverage.assess(items)
+    items = catalogue.list_items(
+        filters["department"], filters["window"], filters["inactive"], filters["q"]
+    )
+    # An inactive item has no coverage state: it left the figures.
+    assessed = [
+        coverage.assess_item(i) if i.active else coverage.ItemCoverage(i, "inactive") for i in items
+    ]
     if filters["state"]:
         assessed = [e for e in assessed if e.state == filters["state"]]
     return render_template(
