@@ -574,3 +574,43 @@ def test_the_demo_catalogue_is_mostly_governed_with_a_few_gaps_of_each_kind(
     assert [r.kind for r in state_of("SX-12").reasons] == ["review_overdue"]
     assert catalogue.get_window("CK-06").name == window_name
     assert len(catalogue.active_windows()) == 6
+
+
+# -- scale ------------------------------------------------------------------------------------
+
+
+def test_the_catalogue_pages_make_as_many_queries_for_six_items_as_for_two(users, app, auth):
+    from tests.test_query_counts import counted
+
+    effective(users, "WI-07-01", title="Window reception")
+    window(users, "W01")
+    office = {"Authorization": f"Bearer {create_token(users['approver'])}"}
+    client = app.test_client()
+    client.post("/auth/login", data={"username": "approver", "password": "correct-horse-9"})
+    urls = ["/service-items/", "/service-items/coverage", "/windows/W01", "/windows/"]
+    apis = ["/api/v1/service-items", "/api/v1/coverage", "/api/v1/windows/W01"]
+
+    def add(start: int, stop: int) -> None:
+        for n in range(start, stop):
+            # Each its own replaced standard and successor: each successor is looked up.
+            new = standard(f"GB/T {n}-2022")
+            standard(f"GB/T {n}-2015", status="replaced", replaced_by=new)
+            item(users, f"SI-{n:03d}", f"Item {n}", windows=["W01"],
+                 documents=["WI-07-01"] if n % 2 else [], standards=[f"GB/T {n}-2015"],
+                 department=HALL if n % 2 else APPROVAL)  # fmt: skip
+
+    def count() -> dict:
+        found = {}
+        for url in urls + apis:
+            headers = office if url.startswith("/api/") else {}
+            client.get(url, headers=headers)  # warm what fills once per process
+            with counted() as statements:
+                assert client.get(url, headers=headers).status_code == 200
+            found[url] = len(statements)
+        return found
+
+    add(0, 2)
+    small = count()
+    add(2, 6)
+    large = count()
+    assert large == small
