@@ -614,3 +614,12 @@ def test_the_catalogue_pages_make_as_many_queries_for_six_items_as_for_two(users
     add(2, 6)
     large = count()
     assert large == small
+
+
+def test_a_nul_in_an_imported_cell_is_taken_out_rather_than_refused_by_the_database(hall):
+    rows = catalogue.read_table(
+        "c.csv", _csv([["SI-101", "企业\x00设立登记", "", "", HALL, "", ""]])
+    )
+    catalogue.import_catalogue(hall["approver"], rows)
+    db.session.commit()
+    assert catalogue.get_item("SI-101").name == "企业设立登记"

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from qms import trail
+from qms import text, trail
 from qms.auth.models import Department, User
 from qms.documents import services as documents
 from qms.errors import NotFound, PermissionDenied, ValidationFailed
@@ -513,17 +513,23 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
         return rows
     if name.endswith(".csv"):
         try:
-            text = data.decode("utf-8-sig")
+            content = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationFailed(_("A CSV file must be UTF-8 text."), field="file") from None
-        return [list(row) for row in csv.reader(io.StringIO(text))]
+        # A NUL cannot be stored (PostgreSQL refuses it): take it out, as forms do.
+        try:
+            return [[text.clean(c) for c in row] for row in csv.reader(io.StringIO(content))]
+        except csv.Error as exc:
+            raise ValidationFailed(
+                _("The CSV file cannot be read: %(error)s", error=str(exc)), field="file"
+            ) from None
     raise ValidationFailed(_("Upload an .xlsx or .csv file."), field="file")
 
 
 def _cell(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return text.clean(str(value))
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -543,16 +549,16 @@ def _columns(header: list[str]) -> dict[str, int]:
     return columns
 
 
-def _row_days(text: str, label: str) -> int | None:
-    if not text.strip():
+def _row_days(value: str, label: str) -> int | None:
+    if not value.strip():
         return None
-    match = _DAYS.match(text)
+    match = _DAYS.match(value)
     if not match:
         raise ValidationFailed(
             _(
                 "%(label)s must be a whole number of working days, not “%(value)s”.",
                 label=label,
-                value=text.strip()[:40],
+                value=value.strip()[:40],
             ),
         )
     return int(match.group(1))
