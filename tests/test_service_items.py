@@ -182,6 +182,11 @@ def test_the_coverage_page_draws_the_figure_against_the_target_and_links_each_ga
     # Only the quality office gets the one-click replacement.
     assert "/service-items/SI-004/replacement" not in page
     auth.logout()
+    auth.login("staff")  # who may neither adopt nor write documents sees no such link
+    queue = client.get("/service-items/coverage").get_data(as_text=True)
+    queue = queue[queue.index('id="gaps"') :]
+    assert 'href="/adoption/"' not in queue and 'href="/documents/new"' not in queue
+    auth.logout()
     auth.login("approver")
     page = client.get("/service-items/coverage").get_data(as_text=True)
     assert "/service-items/SI-004/replacement" in page

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from qms import trail
+from qms.adoption import services as adoption
 from qms.errors import ServiceError, ValidationFailed
 from qms.forms import codes, options, show_error
 from qms.navigation import NavItem, register_nav, register_work
@@ -40,6 +41,7 @@ def template_helpers():
         "service_active_label": catalogue_labels.active_label,
         "service_standard_status_label": catalogue_labels.standard_status_label,
         "catalogue_rules": catalogue,
+        "can_view_adoption": adoption.can_view,
     }
 
 
