@@ -14,7 +14,7 @@ from qms.auth.services import create_token
 from qms.documents import services as documents
 from qms.errors import PermissionDenied, ValidationFailed
 from qms.extensions import db
-from qms.standards import catalogue, coverage
+from qms.standards import catalogue, catalogue_import, coverage
 from qms.standards.models import ExternalStandard, ServiceItem
 from qms.trail import AuditEvent
 from tests.builders import effective, new_document
@@ -409,7 +409,9 @@ ROWS = [
 @pytest.mark.parametrize(("name", "make"), [("catalogue.csv", _csv), ("catalogue.xlsx", _xlsx)])
 def test_an_import_adds_items_by_code_and_importing_it_again_changes_nothing(hall, name, make):
     data = make(ROWS)
-    result = catalogue.import_catalogue(hall["approver"], catalogue.read_table(name, data))
+    result = catalogue_import.import_catalogue(
+        hall["approver"], catalogue_import.read_table(name, data)
+    )
     db.session.commit()
     assert (result.added, result.changed) == (["SI-101", "SI-102"], [])
     made = catalogue.get_item("SI-101")
@@ -417,18 +419,22 @@ def test_an_import_adds_items_by_code_and_importing_it_again_changes_nothing(hal
     assert [w.code for w in made.windows] == ["W01", "W02"]
     assert [r.document.code for r in made.document_rows] == ["WI-07-01"]
     trail_before = db.session.scalar(select(func.count()).select_from(AuditEvent))
-    again = catalogue.import_catalogue(hall["approver"], catalogue.read_table(name, data))
+    again = catalogue_import.import_catalogue(
+        hall["approver"], catalogue_import.read_table(name, data)
+    )
     db.session.commit()
     assert (again.added, again.changed, again.unchanged) == ([], [], ["SI-101", "SI-102"])
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == trail_before
 
 
 def test_an_import_changes_an_item_whose_row_differs(hall):
-    catalogue.import_catalogue(hall["approver"], catalogue.read_table("c.csv", _csv(ROWS)))
+    catalogue_import.import_catalogue(
+        hall["approver"], catalogue_import.read_table("c.csv", _csv(ROWS))
+    )
     db.session.commit()
     changed = [ROWS[0][:2] + ["15", "2"] + ROWS[0][4:], ROWS[1]]
-    result = catalogue.import_catalogue(
-        hall["approver"], catalogue.read_table("c.csv", _csv(changed))
+    result = catalogue_import.import_catalogue(
+        hall["approver"], catalogue_import.read_table("c.csv", _csv(changed))
     )
     db.session.commit()
     assert (result.changed, result.unchanged) == (["SI-101"], ["SI-102"])
@@ -445,7 +451,9 @@ def test_a_bad_row_refuses_the_whole_import_with_each_bad_row_numbered(hall):
     ]
     trail_before = db.session.scalar(select(func.count()).select_from(AuditEvent))
     with pytest.raises(ValidationFailed) as refused:
-        catalogue.import_catalogue(hall["approver"], catalogue.read_table("c.csv", _csv(rows)))
+        catalogue_import.import_catalogue(
+            hall["approver"], catalogue_import.read_table("c.csv", _csv(rows))
+        )
     assert [e["row"] for e in refused.value.detail["rows"]] == [3, 4, 5, 6]
     assert "also on row 2" in refused.value.detail["rows"][3]["message"]
     db.session.rollback()
@@ -455,11 +463,11 @@ def test_a_bad_row_refuses_the_whole_import_with_each_bad_row_numbered(hall):
 
 def test_an_import_needs_code_and_name_columns_and_a_readable_file(hall):
     with pytest.raises(ValidationFailed):
-        catalogue.import_catalogue(hall["approver"], [["部门", "窗口"], [HALL, "W01"]])
+        catalogue_import.import_catalogue(hall["approver"], [["部门", "窗口"], [HALL, "W01"]])
     with pytest.raises(ValidationFailed):
-        catalogue.read_table("c.xlsx", b"not a workbook")
+        catalogue_import.read_table("c.xlsx", b"not a workbook")
     with pytest.raises(ValidationFailed):
-        catalogue.read_table("c.txt", b"code,name")
+        catalogue_import.read_table("c.txt", b"code,name")
 
 
 def test_the_import_page_lists_the_bad_rows_and_stores_nothing(hall, client, auth):
@@ -487,7 +495,7 @@ def test_only_the_quality_office_opens_the_import_page(hall, client, auth):
     auth.login("staff")
     assert client.get("/service-items/import").status_code == 403
     with pytest.raises(PermissionDenied):
-        catalogue.import_catalogue(hall["staff"], [HEADER, ROWS[0]])
+        catalogue_import.import_catalogue(hall["staff"], [HEADER, ROWS[0]])
 
 
 # -- the API --------------------------------------------------------------------------------
@@ -622,9 +630,9 @@ def test_the_catalogue_pages_make_as_many_queries_for_six_items_as_for_two(users
 
 
 def test_a_nul_in_an_imported_cell_is_taken_out_rather_than_refused_by_the_database(hall):
-    rows = catalogue.read_table(
+    rows = catalogue_import.read_table(
         "c.csv", _csv([["SI-101", "企业\x00设立登记", "", "", HALL, "", ""]])
     )
-    catalogue.import_catalogue(hall["approver"], rows)
+    catalogue_import.import_catalogue(hall["approver"], rows)
     db.session.commit()
     assert catalogue.get_item("SI-101").name == "企业设立登记"

@@ -6,9 +6,7 @@
   one, the promised one no longer than the statutory one.
 - An item is governed by documents of the register (by code) and by external standards
   (by number); which of them count is :mod:`qms.standards.coverage`'s rule.
-- An import (:func:`import_catalogue`) stores every row or none: a bad row refuses the
-  whole file with a row-numbered list of what is wrong; a row that matches what is
-  stored changes nothing, so importing the same file twice is harmless.
+- An import (:mod:`qms.standards.catalogue_import`) stores every row or none.
 
 Nothing here commits: the outermost ``@transactional`` call owns the transaction. The
 lookups other domains use (:func:`item_by_code`, :func:`window_by_code`,
@@ -17,16 +15,13 @@ lookups other domains use (:func:`item_by_code`, :func:`window_by_code`,
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from qms import text, trail
+from qms import trail
 from qms.auth.models import Department, User
 from qms.documents import services as documents
 from qms.errors import NotFound, PermissionDenied, ValidationFailed
@@ -83,7 +78,8 @@ def can_manage_catalogue(user) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.has_role(*OFFICE_ROLES)
 
 
-def _guard(actor: User) -> None:
+def require_office(actor: User) -> None:
+    """Refuse ``actor`` unless :func:`can_manage_catalogue` allows them."""
     if not can_manage_catalogue(actor):
         raise PermissionDenied(_("Only the quality office may change the service catalogue."))
 
@@ -159,7 +155,8 @@ def department_names() -> list[str]:
 # -- checking what is given -----------------------------------------------------------------
 
 
-def _code(value, field: str = "code") -> str:
+def check_code(value, field: str = "code") -> str:
+    """Return an item's or window's code, stripped; raise :class:`ValidationFailed`."""
     code = str(value or "").strip()
     if not code:
         raise ValidationFailed(_("A code is required."), field=field)
@@ -297,8 +294,8 @@ def window_snapshot(window: ServiceWindow) -> dict:
 @transactional
 def add_window(actor: User, code: str, name: str, department: str | None = None) -> ServiceWindow:
     """Add a window of the service hall, staffed by ``department`` (a name)."""
-    _guard(actor)
-    code = _code(code)
+    require_office(actor)
+    code = check_code(code)
     if window_by_code(code) is not None:
         raise ValidationFailed(_("There is already a window %(code)s.", code=code), field="code")
     window = ServiceWindow(code=code, name=_name(name, 200), active=True)
@@ -314,7 +311,7 @@ def add_window(actor: User, code: str, name: str, department: str | None = None)
 @transactional
 def change_window(actor: User, window: ServiceWindow, **changes) -> ServiceWindow:
     """Change a window's name, department (a name) or whether it is ``active``."""
-    _guard(actor)
+    require_office(actor)
     before = window_snapshot(window)
     if "name" in changes:
         window.name = _name(changes["name"], 200)
@@ -345,7 +342,7 @@ ITEM_FIELDS = (
 )
 
 
-def _apply(item: ServiceItem, changes: dict) -> None:
+def apply_item_changes(item: ServiceItem, changes: dict) -> None:
     """Check ``changes`` and set them on ``item``; raise :class:`ValidationFailed`."""
     if "name" in changes:
         item.name = _name(changes["name"], 300)
@@ -382,8 +379,8 @@ def _apply(item: ServiceItem, changes: dict) -> None:
 def add_item(actor: User, code: str, name: str, **fields) -> ServiceItem:
     """Add a service item; ``fields`` may hold legal_basis, promised_days, statutory_days,
     department (a name), windows (codes), documents (codes) and standards (numbers)."""
-    _guard(actor)
-    code = _code(code)
+    require_office(actor)
+    code = check_code(code)
     if item_by_code(code) is not None:
         raise ValidationFailed(
             _("There is already a service item %(code)s.", code=code), field="code"
@@ -392,7 +389,7 @@ def add_item(actor: User, code: str, name: str, **fields) -> ServiceItem:
     if unknown:
         raise ValidationFailed(_("Unknown fields: %(names)s.", names=", ".join(sorted(unknown))))
     item = ServiceItem(code=code, name="", legal_basis="", active=True)
-    _apply(item, {"name": name, **fields})
+    apply_item_changes(item, {"name": name, **fields})
     db.session.add(item)
     db.session.flush()
     trail.record("service_item.added", "service_item", code, after=item_snapshot(item), user=actor)
@@ -403,12 +400,12 @@ def add_item(actor: User, code: str, name: str, **fields) -> ServiceItem:
 def change_item(actor: User, item: ServiceItem, **changes) -> ServiceItem:
     """Change an item; ``changes`` holds any of :data:`ITEM_FIELDS` (``active=False``
     deactivates it: it leaves the coverage figures and the lists, its history stays)."""
-    _guard(actor)
+    require_office(actor)
     unknown = set(changes) - set(ITEM_FIELDS)
     if unknown:
         raise ValidationFailed(_("Unknown fields: %(names)s.", names=", ".join(sorted(unknown))))
     before = item_snapshot(item)
-    _apply(item, changes)
+    apply_item_changes(item, changes)
     after = item_snapshot(item)
     if after == before:
         raise ValidationFailed(_("Nothing was changed."))
@@ -436,7 +433,7 @@ def successor_in_force(standard: ExternalStandard) -> ExternalStandard | None:
 def take_replacements(actor: User, item: ServiceItem) -> list[str]:
     """Govern ``item`` by the standards in force that replace its replaced or withdrawn
     ones (缺标补标 in one step); return the numbers taken. Refused when none has one."""
-    _guard(actor)
+    require_office(actor)
     numbers = [row.standard.number for row in item.standard_rows]
     taken = []
     for row in item.standard_rows:
@@ -454,184 +451,3 @@ def take_replacements(actor: User, item: ServiceItem) -> list[str]:
         )
     change_item(actor, item, standards=numbers)
     return taken
-
-
-# -- import -------------------------------------------------------------------------------
-
-#: The headers a catalogue file may use for each field, Chinese and English (lower case).
-HEADERS = {
-    "code": ("事项编码", "编码", "code", "item code"),
-    "name": ("事项名称", "名称", "name", "item name"),
-    "legal_basis": ("设定依据", "法律依据", "legal basis", "legal_basis"),
-    "statutory_days": ("法定时限", "法定办结时限", "statutory days", "statutory_days"),
-    "promised_days": ("承诺时限", "承诺办结时限", "promised days", "promised_days"),
-    "department": ("部门", "实施部门", "department"),
-    "windows": ("窗口", "办理窗口", "windows", "window"),
-    "documents": ("文件", "规范", "工作规范", "documents"),
-    "standards": ("标准", "standards"),
-}
-_DAYS = re.compile(r"^\s*(\d+)\s*(个?工作日|日|天|working days?|days?)?\s*$", re.IGNORECASE)
-_LIST = re.compile(r"[,;，；、\n]")
-
-
-@dataclass
-class RowError:
-    """What is wrong with one row of an import; ``row`` counts from 1 at the header."""
-
-    row: int
-    message: str
-
-    def as_dict(self) -> dict:
-        return {"row": self.row, "message": self.message}
-
-
-@dataclass
-class ImportResult:
-    added: list[str]
-    changed: list[str]
-    unchanged: list[str]
-
-
-def read_table(filename: str, data: bytes) -> list[list[str]]:
-    """Return the rows of an uploaded ``.xlsx`` or ``.csv`` file, header first, as text."""
-    name = (filename or "").lower()
-    if name.endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:  # openpyxl raises many kinds on a file that is not a workbook
-            raise ValidationFailed(
-                _("The file is not an XLSX workbook that can be read."), field="file"
-            ) from None
-        sheet = book.worksheets[0]
-        rows = [
-            ["" if v is None else _cell(v) for v in row]
-            for row in sheet.iter_rows(values_only=True)
-        ]
-        book.close()
-        return rows
-    if name.endswith(".csv"):
-        try:
-            content = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationFailed(_("A CSV file must be UTF-8 text."), field="file") from None
-        # A NUL cannot be stored (PostgreSQL refuses it): take it out, as forms do.
-        try:
-            return [[text.clean(c) for c in row] for row in csv.reader(io.StringIO(content))]
-        except csv.Error as exc:
-            raise ValidationFailed(
-                _("The CSV file cannot be read: %(error)s", error=str(exc)), field="file"
-            ) from None
-    raise ValidationFailed(_("Upload an .xlsx or .csv file."), field="file")
-
-
-def _cell(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return text.clean(str(value))
-
-
-def _columns(header: list[str]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for index, title in enumerate(header):
-        title = str(title or "").strip().lower()
-        for field, names in HEADERS.items():
-            if title in names and field not in columns:
-                columns[field] = index
-    missing = [HEADERS[f][0] for f in ("code", "name") if f not in columns]
-    if missing:
-        raise ValidationFailed(
-            _("The header row must name the columns %(names)s.", names="、".join(missing)),
-            field="file",
-            detail={"rows": [{"row": 1, "message": _("No code or name column.")}]},
-        )
-    return columns
-
-
-def _row_days(value: str, label: str) -> int | None:
-    if not value.strip():
-        return None
-    match = _DAYS.match(value)
-    if not match:
-        raise ValidationFailed(
-            _(
-                "%(label)s must be a whole number of working days, not “%(value)s”.",
-                label=label,
-                value=value.strip()[:40],
-            ),
-        )
-    return int(match.group(1))
-
-
-def _row_values(row: list[str], columns: dict[str, int]) -> dict:
-    def cell(field: str) -> str:
-        index = columns.get(field)
-        return str(row[index]).strip() if index is not None and index < len(row) else ""
-
-    values: dict = {"code": cell("code"), "name": cell("name")}
-    for field in ("legal_basis", "department"):
-        if field in columns:
-            values[field] = cell(field)
-    if "statutory_days" in columns:
-        values["statutory_days"] = _row_days(cell("statutory_days"), _("The statutory limit"))
-    if "promised_days" in columns:
-        values["promised_days"] = _row_days(cell("promised_days"), _("The promised limit"))
-    for field in ("windows", "documents", "standards"):
-        if field in columns:
-            values[field] = [v.strip() for v in _LIST.split(cell(field)) if v.strip()]
-    return values
-
-
-@transactional
-def import_catalogue(actor: User, rows: list[list[str]]) -> ImportResult:
-    """Add or change the items of ``rows`` (a header row, then one item a row), by code.
-
-    Every row is checked; if any is bad nothing is stored and :class:`ValidationFailed`
-    carries ``detail={"rows": [{row, message}, …]}``, rows counted from 1 at the header.
-    A row that matches what is stored is left alone, with no trail event.
-    """
-    _guard(actor)
-    rows = [r for r in rows or [] if any(str(c or "").strip() for c in r)]
-    if not rows:
-        raise ValidationFailed(_("The file is empty."), field="file")
-    columns = _columns(rows[0])
-    errors: list[RowError] = []
-    seen: dict[str, int] = {}
-    result = ImportResult([], [], [])
-    for number, row in enumerate(rows[1:], start=2):
-        # A bad row's half-applied changes are harmless: the unit of work rolls all back.
-        try:
-            values = _row_values(row, columns)
-            code = _code(values.pop("code"))
-            if code in seen:
-                raise ValidationFailed(
-                    _("The code %(code)s is also on row %(row)s.", code=code, row=seen[code])
-                )
-            seen[code] = number
-            item = item_by_code(code)
-            if item is None:
-                add_item(actor, code, **values)
-                result.added.append(code)
-                continue
-            before = item_snapshot(item)
-            _apply(item, {"active": True, **values})
-            after = item_snapshot(item)
-            if after == before:
-                result.unchanged.append(code)
-                continue
-            db.session.flush()
-            trail.record("service_item.changed", "service_item", code, before, after, user=actor)
-            result.changed.append(code)
-        except ValidationFailed as exc:
-            errors.append(RowError(number, exc.message))
-    if errors:
-        lines = [_("Row %(row)s: %(message)s", row=e.row, message=e.message) for e in errors]
-        raise ValidationFailed(
-            _("Nothing was imported: %(count)s rows are wrong.", count=len(errors))
-            if len(errors) > 1
-            else _("Nothing was imported: %(error)s", error=lines[0]),
-            field="file",
-            detail={"rows": [e.as_dict() for e in errors]},
-        )
-    return result

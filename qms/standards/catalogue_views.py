@@ -11,7 +11,7 @@ from qms.errors import ServiceError, ValidationFailed
 from qms.forms import codes, options, show_error
 from qms.navigation import NavItem, register_nav, register_work
 from qms.reviews.permissions import can_view_dashboard
-from qms.standards import catalogue, catalogue_labels, coverage
+from qms.standards import catalogue, catalogue_import, catalogue_labels, coverage
 from qms.standards.catalogue_forms import ImportForm, ItemForm, WindowForm
 
 bp = Blueprint("service_items", __name__)
@@ -245,8 +245,8 @@ def import_file():
         try:
             if upload is None or not getattr(upload, "filename", ""):
                 raise ValidationFailed(_("Choose a file to import."), field="file")
-            rows = catalogue.read_table(upload.filename, upload.read())
-            result = catalogue.import_catalogue(current_user, rows)
+            rows = catalogue_import.read_table(upload.filename, upload.read())
+            result = catalogue_import.import_catalogue(current_user, rows)
         except ServiceError as exc:
             show_error(form, exc)
             errors = (exc.detail or {}).get("rows", []) if isinstance(exc.detail, dict) else []
