@@ -444,6 +444,7 @@ def test_an_import_changes_an_item_whose_row_differs(hall):
 def test_a_bad_row_refuses_the_whole_import_with_each_bad_row_numbered(hall):
     rows = [
         ROWS[0],
+        ["", "", "", "", "", "", ""],  # a blank row still counts in the numbering
         ["SI-102", "食品经营许可", "5", "10", APPROVAL, "W02", ""],  # promised > statutory
         ["SI-103", "", "5", "", HALL, "", ""],  # no name
         ["SI-104", "户籍迁移", "5", "", HALL, "W99", ""],  # no such window
@@ -454,7 +455,7 @@ def test_a_bad_row_refuses_the_whole_import_with_each_bad_row_numbered(hall):
         catalogue_import.import_catalogue(
             hall["approver"], catalogue_import.read_table("c.csv", _csv(rows))
         )
-    assert [e["row"] for e in refused.value.detail["rows"]] == [3, 4, 5, 6]
+    assert [e["row"] for e in refused.value.detail["rows"]] == [4, 5, 6, 7]
     assert "also on row 2" in refused.value.detail["rows"][3]["message"]
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(ServiceItem)) == 0

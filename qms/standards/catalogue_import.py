@@ -48,7 +48,7 @@ _LIST = re.compile(r"[,;，；、\n]")
 
 @dataclass
 class RowError:
-    """What is wrong with one row of an import; ``row`` counts from 1 at the header."""
+    """What is wrong with one row of an import; ``row`` is its number in the file."""
 
     row: int
     message: str
@@ -164,14 +164,18 @@ def import_catalogue(actor: User, rows: list[list[str]]) -> ImportResult:
     A row that matches what is stored is left alone, with no trail event.
     """
     require_office(actor)
-    rows = [r for r in rows or [] if any(str(c or "").strip() for c in r)]
-    if not rows:
+    # Numbered as the spreadsheet shows them, blank rows included, so that a row the
+    # refusal names is the row the user finds.
+    numbered = [
+        (n, r) for n, r in enumerate(rows or [], start=1) if any(str(c or "").strip() for c in r)
+    ]
+    if not numbered:
         raise ValidationFailed(_("The file is empty."), field="file")
-    columns = _columns(rows[0])
+    columns = _columns(numbered[0][1])
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     result = ImportResult([], [], [])
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in numbered[1:]:
         # A bad row's half-applied changes are harmless: the unit of work rolls all back.
         try:
             values = _row_values(row, columns)
