@@ -97,6 +97,7 @@ BLUEPRINTS = (
     "qms.equipment.views",
     "qms.notifications.views",
     "qms.webhooks.views",
+    "qms.standards.catalogue_views",
 )
 
 

@@ -201,6 +201,11 @@ EXPECTED: dict[str, Rule] = {
     "api_standards.StandardOne": api(ok=404),  # none seeded
     "api_standards.Standards": api(),
     "api_standards.change_status": change(),
+    "api_service_items.ServiceItemOne": api(ok=404),  # none seeded
+    "api_service_items.ServiceItems": api(),
+    "api_service_items.WindowOne": api(ok=404),  # none seeded
+    "api_service_items.Windows": api(),
+    "api_service_items.get_coverage": api(),
     "api_suppliers.SupplierOne": api(ok=404),
     "api_suppliers.Suppliers": api(),
     "api_suppliers.change_status": change(),
@@ -366,6 +371,18 @@ EXPECTED: dict[str, Rule] = {
     "standards.status": change(),
     "standards.table": page(),
     "standards.uncite": change(),
+    "service_items.add": change(),
+    "service_items.add_window": change(),
+    "service_items.change": change(),
+    "service_items.change_window": change(),
+    "service_items.detail": page(NOBODY, denied=404),  # none seeded
+    "service_items.gaps": page(),
+    "service_items.import_file": page(MANAGERS),
+    "service_items.index": page(),
+    "service_items.set_active": change(),
+    "service_items.take_replacement": change(),
+    "service_items.window": page(NOBODY, denied=404),  # none seeded
+    "service_items.windows": page(),
     "suppliers.add": change(),
     "suppliers.change": change(),
     "suppliers.detail": page(NOBODY, denied=404),  # none seeded

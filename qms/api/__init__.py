@@ -170,6 +170,7 @@ API_BLUEPRINTS = (
     "qms.api.people",
     "qms.api.trail",
     "qms.api.webhooks",
+    "qms.api.service_items",
 )
 
 

@@ -212,6 +212,12 @@ def _load(lang: str, progress: Callable[[int, int], None] | None) -> None:
             done += len(batch)
             if progress:
                 progress(done, total)
+        # The service catalogue, governed by the documents now in force; before the year's
+        # stories, which name its items and windows.
+        from qms.demo.service_centre import load_catalogue
+
+        clock.move_to(office_moment(today - timedelta(days=HISTORY_DAYS), 11))
+        load_catalogue(lang)
     from qms.demo.activity import load_activity
     from qms.demo.standards import load_standards
     from qms.notifications import services as notifications
