@@ -22,6 +22,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -1045,6 +1046,46 @@ def to_editable_docx(body: str, media: Mapping[str, bytes] | None = None) -> byt
             ["--from", "json", "--to", "docx", f"--reference-doc={reference}", "--output", "-"],
             json.dumps(doc).encode(),
         )
+
+
+def redline_to_docx(html: str, author: str, when: datetime) -> bytes:
+    """Write a redline's HTML (``<ins>``, ``<del>``) as DOCX with Word's tracked changes.
+
+    Pandoc reads the two as underline and strikeout; as its ``insertion`` and ``deletion``
+    spans, naming who and when, its DOCX writer makes them Word revisions to accept or
+    reject.
+
+    :raises RenderError: pandoc failed.
+    """
+    doc = json.loads(_pandoc(["--from", "html", "--to", "json"], _CLEANER.clean(html).encode()))
+    attrs = [["author", author], ["date", when.strftime("%Y-%m-%dT%H:%M:%SZ")]]
+
+    def rule(element: dict[str, Any]) -> list[Any] | None:
+        kind = {"Underline": "insertion", "Strikeout": "deletion"}.get(element["t"])
+        if kind is None:
+            return None
+        return [{"t": "Span", "c": [["", [kind], attrs], element["c"]]}]
+
+    doc["blocks"] = _rewrite(doc["blocks"], rule)
+    _prepare(doc, image_dir=None)
+    with tempfile.TemporaryDirectory(prefix="qms-docx-") as tmp:
+        reference = Path(tmp) / "reference.docx"
+        reference.write_bytes(_default_reference_docx())
+        return _pandoc(
+            ["--from", "json", "--to", "docx", f"--reference-doc={reference}", "--output", "-"],
+            json.dumps(doc).encode(),
+        )
+
+
+def redline_to_pdf(html: str, copy: ControlledCopy) -> bytes:
+    """Typeset a redline's HTML as PDF: insertions underlined, deletions struck through.
+
+    :raises RenderError: pandoc or the typesetter failed.
+    """
+    body = _pandoc(
+        ["--from", "html", "--to", _MARKDOWN, "--wrap=none"], _CLEANER.clean(html).encode()
+    )
+    return to_pdf(body.decode(), copy)
 
 
 # -- PDF ----------------------------------------------------------------------

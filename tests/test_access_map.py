@@ -253,6 +253,7 @@ EXPECTED: dict[str, Rule] = {
     "documents.detail": page(),
     "documents.diff": page(),
     "documents.draft_word": page(NOBODY, denied=404),  # no draft seeded
+    "documents.formatted_redline": page(),
     "documents.edit": page(AUTHORS),
     "documents.media": page(NOBODY, denied=404),
     "documents.new_change_request": page(),

@@ -51,7 +51,7 @@ class AcknowledgedSchema(Schema):
     )
 
 
-class CoverageSchema(Schema):
+class AcknowledgementCoverageSchema(Schema):
     code = fields.String()
     revision = fields.String(allow_none=True)
     acknowledged = fields.Integer(metadata={"description": "Staff concerned who acknowledged"})
@@ -83,7 +83,7 @@ class Reading(MethodView):
 
 
 @blp.route("/<code>")
-@blp.response(200, CoverageSchema)
+@blp.response(200, AcknowledgementCoverageSchema)
 @refusals(blp, 404)
 def coverage(code):
     """Show how many of the staff concerned acknowledged the document's effective revision."""

@@ -139,7 +139,7 @@ class GapSchema(Schema):
     reasons = fields.List(fields.Nested(ReasonSchema))
 
 
-class CoverageSchema(Schema):
+class StandardCoverageSchema(Schema):
     target = fields.Integer(metadata={"description": "The target coverage, in percent"})
     overall = fields.Nested(ShareSchema)
     departments = fields.List(fields.Nested(ShareSchema))
@@ -204,7 +204,7 @@ class WindowOne(MethodView):
 
 
 @blp.route("/coverage", methods=["GET"])
-@blp.response(200, CoverageSchema)
+@blp.response(200, StandardCoverageSchema)
 def get_coverage():
     """Standard coverage overall and per department against its target, and the gaps."""
     assessed = coverage.assess()

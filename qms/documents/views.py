@@ -25,6 +25,7 @@ from qms import clock, render, spreadsheets, trail
 from qms.audits.checklists import clause_titles
 from qms.auth.models import Department
 from qms.clauses import in_order
+from qms.documents import formatted_redline as formatted
 from qms.documents import history_views, rendering, services, word
 from qms.documents.forms import (
     AcknowledgeSelectedForm,
@@ -377,6 +378,49 @@ def diff(code: str):
     result = redline(services.revision_content(old), services.revision_content(new))
     return render_template(
         "documents/diff.html", doc=doc, old=old, new=new, labels=labels, result=result
+    )
+
+
+@bp.get("/<code>/redline")
+def formatted_redline(code: str):
+    """The redline on the formatted document, full width; as DOCX with tracked changes."""
+    doc = services.get_document(code)
+    labels = [r.label for r in doc.revisions]
+    if not labels:
+        abort(404)
+    to_label = request.args.get("to") or labels[-1]
+    from_label = request.args.get("from") or (labels[-2] if len(labels) > 1 else labels[-1])
+    if from_label not in labels or to_label not in labels:
+        abort(404)
+    old = services.get_revision(doc, from_label)
+    new = services.get_revision(doc, to_label)
+    result = formatted.between(old, new)
+    fmt = request.args.get("format")
+    if fmt == "docx":
+        data = formatted.tracked_docx(result, new.author.display_name, new.created_at)
+        return send_file(
+            io.BytesIO(data),
+            mimetype=rendering.FORMATS["docx"],
+            download_name=f"{doc.code}-{old.label}-{new.label}-redline.docx",
+            as_attachment=True,
+        )
+    if fmt == "pdf":
+        data = formatted.redline_pdf(result, new)
+        return send_file(
+            io.BytesIO(data),
+            mimetype=rendering.FORMATS["pdf"],
+            download_name=f"{doc.code}-{old.label}-{new.label}-redline.pdf",
+            as_attachment=True,
+        )
+    if fmt is not None:
+        abort(400)
+    return render_template(
+        "documents/formatted_redline.html",
+        doc=doc,
+        old=old,
+        new=new,
+        labels=labels,
+        result=result,
     )
 
 
