@@ -122,6 +122,7 @@ LATIN_ANYWHERE = {
     "XLSX",
     "CSV",
     "Markdown",
+    "Word",  # the word processor, named as Chinese names it: 在 Word 中编辑
     "SHA",
     "UTC",
     "CST",
