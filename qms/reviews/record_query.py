@@ -221,7 +221,13 @@ def check_query(raw) -> dict:
     except (TypeError, ValueError):
         factor = 0
     if factor not in FACTORS:
-        raise _fail(_("The factor is 1, 100 (%%) or 1000 (‰)."))
+        raise _fail(
+            _(
+                "The factor is 1, 100 (%(percent)s) or 1000 (%(permille)s).",
+                percent="%",
+                permille="‰",
+            )
+        )
     moment = str(raw.get("date") or SUBMITTED).strip()
     if moment != SUBMITTED:
         fd = defn.field(moment)
