@@ -374,3 +374,30 @@ def test_the_api_accepts_and_returns_the_query_and_the_records_of_a_value(checki
         json={**body | {"name": "Other"}, "query": {**ERRORS_QUERY, "date": "nowhere"}},
     )
     assert bad.status_code == 422
+
+
+# -- the demo ----------------------------------------------------------------------------------
+
+
+def test_the_demo_certificate_errors_objective_is_computed_from_the_checking_records(ctx):
+    from qms import demo
+
+    demo.load_demo("en")
+    db.session.commit()
+    objective = db.session.scalar(
+        select(Objective).where(Objective.name == "Certificate errors found at checking")
+    )
+    assert objective.source == "record_query" and objective.unit == "‰"
+    assert objective.source_query["form"] == "RF-07-03-01"
+    assert len(objective.measurements) == 3
+    for m in objective.measurements:
+        matched, base = m.records["matched"], m.records["base"]
+        assert base and set(matched) <= set(base)
+        assert m.value == round(len(matched) * 1000 / len(base), 2)
+        checked = [records.get_record(n) for n in base]
+        wrong = sorted(r.number for r in checked if r.values["result"] != "pass")
+        assert wrong == matched
+        first, last = periods.bounds(m.period)
+        assert all(
+            first.isoformat() <= r.values["checked_at"][:10] <= last.isoformat() for r in checked
+        )
