@@ -63,12 +63,12 @@
       var ops = f.operators.map(function (o) { return { value: o.op, label: o.label }; });
       if (!f.operators.some(function (o) { return o.op === c.op; })) c.op = ops[0].value;
       var row = el("div", { "class": "query-condition toolbar" });
-      var fieldBox = select(fields.map(function (x) { return { value: x.key, label: x.label }; }), c.field, t.form);
+      var fieldBox = select(fields.map(function (x) { return { value: x.key, label: x.label }; }), c.field, t.field);
       fieldBox.addEventListener("change", function () {
         list[index] = { field: fieldBox.value, op: "" };
         render();
       });
-      var opBox = select(ops, c.op);
+      var opBox = select(ops, c.op, t.operator);
       opBox.addEventListener("change", function () { c.op = opBox.value; delete c.other; render(); });
       row.appendChild(fieldBox);
       row.appendChild(opBox);
@@ -79,7 +79,7 @@
         }
         if (others.length) {
           var against = select([{ value: "", label: t.value }].concat(
-            others.map(function (x) { return { value: x.key, label: x.label }; })), c.other || "");
+            others.map(function (x) { return { value: x.key, label: x.label }; })), c.other || "", t.against);
           against.addEventListener("change", function () {
             if (against.value) { c.other = against.value; delete c.value; } else { delete c.other; }
             render();
@@ -90,10 +90,10 @@
           var input;
           var multiple = c.op === "in" || c.op === "not_in";
           if (f.options.length && !multiple) {
-            input = select([{ value: "", label: t.choose }].concat(f.options), c.value || "");
+            input = select([{ value: "", label: t.choose }].concat(f.options), c.value || "", t.value);
           } else {
             var type = { date: "date", datetime: "datetime-local", number: "number", integer: "number" }[f.type] || "text";
-            input = el("input", { type: multiple ? "text" : type });
+            input = el("input", { type: multiple ? "text" : type, "aria-label": t.value });
             input.value = Array.isArray(c.value) ? c.value.join(",") : (c.value === undefined ? "" : c.value);
           }
           input.addEventListener("change", function () {
