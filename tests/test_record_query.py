@@ -302,6 +302,9 @@ def test_an_objective_defined_in_the_browser_shows_its_value_and_its_records(
     client.post(f"/objectives/{objective.id}/refresh", data={"period": "2026-10"})
     page = client.get(f"/objectives/{objective.id}").get_data(as_text=True)
     assert "500" in page and "from 4 records" in page
+    assert "Result does not equal pass" in page and "Period by: Checked at" in page
+    edit = client.get(f"/objectives/{objective.id}/edit").get_data(as_text=True)
+    assert "&#34;date&#34;: &#34;checked_at&#34;" in edit or '"date": "checked_at"' in edit
     listing = client.get(f"/objectives/{objective.id}/records?period=2026-10").get_data(
         as_text=True
     )

@@ -280,7 +280,12 @@ def _put(
             "value": value,
             "note": note,
             "origin": origin,
-            **({"records": records} if records is not None else {}),
+            # How many records it came from; their numbers stay on the measurement.
+            **(
+                {"records": len(records["matched"]), "base": len(records["base"])}
+                if records is not None
+                else {}
+            ),
         },
         user=actor,
     )

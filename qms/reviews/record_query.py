@@ -403,6 +403,48 @@ def evaluate(query: dict, start: date, end: date) -> Outcome:
     )
 
 
+@dataclass
+class Description:
+    """A query in words, with the field labels of the form's current revision."""
+
+    conditions: list[str]
+    base: list[str]
+    date: str
+
+
+def describe(query: dict) -> Description:
+    """Put a stored query in words for its objective's page."""
+    try:
+        fields = {fd.key: fd for fd in records.definition(query["form"]).fields}
+    except ServiceError:
+        fields = {}
+
+    def label(key: str) -> str:
+        return fields[key].label if key in fields else key
+
+    def shown(fd: FieldDef | None, value) -> str:
+        if isinstance(value, list):
+            return ", ".join(shown(fd, v) for v in value)
+        if fd is not None and fd.options:
+            return fd.option_label(str(value))
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def words(condition: dict) -> str:
+        text = f"{label(condition['field'])} {operator_label(condition['op'])}"
+        if "other" in condition:
+            return f"{text} {label(condition['other'])}"
+        if "value" in condition:
+            return f"{text} {shown(fields.get(condition['field']), condition['value'])}"
+        return text
+
+    moment = query.get("date", SUBMITTED)
+    return Description(
+        [words(c) for c in query.get("conditions", [])],
+        [words(c) for c in query.get("base", [])],
+        _("submission time") if moment == SUBMITTED else label(moment),
+    )
+
+
 def unit_of(query: dict) -> str:
     """The unit a query's value is in."""
     if query["measure"] == "count":

@@ -316,6 +316,11 @@ def _render_objective(objective, measure_form=None, import_form=None, status=200
             preventive_url=sources.new_action_url(),
             example=periods.EXAMPLES[objective.frequency],
             events=audit_trail.events_for("objective", str(objective.id)),
+            query_words=(
+                record_query.describe(objective.source_query)
+                if objective.source == "record_query" and objective.source_query
+                else None
+            ),
         ),
         status,
     )
