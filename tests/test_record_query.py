@@ -125,6 +125,24 @@ def test_an_on_time_percentage_compares_two_date_fields_of_each_record(checking)
     assert outcome.base == numbers([*on_time, late])
 
 
+def test_a_condition_compares_a_moment_with_a_date_and_a_multiple_choice_by_its_options(
+    checking,
+):
+    late = check(checking, 1, checked_at="2026-10-20T08:00", checks=["seal", "address"])
+    check(checking, 2, checked_at="2026-10-20T09:00", checks=["address"])
+    check(checking, 3, checked_at="2026-10-14T23:59", checks=["seal"])
+    query = {
+        "form": CODE,
+        "measure": "count",
+        "date": "checked_at",
+        "conditions": [
+            {"field": "checked_at", "op": "ge", "value": "2026-10-15"},
+            {"field": "checks", "op": "in", "value": ["seal"]},
+        ],
+    }
+    assert objectives.preview(query, "monthly", "2026-10")[1].matched == [late.number]
+
+
 def test_an_amended_record_counts_once_by_its_current_version(checking):
     first = check(checking, 1, "pass")
     check(checking, 2, "pass")

@@ -294,6 +294,15 @@ def _order(op: str, left, right) -> bool:
         return False
 
 
+def _wanted(fd: FieldDef, value):
+    """Return a condition's value as comparable with what :func:`_read` makes of a record's."""
+    if fd.type == "checkbox":
+        return bool(value)
+    if fd.type == "multiselect":
+        return str(value)  # one option, looked for among the record's
+    return _read(fd, value)
+
+
 def _equals(fd: FieldDef, value, wanted) -> bool:
     if fd.type == "checkbox":
         return bool(value) == wanted
@@ -320,9 +329,9 @@ def _matches(condition: dict, fields: dict, values: dict) -> bool:
     if fd is None:
         return op in ("ne", "not_in")
     if op in ("in", "not_in"):
-        found = any(_equals(fd, value, _read(fd, item)) for item in wanted)
+        found = any(_equals(fd, value, _wanted(fd, item)) for item in wanted)
         return found if op == "in" else not found
-    wanted = _read(fd, wanted) if fd.type != "checkbox" else bool(wanted)
+    wanted = _wanted(fd, wanted)
     if op == "eq":
         return _equals(fd, value, wanted)
     if op == "ne":
