@@ -7,6 +7,10 @@ date-and-time field of the form, or the submission time. Its value over a period
 count of matching records, or matching ÷ base × factor (100 for %, 1000 for ‰), and it
 carries the numbers of the records it came from.
 
+The records a ratio counts are base records that also meet its conditions. "Does not
+equal" and "is none of" take an empty value too (a record without a result is not a
+"pass"); greater and less than never do.
+
 Only the current version of each record counts (the record row holds it), void records
 never do, and a record is read by the keys of its own revision: a field its revision
 does not have is empty.
