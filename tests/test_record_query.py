@@ -143,6 +143,15 @@ def test_a_condition_compares_a_moment_with_a_date_and_a_multiple_choice_by_its_
     assert objectives.preview(query, "monthly", "2026-10")[1].matched == [late.number]
 
 
+def test_a_record_without_the_value_does_not_equal_it(checking):
+    blank = records.submit_record(
+        checking["staff"], CODE, {"certificate_no": "C-1", "checked_at": "2026-10-05T10:00"}
+    )
+    check(checking, 2, "pass")
+    _period, outcome = objectives.preview(ERRORS_QUERY, "monthly", "2026-10")
+    assert outcome.matched == [blank.number] and outcome.value == 500.0
+
+
 def test_an_amended_record_counts_once_by_its_current_version(checking):
     first = check(checking, 1, "pass")
     check(checking, 2, "pass")
