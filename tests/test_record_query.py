@@ -366,6 +366,23 @@ def test_a_bad_query_typed_in_the_browser_keeps_the_form_and_names_the_field(
     assert db.session.scalar(select(func.count()).select_from(Objective)) == 0
 
 
+def test_the_records_behind_a_value_link_only_those_the_reader_may_open(checking, client, auth):
+    from qms.auth.services import create_user
+
+    other = create_user("other", "pw-other-123456", ["staff"], "Quality Office")
+    mine = check(checking, 1, "corrected")
+    theirs = records.submit_record(
+        other, CODE, {"certificate_no": "C-2", "result": "pass", "checked_at": "2026-10-06T10:00"}
+    )
+    objective = make(checking)
+    objectives.refresh(objective, "2026-10")
+    db.session.commit()
+    auth.login("staff")
+    page = client.get(f"/objectives/{objective.id}/records?period=2026-10").get_data(as_text=True)
+    assert f'href="/records/{mine.number}"' in page
+    assert theirs.number in page and f'href="/records/{theirs.number}"' not in page
+
+
 def test_only_the_quality_office_previews_a_query(checking, client, auth):
     auth.login("staff")
     answer = client.post("/objectives/query/preview", json={"query": ERRORS_QUERY})

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from qms.auth import visibility
 from qms.errors import ServiceError, ValidationFailed
 from qms.extensions import db
 from qms.records import services as records
@@ -456,6 +457,20 @@ def describe(query: dict) -> Description:
         [words(c) for c in query.get("base", [])],
         _("submission time") if moment == SUBMITTED else label(moment),
     )
+
+
+def visible_numbers(form: str, numbers: list[str], viewer) -> set[str]:
+    """Return which of a value's record ``numbers`` the ``viewer`` may open, in one query.
+
+    The value counts every department's records; the list of them links only those the
+    viewer's record pages would show (:mod:`qms.auth.visibility`).
+    """
+    if not numbers:
+        return set()
+    if visibility.sees_all(viewer, "record"):
+        return set(numbers)
+    listed = records.list_records(form=form, viewer=viewer).subquery()
+    return set(db.session.scalars(select(listed.c.number).where(listed.c.number.in_(numbers))))
 
 
 def unit_of(query: dict) -> str:

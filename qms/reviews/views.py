@@ -287,13 +287,16 @@ def objective_records(ident: int):
     period = request.args.get("period", "")
     measurement = next((m for m in objective.measurements if m.period == period), None)
     evidence = (measurement.records if measurement else None) or {}
+    matched, base = evidence.get("matched", []), evidence.get("base", [])
+    form = (objective.source_query or {}).get("form", "")
     return render_template(
         "reviews/objective_records.html",
         objective=objective,
         period=period,
         measurement=measurement,
-        matched=evidence.get("matched", []),
-        base=evidence.get("base", []),
+        matched=matched,
+        base=base,
+        visible=record_query.visible_numbers(form, sorted(set(matched) | set(base)), current_user),
     )
 
 
