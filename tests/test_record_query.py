@@ -257,6 +257,19 @@ def test_the_query_is_kept_cleaned_and_in_the_trail(checking):
     assert event.after["query"]["form"] == CODE
 
 
+def test_changing_the_query_is_in_the_trail_and_another_source_drops_it(checking):
+    from qms import trail
+
+    objective = make(checking)
+    objectives.update_objective(
+        checking["approver"], objective, query={**ERRORS_QUERY, "factor": 100}, unit="%"
+    )
+    event = trail.events_for("objective", str(objective.id))[-1]
+    assert event.before["query"]["factor"] == 1000 and event.after["query"]["factor"] == 100
+    objectives.update_objective(checking["approver"], objective, source="manual")
+    assert objective.source_query is None
+
+
 # -- the computation's statements -----------------------------------------------------------
 
 
