@@ -26,6 +26,13 @@ class MeasurementSchema(Schema):
     meets_target = fields.Boolean(allow_none=True)
     entered_by = fields.Method("get_entered_by")
     entered_at = fields.DateTime()
+    records = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "For a value computed by a record query: the numbers of the "
+            "records counted (matched) and of the base records of a ratio (base)."
+        },
+    )
 
     def get_entered_by(self, m):
         return m.entered_by.username if m.entered_by else None
@@ -40,6 +47,7 @@ class ObjectiveSchema(Schema):
     frequency = fields.String()
     source = fields.String()
     source_form = fields.String(allow_none=True)
+    query = fields.Dict(attribute="source_query", allow_none=True)
     method = fields.String()
     owner = fields.Method("get_owner")
     active = fields.Boolean()
@@ -66,6 +74,16 @@ class ObjectiveCreateSchema(Schema):
     method = fields.String(load_default="")
     owner = fields.String(load_default=None, allow_none=True)
     source_form = fields.String(load_default=None, allow_none=True)
+    query = fields.Dict(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": 'For source "record_query": {"form": code, "measure": "count" or '
+            '"ratio", "factor": 1, 100 or 1000, "date": a date field or "submitted_at", '
+            '"conditions": [{"field", "op", "value" or "other"}], "base": [...]}; op is one '
+            "of eq, ne, in, not_in, empty, not_empty, gt, ge, lt, le."
+        },
+    )
 
 
 class MeasurementCreateSchema(Schema):
@@ -96,6 +114,7 @@ class Objectives(MethodView):
             data["method"],
             data["owner"],
             data["source_form"],
+            data["query"],
         )
 
 

@@ -30,12 +30,26 @@ from qms.demo.texts import texts
 from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.records import services as records
-from qms.reviews import periods
+from qms.reviews import objectives, periods
 from qms.reviews import services as reviews
 
 ACCEPTANCE_FORM = "RF-07-01-01"
 NOTIFICATION_FORM = "RF-07-02-01"
 SURVEY_FORM = "RF-06-00-01"
+CHECKING_FORM = "RF-07-03-01"
+# Certificate checking: one record every CHECK_EVERY days; the n-th check found an error
+# when n % 10 == 3 (corrected before issue) or n % 25 == 12 (a new blank was used).
+CHECK_EVERY = 7
+# Certificate errors (‰): checking records whose result is not "pass", per thousand checked.
+CERTIFICATE_ERRORS = {
+    "form": CHECKING_FORM,
+    "measure": "ratio",
+    "factor": 1000,
+    "date": "checked_at",
+    "conditions": [{"field": "result", "op": "ne", "value": "pass"}],
+}
+# Objectives computed by a query over records: (name key) -> the query.
+RECORD_QUERIES = {"objective_errors": CERTIFICATE_ERRORS}
 # (days ago, case sequence, applicant, applicant type, phone, matter, window)
 ACCEPTANCES = {
     "individual": (80, 17, "person_li", "individual", "138-0013-8000", "matter_individual", "3"),
@@ -71,8 +85,7 @@ OBJECTIVES = (
     ("objective_one_visit", "%", 90, "higher", "monthly", "manual", "staff",
      (84.0, 85.2, 85.9, 86.1, 87.3, 86.5, 88.0, 89.2, 91.0, 90.4, 92.1), None),
     ("objective_satisfaction", "%", 95, "higher", "quarterly", "surveys", "mrep", (), None),
-    ("objective_errors", "objective_errors_unit", 0, "lower", "quarterly", "manual", "mrep",
-     (2, 1, 0), None),
+    ("objective_errors", "‰", 100, "lower", "quarterly", "record_query", "mrep", (), None),
 )  # fmt: skip
 # Satisfaction surveys of the past quarters, oldest first: (service, responses, score).
 SURVEY_RESULTS = (
@@ -128,6 +141,7 @@ def load_activity(lang: str, passwords: dict[str, str], today: date | None = Non
         numbers: dict[str, str] = {}
         _tell(
             _demo_records(demo, numbers),
+            _certificate_checks(demo),
             _demo_improvement(demo, numbers),
             _demo_audits(demo, numbers),
             _objectives(demo),
@@ -196,6 +210,35 @@ def _demo_records(demo: Demo, numbers: dict[str, str]) -> Story:
     yield demo.at(-2, 16, 30)
     for row in SURVEYS:
         records.submit_record(staff, SURVEY_FORM, _survey(demo, row))
+
+
+def _certificate_checks(demo: Demo) -> Story:
+    """The checker records every certificate checked, over the year; a few had an error."""
+    first = periods.bounds(_past_periods(demo.today, "quarterly", 3)[0])[0]
+    day = max(first, demo.days(-330))
+    n = 0
+    while day < demo.today:
+        yield office_moment(day, 14, 20)
+        if n % 25 == 12:
+            result = "reprinted"
+        elif n % 10 == 3:
+            result = "corrected"
+        else:
+            result = "pass"
+        values = {
+            "certificate_no": f"{day:%Y%m%d}{n:04d}",
+            "case_no": f"{day:%Y%m%d}{n % 40 + 1:03d}",
+            "certificate_type": ("licence", "certificate", "permit")[n % 3],
+            "checked_items": ["holder", "identity_code", "address", "validity", "seal"],
+            "result": result,
+            "error_description": demo.t("check_error") if result != "pass" else "",
+            "producer": demo.people["author"].username,
+            "checker": demo.people["staff"].username,
+            "checked_at": datetime.combine(day, time(14, 15)).isoformat("T", "minutes"),
+        }
+        records.submit_record(demo.people["staff"], CHECKING_FORM, values)
+        n += 1
+        day += timedelta(days=CHECK_EVERY)
 
 
 def _acceptance(demo: Demo, key: str, days_ago: int | None = None, seq: int | None = None) -> dict:
@@ -552,7 +595,13 @@ def _objectives(demo: Demo) -> Story:
             source,
             demo.t(f"{name}_method"),
             owner,
+            query=RECORD_QUERIES.get(name),
         )
+        if source == "record_query":
+            # Computed from the checking records once each quarter has ended.
+            for period in _past_periods(demo.today, frequency, 3):
+                steps.append((_measured_on(demo, period), 10, objective, period, None, "", owner))
+            continue
         past = _past_periods(demo.today, frequency, len(values))
         for period, value in zip(past, values, strict=True):
             note = demo.t(miss) if miss and not objective.meets(value) else ""
@@ -564,7 +613,9 @@ def _objectives(demo: Demo) -> Story:
             steps.append((_measured_on(demo, period), 15, None, period, responses, score, service))
     for day, hour, objective, period, value, note, who in sorted(steps, key=lambda s: s[:2]):
         yield office_moment(day, hour)
-        if objective is not None:
+        if objective is not None and objective.source == "record_query":
+            objectives.refresh(objective, period, demo.people[who])
+        elif objective is not None:
             reviews.record_measurement(demo.people[who], objective, period, value, note)
         else:
             reviews.record_survey(mrep, period, demo.t(who), value, note)

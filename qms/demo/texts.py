@@ -129,10 +129,10 @@ EN: dict[str, object] = {
     "objective_satisfaction": "Customer satisfaction",
     "objective_satisfaction_method": "Share of satisfied respondents in the quarterly "
     "surveys, weighted by responses.",
-    "objective_errors": "Certificate errors found after issue",
-    "objective_errors_unit": "cases",
-    "objective_errors_method": "Certificates reissued because of an error of ours, from "
-    "the complaint and reissue registers.",
+    "objective_errors": "Certificate errors found at checking",
+    "objective_errors_method": "Certificate checking records (RF-07-03-01) whose result is "
+    "not pass, per thousand checked in the quarter; computed by the system from the records.",
+    "check_error": "Address differs from the decision; corrected before sealing.",
     "survey_registration": "Business registration",
     "survey_food": "Food business licences",
     "complaint_wait_person": "Mr Wang",
@@ -232,9 +232,10 @@ ZH_HANS: dict[str, object] = {
     "objective_one_visit_method": "无需再次跑动的办结件数 ÷ 办结件数，从办件系统统计。",
     "objective_satisfaction": "群众满意度",
     "objective_satisfaction_method": "季度满意度调查中满意受访者所占比例，按样本数加权。",
-    "objective_errors": "证照发出后发现的差错数",
-    "objective_errors_unit": "件",
-    "objective_errors_method": "因本中心差错而重新制发的证照数，取自投诉和换发登记。",
+    "objective_errors": "证照校核差错率",
+    "objective_errors_method": "季度内证照校核记录（RF-07-03-01）中结果不是“通过”的件数 ÷ "
+    "校核总件数 × 1000，由系统根据记录计算。",
+    "check_error": "住所与决定书不一致，盖章前已更正。",
     "survey_registration": "企业登记",
     "survey_food": "食品经营许可",
     "complaint_wait_person": "王先生",

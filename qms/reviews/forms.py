@@ -45,6 +45,14 @@ class ObjectiveForm(FlaskForm):
             "licences issued."
         ),
     )
+    query = TextAreaField(
+        _l("Record query"),
+        render_kw={"rows": 4, "data-record-query": "1", "class": "mono"},
+        description=_l(
+            "For a value computed from records: the form, the records counted and, for a "
+            "ratio, the base records. Built with the query builder below."
+        ),
+    )
     method = TextAreaField(
         _l("How it is computed"),
         render_kw={"rows": 3},

@@ -59,6 +59,7 @@ def source_label(source: str) -> str:
         "training_coverage": _("computed: training coverage (%)"),
         "output_ncs": _("computed: nonconforming outputs"),
         "output_rate": _("computed: nonconforming outputs per thousand issued"),
+        "record_query": _("computed from records (query)"),
     }.get(source, source)
 
 
@@ -116,3 +117,27 @@ def section_title(key: str) -> str:
         "risks": _("Effectiveness of actions taken to address risks and opportunities"),
         "improvement": _("Opportunities for improvement"),
     }.get(key, key)
+
+
+def operator_label(op: str) -> str:
+    """Name how a record-query condition compares a field."""
+    return {
+        "eq": _("equals"),
+        "ne": _("does not equal"),
+        "in": _("is one of"),
+        "not_in": _("is none of"),
+        "empty": _("is empty"),
+        "not_empty": _("is not empty"),
+        "gt": _("is greater than (after)"),
+        "ge": _("is at least (on or after)"),
+        "lt": _("is less than (before)"),
+        "le": _("is at most (on or before)"),
+    }.get(op, op)
+
+
+def measure_label(measure: str) -> str:
+    """Name what a record query measures."""
+    return {
+        "count": _("number of matching records"),
+        "ratio": _("matching records ÷ base records × factor"),
+    }.get(measure, measure)

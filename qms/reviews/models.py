@@ -39,6 +39,7 @@ OBJECTIVE_SOURCES = (
     "training_coverage",
     "output_ncs",
     "output_rate",
+    "record_query",
 )
 MEASUREMENT_ORIGINS = ("browser", "csv", "api", "surveys", "computed")
 CHANNELS = ("window", "phone", "hotline", "online", "email", "letter", "visit")
@@ -60,6 +61,8 @@ class Objective(db.Model):
     source: Mapped[str] = mapped_column(String(30), default="manual")
     # For "output_rate": the record form whose records are the outputs issued (certificates).
     source_form: Mapped[str | None] = mapped_column(String(40))
+    # For "record_query": the query over a record form (qms.reviews.record_query).
+    source_query: Mapped[dict | None] = mapped_column(JSON)
     method: Mapped[str] = mapped_column(Text, default="")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
@@ -97,6 +100,9 @@ class Measurement(db.Model):
     origin: Mapped[str] = mapped_column(String(20), default="browser")
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A value computed by a record query carries its records:
+    # {"matched": [numbers], "base": [numbers]}.
+    records: Mapped[dict | None] = mapped_column(JSON)
 
     objective: Mapped[Objective] = relationship(back_populates="measurements")
     entered_by: Mapped[User | None] = relationship(lazy="joined")

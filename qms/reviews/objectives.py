@@ -106,8 +106,17 @@ def _source_form(source: str, code: str | None) -> str | None:
     return code
 
 
+def _source_query(source: str, query) -> dict | None:
+    """The checked query over a record form, which a "record_query" source needs."""
+    from qms.reviews import record_query
+
+    if source != "record_query":
+        return None
+    return record_query.check_query(query)
+
+
 def _fields(
-    name, unit, target, direction, frequency, source, method, owner, source_form=None
+    name, unit, target, direction, frequency, source, method, owner, source_form=None, query=None
 ) -> dict:
     name = (name or "").strip()
     if not name:
@@ -126,6 +135,7 @@ def _fields(
         "frequency": _choice(frequency, FREQUENCIES, "frequency"),
         "source": source,
         "source_form": _source_form(source, source_form),
+        "source_query": _source_query(source, query),
         "method": (method or "").strip(),
         "owner": _owner(owner),
     }
@@ -151,10 +161,16 @@ def create_objective(
     method: str = "",
     owner: str | None = None,
     source_form: str | None = None,
+    query: dict | str | None = None,
 ) -> Objective:
-    """Set a quality objective; the quality office and administrators may."""
+    """Set a quality objective; the quality office and administrators may.
+
+    ``query`` defines a "record_query" source (see :func:`record_query.check_query`).
+    """
     _require_manager(actor)
-    values = _fields(name, unit, target, direction, frequency, source, method, owner, source_form)
+    values = _fields(
+        name, unit, target, direction, frequency, source, method, owner, source_form, query
+    )
     _unique_name(values["name"])
     objective = Objective(**values, created_by_id=actor.id)
     db.session.add(objective)
@@ -186,6 +202,7 @@ def update_objective(actor: User, objective: Objective, **changes) -> Objective:
         changes.get("method", objective.method),
         owner,
         changes.get("source_form", objective.source_form),
+        changes.get("query", objective.source_query),
     )
     _unique_name(values["name"], objective)
     if values["frequency"] != objective.frequency and objective.measurements:
@@ -215,6 +232,7 @@ def _snapshot(objective: Objective) -> dict:
         "frequency": objective.frequency,
         "source": objective.source,
         "source_form": objective.source_form,
+        "query": objective.source_query,
         "owner": objective.owner.username if objective.owner else None,
         "active": objective.active,
     }
@@ -235,8 +253,12 @@ def _put(
     value: float,
     note: str,
     origin: str,
+    records: dict | None = None,
 ) -> Measurement:
-    """Write one measurement (replacing the period's earlier value) inside the transaction."""
+    """Write one measurement (replacing the period's earlier value) inside the transaction.
+
+    ``records`` are the numbers of the records a computed value came from.
+    """
     existing = _measurement(objective, period)
     before = {"value": existing.value, "note": existing.note} if existing else None
     if existing is None:
@@ -245,6 +267,7 @@ def _put(
     existing.value = value
     existing.note = note
     existing.origin = origin
+    existing.records = records
     existing.entered_by_id = actor.id if actor else None
     existing.entered_at = utcnow()
     trail.record(
@@ -252,7 +275,18 @@ def _put(
         "objective",
         str(objective.id),
         before={"period": period, **before} if before else None,
-        after={"period": period, "value": value, "note": note, "origin": origin},
+        after={
+            "period": period,
+            "value": value,
+            "note": note,
+            "origin": origin,
+            # How many records it came from; their numbers stay on the measurement.
+            **(
+                {"records": len(records["matched"]), "base": len(records["base"])}
+                if records is not None
+                else {}
+            ),
+        },
         user=actor,
     )
     return existing
@@ -354,25 +388,43 @@ def refresh(objective: Objective, period: str, actor: User | None = None) -> Mea
 
     Returns None (and stores nothing) when there is nothing to compute it from.
     """
-    from qms.reviews import feedback, figures
+    from qms.reviews import feedback, figures, record_query
 
     if objective.source == "manual":
         return None
     period = periods.check(period, objective.frequency)
     start, end = periods.bounds(period)
+    evidence = None
     if objective.source == "surveys":
         value = feedback.satisfaction(start, end)
         origin, note = "surveys", _("computed from the satisfaction surveys")
+    elif objective.source == "record_query":
+        outcome = record_query.evaluate(objective.source_query, start, end)
+        value, origin, note, evidence = outcome.value, "computed", outcome.detail, outcome.evidence
     else:
         figure = figures.compute(objective.source, start, end, objective.source_form)
         value, origin, note = figure.value, "computed", figure.detail
     if value is None:
         return None
     existing = _measurement(objective, period)
-    if existing is not None and existing.value == value:
+    if existing is not None and existing.value == value and existing.records == evidence:
         return existing
-    measurement = _put(actor, objective, period, value, note, origin)
+    measurement = _put(actor, objective, period, value, note, origin, evidence)
     return measurement
+
+
+def preview(query, frequency: str, period: str | None = None):
+    """Compute a query (checked first) over a period, the current one by default, storing nothing.
+
+    :raises ValidationFailed: the query or the period is not valid.
+    """
+    from qms import clock
+    from qms.reviews import record_query
+
+    checked = record_query.check_query(query)
+    frequency = _choice(frequency, FREQUENCIES, "frequency")
+    period = periods.check(period or periods.period_of(clock.today(), frequency), frequency)
+    return period, record_query.evaluate(checked, *periods.bounds(period))
 
 
 @dataclass

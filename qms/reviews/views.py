@@ -1,8 +1,19 @@
 """Pages for quality objectives, customer feedback, management reviews and the trail."""
 
+import json
 from functools import wraps
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -26,6 +37,7 @@ from qms.reviews import (
     minutes,
     objectives,
     periods,
+    record_query,
     services,
     sources,
 )
@@ -78,6 +90,7 @@ def template_helpers():
         "trail_url": chain.trail_url,
         "objective_source_label": labels.source_label,
         "measurement_origin_label": labels.origin_label,
+        "record_operator_label": labels.operator_label,
         "input_status_label": labels.input_status_label,
         "review_rules": services.RULES,
     }
@@ -159,13 +172,14 @@ def objective_new():
                 form.method.data,
                 form.owner.data or None,
                 form.source_form.data or None,
+                form.query.data,
             )
         except ServiceError as exc:
             show_error(form, exc)
         else:
             flash(_("Objective %(name)s set.", name=objective.name), "success")
             return redirect(url_for("reviews.objective", ident=objective.id))
-    return render_template("reviews/objective_form.html", form=form, objective=None)
+    return _render_objective_form(form, None)
 
 
 @bp.route("/objectives/<int:ident>/edit", methods=["GET", "POST"])
@@ -177,6 +191,8 @@ def objective_edit(ident: int):
     if request.method == "GET":
         form.target.data = f"{objective.target:g}"
         form.owner.data = objective.owner.username if objective.owner else ""
+        if objective.source_query:
+            form.query.data = json.dumps(objective.source_query, ensure_ascii=False)
     if form.validate_on_submit():
         try:
             objectives.update_objective(
@@ -189,6 +205,7 @@ def objective_edit(ident: int):
                 frequency=form.frequency.data,
                 source=form.source.data,
                 source_form=form.source_form.data or None,
+                query=form.query.data,
                 method=form.method.data,
                 owner=form.owner.data or None,
                 active=form.active.data,
@@ -198,7 +215,89 @@ def objective_edit(ident: int):
         else:
             flash(_("Objective saved."), "success")
             return redirect(url_for("reviews.objective", ident=objective.id))
-    return render_template("reviews/objective_form.html", form=form, objective=objective)
+    return _render_objective_form(form, objective)
+
+
+def _render_objective_form(form, objective):
+    builder = {
+        "forms": [{"code": d.code, "title": d.title} for d in records.forms()],
+        "measures": [{"value": m, "label": labels.measure_label(m)} for m in record_query.MEASURES],
+        "submitted": record_query.SUBMITTED,
+        "fields_url": url_for("reviews.query_fields"),
+        "preview_url": url_for("reviews.query_preview"),
+        "text": {
+            "form": _("Record form"),
+            "measure": _("Measure"),
+            "factor": _("Factor"),
+            "date": _("Date that places a record in a period"),
+            "submitted": _("submission time"),
+            "conditions": _("Records counted: all of these conditions"),
+            "base": _("Base records (of the ratio): all of these conditions"),
+            "add": _("Add a condition"),
+            "remove": _("Remove"),
+            "field": _("Field"),
+            "operator": _("Operator"),
+            "against": _("Compare with"),
+            "value": _("a value"),
+            "preview": _("Preview the current period"),
+            "records": _("records"),
+            "of": _("of"),
+            "none": _("no value: no base record in the period"),
+            "choose": _("Choose…"),
+        },
+    }
+    return render_template(
+        "reviews/objective_form.html", form=form, objective=objective, builder=builder
+    )
+
+
+@bp.get("/objectives/query/fields")
+@allowed(services.can_set_objectives)
+def query_fields():
+    """Describe a record form's fields for the query builder, as JSON."""
+    return jsonify({"fields": record_query.form_fields(request.args.get("form", ""))})
+
+
+@bp.post("/objectives/query/preview")
+@allowed(services.can_set_objectives)
+def query_preview():
+    """Compute a query over the current period without storing anything, as JSON."""
+    data = request.get_json(silent=True) or {}
+    try:
+        period, outcome = objectives.preview(
+            data.get("query"), data.get("frequency") or "monthly", data.get("period")
+        )
+    except ServiceError as exc:
+        return jsonify({"error": exc.message}), exc.status
+    return jsonify(
+        {
+            "period": period,
+            "value": outcome.value,
+            "detail": outcome.detail,
+            "matched": len(outcome.matched),
+            "base": len(outcome.base),
+        }
+    )
+
+
+@bp.get("/objectives/<int:ident>/records")
+def objective_records(ident: int):
+    """List the records a computed measurement came from, counted and base."""
+    objective = objectives.get_objective(ident)
+    period = request.args.get("period", "")
+    measurement = next((m for m in objective.measurements if m.period == period), None)
+    evidence = (measurement.records if measurement else None) or {}
+    matched, base = evidence.get("matched", []), evidence.get("base", [])
+    form = (objective.source_query or {}).get("form", "")
+    return render_template(
+        "reviews/objective_records.html",
+        objective=objective,
+        period=period,
+        measurement=measurement,
+        matched=matched,
+        base=base,
+        visible=record_query.visible_numbers(form, sorted(set(matched) | set(base)), current_user),
+    )
 
 
 def _render_objective(objective, measure_form=None, import_form=None, status=200):
@@ -220,6 +319,11 @@ def _render_objective(objective, measure_form=None, import_form=None, status=200
             preventive_url=sources.new_action_url(),
             example=periods.EXAMPLES[objective.frequency],
             events=audit_trail.events_for("objective", str(objective.id)),
+            query_words=(
+                record_query.describe(objective.source_query)
+                if objective.source == "record_query" and objective.source_query
+                else None
+            ),
         ),
         status,
     )
