@@ -165,6 +165,11 @@ EXPECTED: dict[str, Rule] = {
     "api_risks.RiskStatus": change(),
     "api_risks.Risks": api(),
     "api_search.search": api(),
+    "api_ratings.RatingOne": api(ok=404),  # no case "0"
+    "api_ratings.Ratings": api(),
+    "api_ratings.get_rectification": api(ok=404),
+    "api_ratings.list_rectifications": api(),
+    "api_ratings.step": change(),
     "api_suppliers.SupplierOne": api(ok=404),
     "api_suppliers.Suppliers": api(),
     "api_suppliers.change_status": change(),
@@ -298,6 +303,14 @@ EXPECTED: dict[str, Rule] = {
     "risks.settings": page(ADMINS),
     "risks.status": change(),
     "search.index": page(),
+    "ratings.dashboard": page(),
+    "ratings.detail": page(NOBODY, denied=404),  # none seeded
+    "ratings.import_file": change(),
+    "ratings.import_form": page(MANAGERS),
+    "ratings.index": page(),
+    "ratings.rectification": page(NOBODY, denied=404),
+    "ratings.rectifications": page(),
+    "ratings.step": change(),
     "suppliers.add": change(),
     "suppliers.change": change(),
     "suppliers.detail": page(NOBODY, denied=404),  # none seeded
