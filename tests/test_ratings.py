@@ -515,3 +515,42 @@ def test_the_department_puts_it_right_on_the_page(users, catalogue, client, auth
         client.post(f"/ratings/rectifications/{rect.number}/follow_up", data=follow).status_code
         == 403
     )
+
+
+# -- the demo --------------------------------------------------------------------------------
+
+
+def demo_for(users, lang="zh_Hans"):
+    from qms.demo.activity import Demo
+
+    people = {"mrep": users["approver"], "staff": users["staff"]}
+    return Demo(lang, TODAY, people, {})
+
+
+def test_the_demo_tells_eleven_months_of_ratings_and_their_loops(users, catalogue):
+    from qms.demo import HISTORY_DAYS
+    from qms.demo import ratings as demo_ratings
+    from qms.demo.activity import _tell
+
+    _tell(demo_ratings.story(demo_for(users)))
+    db.session.commit()
+    rated = db.session.scalars(select(Rating.rated_at)).all()
+    assert len(rated) > 300
+    earliest = clock.local(min(rated)).date()
+    assert TODAY - timedelta(days=HISTORY_DAYS) <= earliest < TODAY - timedelta(days=300)
+    _rows, total = figures.figures(TODAY - timedelta(days=365), TODAY)
+    assert total.good_rate > 90
+    rects = db.session.scalars(select(Rectification)).all()
+    states = sorted(r.state for r in rects)
+    assert states.count("closed") >= 3 and "rectified" in states
+    assert [r for r in rects if services.is_overdue(r)]
+    assert len({r.nc_number for r in rects if r.nc_number}) == 1
+    assert any("群众" in (r.followup_note or "") for r in rects)
+
+
+def test_the_demo_makes_no_ratings_without_a_catalogue(users):
+    from qms.demo import ratings as demo_ratings
+    from qms.demo.activity import _tell
+
+    _tell(demo_ratings.story(demo_for(users, "en")))
+    assert count(Rating) == 0
