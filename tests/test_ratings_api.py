@@ -4,14 +4,18 @@ the lists and details, and the rectification steps, as the OpenAPI document desc
 import pytest
 from sqlalchemy import func, select
 
+from qms import clock
 from qms.auth.services import create_token
 from qms.extensions import db
 from qms.ratings.models import Rating
-from tests.test_ratings import TODAY, catalogue, rating  # noqa: F401  (the fixture)
+from tests.builders_ratings import rating, seed_catalogue
+
+TODAY = clock.today()
 
 
 @pytest.fixture
-def api(client, users, catalogue):  # noqa: F811
+def api(client, users):
+    seed_catalogue()
     tokens = {name: create_token(user) for name, user in users.items()}
     db.session.commit()
 
