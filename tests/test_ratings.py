@@ -245,6 +245,15 @@ def test_a_finding_and_fix_are_required(users, catalogue):
     assert refused.value.field == "finding"
 
 
+def test_a_finding_beyond_the_limit_is_refused_not_cut(users, catalogue):
+    from qms.text import LONG_TEXT
+
+    rect = open_one(users)
+    with pytest.raises(ValidationFailed) as refused:
+        services.rectify(users["staff"], rect, "x" * (LONG_TEXT + 1), "Fixed")
+    assert refused.value.field == "finding"
+
+
 def test_a_rectification_past_its_due_date_is_overdue(users, catalogue):
     rect = open_one(users)
     rect.due_date = TODAY - timedelta(days=1)

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from qms.errors import ValidationFailed
 from qms.ratings import services
 from qms.ratings.services import Receipt
+from qms.text import clean
 
 #: Each column's names, English and Chinese, by the key a rating is read with.
 HEADERS = {
@@ -91,7 +92,8 @@ def read_file(data: bytes, filename: str) -> list[tuple[int, dict]]:
         if all(c is None or str(c).strip() == "" for c in cells):
             continue
         values = {k: v for k, v in zip(keys, cells, strict=False) if k}
-        rows.append((n, {k: ("" if v is None else v) for k, v in values.items()}))
+        # NUL characters and lone surrogates: what PostgreSQL would refuse (qms.text).
+        rows.append((n, {k: clean("" if v is None else v) for k, v in values.items()}))
     if not rows:
         raise ValidationFailed(_("The file has no rows to import."), field="file")
     return rows

@@ -47,6 +47,7 @@ from qms.ratings.models import (
 )
 from qms.ratings.permissions import can_receive, can_step
 from qms.standards import catalogue
+from qms.text import LONG_TEXT, within
 from qms.uow import transactional
 
 log = logging.getLogger(__name__)
@@ -256,7 +257,7 @@ def read(row: dict) -> Incoming:
         raise ValidationFailed(
             _("There is no service window %(code)s.", code=window_code or "—"), field="window"
         )
-    comment = str(row.get("comment") or "").strip()
+    comment = within(str(row.get("comment") or "").strip(), LONG_TEXT, "comment")
     return Incoming(
         case_number=case,
         item=item,
@@ -466,9 +467,9 @@ def _escalate_repeat(actor: User, rectification: Rectification) -> None:
             actor,
             _(
                 "Repeated poor ratings of %(item)s at window %(window)s",
-                item=rating.item.name,
+                item=rating.item.code,
                 window=rating.window.code,
-            )[:300],
+            ),
             _(
                 "Citizens' ratings: %(n)d poor ratings of the same item at the same window "
                 "within %(days)d days (cases %(cases)s; rectifications %(numbers)s).",
@@ -555,7 +556,7 @@ def _text(value, field_name: str, message: str) -> str:
     value = (value or "").strip() if isinstance(value, str) else ""
     if not value:
         raise ValidationFailed(message, field=field_name)
-    return value
+    return within(value, LONG_TEXT, field_name)
 
 
 def _move(actor: User, rectification: Rectification, target: str, after: dict) -> None:
@@ -607,7 +608,7 @@ def follow_up(
         raise ValidationFailed(_("Say how the citizen was reached."), field="way")
     if result not in FOLLOWUP_RESULTS:
         raise ValidationFailed(_("Give the citizen's answer."), field="result")
-    note = (note or "").strip() if isinstance(note, str) else ""
+    note = within((note or "").strip() if isinstance(note, str) else "", LONG_TEXT, "note")
     rectification.followup_on, rectification.followup_way = on, way
     rectification.followup_result, rectification.followup_note = result, note
     rectification.followed_up_by_id = actor.id
