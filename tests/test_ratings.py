@@ -529,3 +529,26 @@ def test_the_demo_makes_no_ratings_without_a_catalogue(users):
 
     _tell(demo_ratings.story(demo_for(users, "en")))
     assert count(Rating) == 0
+
+
+def test_a_step_the_state_no_longer_allows_is_explained_on_the_page(users, catalogue, client, auth):
+    rect = open_one(users)
+    services.rectify(users["staff"], rect, "Away", "Cover")
+    db.session.commit()
+    auth.login("staff")
+    response = client.post(
+        f"/ratings/rectifications/{rect.number}/rectify", data={"finding": "x", "fix": "y"}
+    )
+    assert response.status_code == 409
+    assert "cannot be" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert services.get_rectification(rect.number).finding == "Away"
+
+
+def test_the_figures_page_groups_by_department(users, catalogue, client, auth):
+    seeded(users)
+    auth.login("auditor")
+    start = (TODAY - timedelta(days=30)).isoformat()
+    page = client.get(f"/ratings/figures?group=department&start={start}").get_data(as_text=True)
+    assert "Service Hall" in page and "Quality Office" in page
+    assert client.get("/ratings/figures?start=nonsense&group=x").status_code == 200

@@ -14,7 +14,8 @@ from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav, register_work
 from qms.ratings import charts, figures, imports, labels, permissions, services
 from qms.ratings.forms import CloseForm, FollowUpForm, ImportForm, RectifyForm, ReopenForm
-from qms.ratings.models import FOLLOWUP_RESULTS, FOLLOWUP_WAYS, LEVELS
+from qms.ratings.models import FOLLOWUP_RESULTS, FOLLOWUP_WAYS, LEVELS, TRANSITIONS
+from qms.ratings.services import STEP_TARGETS
 from qms.standards import catalogue
 
 bp = Blueprint("ratings", __name__, url_prefix="/ratings")
@@ -244,7 +245,11 @@ def step(number: str, step: str):
     rect = _rectification(number)
     if step not in FORMS:
         abort(404)
-    if not permissions.can_step(current_user, rect, step):
+    # Refuse whom the rule never allows this step; a step the state no longer allows (a
+    # second tab, say) goes on to the service, which says why on the page.
+    if (rect.state, STEP_TARGETS[step]) in TRANSITIONS and not permissions.can_step(
+        current_user, rect, step
+    ):
         abort(403)
     form = _step_forms({step: FORMS[step]()})[step]
     if not form.validate_on_submit():
