@@ -168,6 +168,13 @@ def test_no_repeat_across_windows_or_beyond_the_recurrence_window(users, catalog
     assert numbers == [None, None, None, None]
 
 
+def test_an_older_poor_rating_sent_late_is_a_repeat_too(users, catalogue):
+    later = receive(users, rating("C-2", 1, days_ago=2)).created[0].rectification
+    earlier = receive(users, rating("C-1", 2, days_ago=40)).created[0].rectification
+    db.session.refresh(later)
+    assert earlier.nc_number is not None and later.nc_number == earlier.nc_number
+
+
 def test_a_repeat_within_one_batch_escalates_too(users, catalogue):
     receipt = receive(users, rating("C-2", 1, days_ago=1), rating("C-1", 2, days_ago=3))
     assert {r.rectification.nc_number for r in receipt.created} != {None}

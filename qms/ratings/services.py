@@ -425,9 +425,10 @@ def _open(actor: User, rating: Rating) -> Rectification:
 
 
 def _earlier_poor(rating: Rating) -> list[Rectification]:
-    """The rectifications of the poor ratings of the same item and window, within
-    :func:`recurrence_days` before this one."""
-    since = rating.rated_at - timedelta(days=recurrence_days())
+    """The rectifications of the other poor ratings of the same item and window, rated
+    within :func:`recurrence_days` of this one (either side: the platform may send an
+    older rating late)."""
+    span = timedelta(days=recurrence_days())
     query = (
         select(Rectification)
         .join(Rating, Rectification.rating_id == Rating.id)
@@ -435,8 +436,8 @@ def _earlier_poor(rating: Rating) -> list[Rectification]:
             Rating.item_id == rating.item_id,
             Rating.window_id == rating.window_id,
             Rating.level.in_(POOR_LEVELS),
-            Rating.rated_at >= since,
-            Rating.rated_at <= rating.rated_at,
+            Rating.rated_at >= rating.rated_at - span,
+            Rating.rated_at <= rating.rated_at + span,
             Rating.id != rating.id,
         )
         .order_by(Rating.rated_at)
