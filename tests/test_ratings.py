@@ -559,3 +559,29 @@ def test_the_figures_page_groups_by_department(users, catalogue, client, auth):
     page = client.get(f"/ratings/figures?group=department&start={start}").get_data(as_text=True)
     assert "Service Hall" in page and "Quality Office" in page
     assert client.get("/ratings/figures?start=nonsense&group=x").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/ratings/", "/ratings/rectifications?view=all", "/ratings/figures", "/"],
+)
+def test_the_list_pages_queries_do_not_grow_with_the_ratings(users, catalogue, client, auth, path):
+    from tests.test_query_counts import counted
+
+    def add(start: int, n: int):
+        rows = [
+            rating(f"Q-{i}", 1 + i % 5, window=("W01", "W02")[i % 2])
+            for i in range(start, start + n)
+        ]
+        receive(users, *rows)
+
+    add(0, 5)
+    auth.login("author2")
+    client.get(path)
+    with counted() as few:
+        assert client.get(path).status_code == 200
+    add(5, 40)
+    client.get(path)  # the commit expired the signed-in user: load it again first
+    with counted() as many:
+        assert client.get(path).status_code == 200
+    assert len(many) == len(few), path
