@@ -233,6 +233,20 @@ def test_the_department_rated_does_not_follow_up_its_own_rectification(users, ca
         services.follow_up(users["author2"], rect, TODAY, "phone", "satisfied")
 
 
+@pytest.mark.parametrize("step", ["close", "reopen"])
+def test_only_the_quality_office_closes_or_sends_back(users, catalogue, step):
+    rect = open_one(users)
+    services.rectify(users["staff"], rect, "Found", "Fixed")
+    services.follow_up(users["approver"], rect, TODAY, "phone", "satisfied")
+    db.session.commit()
+    for who in ("staff", "author2", "auditor"):
+        with pytest.raises(PermissionDenied):
+            services.take_step(users[who], rect, step, reason="Again")
+    assert rect.state == "followed_up"
+    with pytest.raises(ValidationFailed):
+        services.reopen(users["approver"], rect, " ")
+
+
 def test_a_citizen_not_satisfied_sends_it_back_instead_of_closing(users, catalogue):
     rect = open_one(users)
     services.rectify(users["approver"], rect, "Found", "Fixed")
