@@ -426,6 +426,17 @@ def test_a_file_with_a_bad_row_stores_nothing(users, catalogue, make, name):
     assert count(Rating) == 0 and count(Rectification) == 0
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_export_of_the_list_imports_back_unchanged(users, catalogue, client, auth, fmt):
+    receive(users, rating("C-1", 5, attitude=4, comment="好"), rating("C-2", 2, staff="staff"))
+    auth.login("approver")
+    response = client.get(f"/ratings/?format={fmt}")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    again = imports.import_file(users["approver"], response.data, f"export.{fmt}")
+    assert (len(again.created), sorted(again.unchanged)) == (0, ["C-1", "C-2"])
+    assert client.get("/ratings/?format=pdf").status_code == 404
+
+
 def test_a_file_without_the_needed_columns_is_refused(users, catalogue):
     with pytest.raises(ValidationFailed) as refused:
         imports.import_file(users["approver"], csv_file([["x"]], ["案件编号"]), "r.csv")

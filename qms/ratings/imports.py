@@ -13,8 +13,10 @@ import zipfile
 from flask_babel import gettext as _
 from openpyxl import load_workbook
 
+from qms import clock
 from qms.errors import ValidationFailed
 from qms.ratings import services
+from qms.ratings.models import INDICATORS
 from qms.ratings.services import Receipt
 from qms.text import clean
 
@@ -102,3 +104,27 @@ def read_file(data: bytes, filename: str) -> list[tuple[int, dict]]:
 def import_file(actor, data: bytes, filename: str) -> Receipt:
     """Receive the ratings of a file, all or none."""
     return services.receive(actor, read_file(data, filename), origin="import")
+
+
+#: The columns of an export, in order: the import reads them back unchanged.
+EXPORT_COLUMNS = (
+    "case_number",
+    "item",
+    "window",
+    "staff",
+    "channel",
+    "level",
+    *INDICATORS,
+    "comment",
+    "rated_at",
+)
+
+
+def export_rows(ratings) -> tuple[list[str], list[list]]:
+    """Return the header and rows of ``ratings`` as the import reads them (office time)."""
+    rows = []
+    for rating in ratings:
+        values = services.snapshot(rating)
+        values["rated_at"] = clock.local(rating.rated_at).isoformat()
+        rows.append(["" if values[k] is None else values[k] for k in EXPORT_COLUMNS])
+    return list(EXPORT_COLUMNS), rows

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from qms import clock, trail
+from qms import clock, spreadsheets, trail
 from qms.errors import NotFound, ServiceError
 from qms.extensions import db
 from qms.forms import options, show_error
@@ -83,8 +83,14 @@ def _filters() -> services.RatingFilters:
 
 @bp.get("/")
 def index():
-    """List the ratings received, filtered by period, level, item, window and department."""
+    """List the ratings received, filtered by period, level, item, window and department;
+    ``?format=csv`` or ``xlsx`` downloads them in the columns the import reads."""
     filters = _filters()
+    fmt = spreadsheets.requested_format()
+    if fmt:
+        ratings = db.session.scalars(services.list_ratings(filters)).unique()
+        header, rows = imports.export_rows(ratings)
+        return spreadsheets.download(fmt, header, rows, "ratings", _("Ratings"))
     page = db.paginate(services.list_ratings(filters), per_page=50, error_out=False)
     return render_template(
         "ratings/index.html",
