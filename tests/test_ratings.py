@@ -474,6 +474,17 @@ def test_the_home_page_shows_the_departments_rectifications_due(users, catalogue
     assert rect.number not in client.get("/").get_data(as_text=True)
 
 
+def test_the_quality_office_home_page_lists_the_follow_ups_due(users, catalogue, client, auth):
+    rect = open_one(users)
+    services.rectify(users["staff"], rect, "Away", "Cover")
+    db.session.commit()
+    auth.login("approver")
+    assert "Follow-ups due" in client.get("/").get_data(as_text=True)
+    auth.logout()
+    auth.login("staff")
+    assert "Follow-ups due" not in client.get("/").get_data(as_text=True)
+
+
 def test_the_import_page_stores_a_file_and_shows_the_summary(users, catalogue, client, auth):
     auth.login("approver")
     data = {"file": (io.BytesIO(csv_file(GOOD_ROWS)), "ratings.csv")}

@@ -781,5 +781,15 @@ def due_for(user: User) -> list[Rectification]:
     return list(db.session.scalars(query))
 
 
+def awaiting_follow_up() -> list[Rectification]:
+    """The rectifications put right whose citizen the quality office has yet to call back."""
+    query = (
+        select(Rectification)
+        .where(Rectification.state == "rectified")
+        .order_by(Rectification.rectified_at, Rectification.number)
+    )
+    return list(db.session.scalars(query))
+
+
 def departments() -> list[Department]:
     return list(db.session.scalars(select(Department).order_by(Department.name)))

@@ -23,11 +23,17 @@ register_nav(NavItem("ratings.index", _l("Ratings"), ("ratings.",), order=66))
 
 
 def panels(user) -> list[dict]:
-    """Home-page panel: the rectifications the user's department has to put right."""
+    """Home-page panels: the rectifications the user's department has to put right, and
+    for the quality office those waiting for the follow-up with the citizen."""
+    found = []
     due = services.due_for(user)
-    if not due:
-        return []
-    return [{"template": "ratings/_work.html", "rectifications": due}]
+    if due:
+        found.append({"template": "ratings/_work.html", "rectifications": due})
+    if permissions.in_quality_office(user):
+        waiting = services.awaiting_follow_up()
+        if waiting:
+            found.append({"template": "ratings/_follow_up.html", "rectifications": waiting})
+    return found
 
 
 register_work(58, panels)
