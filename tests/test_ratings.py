@@ -355,6 +355,28 @@ def test_an_objective_on_the_good_rating_rate_is_computed_from_ratings(users, ca
     assert not measurement.meets_target
 
 
+def test_a_management_review_brings_the_rating_figures_as_customer_input(users, catalogue):
+    from qms.reviews import inputs
+    from qms.reviews import services as reviews
+
+    seeded(users)
+    review = reviews.plan_review(users["approver"], "Review", TODAY, "approver", [])
+    review.period_start, review.period_end = TODAY - timedelta(days=30), TODAY
+    got = inputs.compile_inputs(review)
+    assert inputs.figure(got, "customer.ratings_good_rate") == 60.0
+    assert inputs.figure(got, "customer.ratings_poor") == 1
+    assert inputs.figure(got, "customer.followup_satisfaction") == 100.0
+
+
+def test_a_review_without_ratings_has_no_line_about_them(users):
+    from qms.reviews import inputs
+    from qms.reviews import services as reviews
+
+    review = reviews.plan_review(users["approver"], "Review", TODAY, "approver", [])
+    with pytest.raises(KeyError):
+        inputs.figure(inputs.compile_inputs(review), "customer.ratings_good_rate")
+
+
 # -- the import ------------------------------------------------------------------------------
 
 HEADER_ZH = [
