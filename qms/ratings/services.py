@@ -13,7 +13,9 @@
 - A rectification runs open -> rectified -> followed_up -> closed, as
   :data:`~qms.ratings.models.TRANSITIONS` says; each step a trail event.
 
-Nothing here commits: the outermost ``@transactional`` call owns the transaction.
+Reading what is sent is :mod:`qms.ratings.reading`, the settings :mod:`qms.ratings.settings`,
+the steps :mod:`qms.ratings.steps`; this module re-exports them. Nothing here commits: the
+outermost ``@transactional`` call owns the transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -33,242 +34,36 @@ from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.models import utcnow
-from qms.ratings import labels
-from qms.ratings.models import (
-    CHANNELS,
-    FOLLOWUP_RESULTS,
-    FOLLOWUP_WAYS,
-    INDICATORS,
-    LEVELS,
-    POOR_LEVELS,
-    TRANSITIONS,
-    Rating,
-    Rectification,
-)
-from qms.ratings.permissions import can_receive, can_step
+from qms.ratings.models import POOR_LEVELS, Rating, Rectification
+from qms.ratings.permissions import can_receive
+
+# The package's sub-domains, re-exported: callers need only this module.
+from qms.ratings.reading import Incoming, read, snapshot
+from qms.ratings.settings import day_kind, due_from, rectification_days, recurrence_days
+from qms.ratings.steps import STEP_TARGETS, close, follow_up, rectify, reopen, take_step
 from qms.standards import catalogue
-from qms.text import LONG_TEXT, within
 from qms.uow import transactional
+
+__all__ = [
+    "STEP_TARGETS",
+    "Incoming",
+    "close",
+    "day_kind",
+    "due_from",
+    "follow_up",
+    "read",
+    "rectification_days",
+    "rectify",
+    "recurrence_days",
+    "reopen",
+    "snapshot",
+    "take_step",
+]
 
 log = logging.getLogger(__name__)
 
-#: Defaults of the settings (each may be set in the config).
-RECTIFICATION_DAYS = 5
-DAY_KIND = "calendar"  # or "working": Monday to Friday
-RECURRENCE_DAYS = 90
 #: The most ratings one request or file may carry.
 MAX_BATCH = 5000
-CASE_LIMIT = 60
-
-
-def rectification_days() -> int:
-    """Days a poor rating's rectification is given (``QMS_RECTIFICATION_DAYS``)."""
-    return int(current_app.config.get("QMS_RECTIFICATION_DAYS", RECTIFICATION_DAYS))
-
-
-def day_kind() -> str:
-    """Whether those days are "calendar" or "working" days (``QMS_RECTIFICATION_DAY_KIND``)."""
-    kind = current_app.config.get("QMS_RECTIFICATION_DAY_KIND", DAY_KIND)
-    return "working" if kind == "working" else "calendar"
-
-
-def recurrence_days() -> int:
-    """A second poor rating on an item and window this soon is a repeat
-    (``QMS_RATING_RECURRENCE_DAYS``)."""
-    return int(current_app.config.get("QMS_RATING_RECURRENCE_DAYS", RECURRENCE_DAYS))
-
-
-def due_from(start: date, days: int | None = None, kind: str | None = None) -> date:
-    """Return the day ``days`` calendar or working days (Monday–Friday) after ``start``."""
-    days = rectification_days() if days is None else days
-    if (kind or day_kind()) != "working":
-        return start + timedelta(days=days)
-    day = start
-    while days > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
-
-
-# -- reading what is sent ---------------------------------------------------------------------
-
-#: The names a level is also sent by, besides its number.
-LEVEL_NAMES = {
-    "非常满意": 5,
-    "满意": 4,
-    "基本满意": 3,
-    "不满意": 2,
-    "非常不满意": 1,
-    "very satisfied": 5,
-    "satisfied": 4,
-    "basically satisfied": 3,
-    "dissatisfied": 2,
-    "very dissatisfied": 1,
-}
-CHANNEL_NAMES = {
-    "窗口评价器": "device",
-    "评价器": "device",
-    "网上": "online",
-    "网站": "online",
-    "移动端": "mobile",
-    "短信": "sms",
-    "电话": "phone",
-    "其他": "other",
-}
-
-
-def _score(value, field_name: str, required: bool) -> int | None:
-    if isinstance(value, str):
-        value = value.strip()
-        if value in LEVEL_NAMES or value.lower() in LEVEL_NAMES:
-            return LEVEL_NAMES.get(value) or LEVEL_NAMES[value.lower()]
-        if value.isdigit():
-            value = int(value)
-        elif value == "":
-            value = None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value not in LEVELS:
-        if field_name == "level":
-            raise ValidationFailed(
-                _("The level is a whole number from 1 (very dissatisfied) to 5 (very satisfied)."),
-                field="level",
-            )
-        raise ValidationFailed(
-            _("The score %(name)s is a whole number from 1 to 5.", name=field_name),
-            field=field_name,
-        )
-    return value
-
-
-def _channel(value) -> str:
-    value = str(value or "").strip()
-    channel = CHANNEL_NAMES.get(value, value.lower())
-    if channel not in CHANNELS:
-        raise ValidationFailed(
-            _(
-                "The channel %(value)s is not known; use one of %(known)s.",
-                value=value or "—",
-                known=", ".join(CHANNELS),
-            ),
-            field="channel",
-        )
-    return channel
-
-
-def _moment(value) -> datetime:
-    """Read the moment of a rating: an aware or office-time datetime, or ISO 8601 text."""
-    if isinstance(value, str) and value.strip():
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            value = None
-    elif isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime.combine(value, time(12))
-    if not isinstance(value, datetime):
-        raise ValidationFailed(
-            _("Give the moment of the rating as a date and time, e.g. 2026-03-01 10:30."),
-            field="rated_at",
-        )
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=clock.zone())
-    value = value.astimezone(UTC).replace(microsecond=0)
-    if value > clock.now() + timedelta(minutes=5):
-        raise ValidationFailed(_("A rating cannot be dated in the future."), field="rated_at")
-    return value
-
-
-def _staff(value) -> User | None:
-    name = str(value or "").strip()
-    if not name:
-        return None
-    user = db.session.scalar(select(User).where(User.username == name))
-    if user is None:
-        raise ValidationFailed(_("There is no staff member %(name)s.", name=name), field="staff")
-    return user
-
-
-@dataclass
-class Incoming:
-    """One rating read and checked, not yet stored."""
-
-    case_number: str
-    item: object
-    window: object
-    staff: User | None
-    channel: str
-    level: int
-    scores: dict[str, int | None]
-    comment: str
-    rated_at: datetime
-
-    def snapshot(self) -> dict:
-        return {
-            "case_number": self.case_number,
-            "item": self.item.code,
-            "window": self.window.code,
-            "staff": self.staff.username if self.staff else None,
-            "channel": self.channel,
-            "level": self.level,
-            **self.scores,
-            "comment": self.comment,
-            "rated_at": self.rated_at.isoformat(),
-        }
-
-
-def snapshot(rating: Rating) -> dict:
-    """What a rating says, in the form two sendings of it are compared."""
-    return {
-        "case_number": rating.case_number,
-        "item": rating.item.code,
-        "window": rating.window.code,
-        "staff": rating.staff.username if rating.staff else None,
-        "channel": rating.channel,
-        "level": rating.level,
-        **rating.scores,
-        "comment": rating.comment,
-        "rated_at": rating.rated_at.astimezone(UTC).replace(microsecond=0).isoformat(),
-    }
-
-
-def read(row: dict) -> Incoming:
-    """Check one rating as sent (API keys, or the import's columns) and return it."""
-    if not isinstance(row, dict):
-        raise ValidationFailed(_("A rating is a set of named values."))
-    case = str(row.get("case_number") or "").strip()
-    if not case:
-        raise ValidationFailed(_("The case number is required."), field="case_number")
-    if len(case) > CASE_LIMIT:
-        raise ValidationFailed(
-            _("A case number has at most %(n)d characters.", n=CASE_LIMIT), field="case_number"
-        )
-    item_code = str(row.get("item") or "").strip()
-    item = catalogue.item_by_code(item_code) if item_code else None
-    if item is None:
-        raise ValidationFailed(
-            _("There is no service item %(code)s.", code=item_code or "—"), field="item"
-        )
-    window_code = str(row.get("window") or "").strip()
-    window = catalogue.window_by_code(window_code) if window_code else None
-    if window is None:
-        raise ValidationFailed(
-            _("There is no service window %(code)s.", code=window_code or "—"), field="window"
-        )
-    comment = within(str(row.get("comment") or "").strip(), LONG_TEXT, "comment")
-    return Incoming(
-        case_number=case,
-        item=item,
-        window=window,
-        staff=_staff(row.get("staff")),
-        channel=_channel(row.get("channel")),
-        level=_score(row.get("level"), "level", required=True),
-        scores={name: _score(row.get(name), name, required=False) for name in INDICATORS},
-        comment=comment,
-        rated_at=_moment(row.get("rated_at")),
-    )
 
 
 # -- receiving ratings ----------------------------------------------------------------------
@@ -518,164 +313,6 @@ def poor_rating_opened(rectification: Rectification) -> None:
     for person in people:
         message = mail.compose(person, "ratings/mail/opened.txt", rectification=rectification)
         mail.deliver(message, smtp)
-
-
-# -- rectification steps ----------------------------------------------------------------------
-
-STEP_TARGETS = {
-    "rectify": "rectified",
-    "follow_up": "followed_up",
-    "close": "closed",
-    "reopen": "open",
-}
-
-
-def _guard(actor: User, rectification: Rectification, step: str) -> str:
-    target = STEP_TARGETS.get(step)
-    if target is None:
-        raise ValidationFailed(_("Choose a step."), field="step")
-    if (rectification.state, target) not in TRANSITIONS:
-        raise Conflict(
-            _(
-                "%(number)s is %(state)s: it cannot be %(target)s now.",
-                number=rectification.number,
-                state=labels.state_label(rectification.state),
-                target=labels.state_label(target),
-            ),
-            field="step",
-        )
-    if not can_step(actor, rectification, step):
-        if TRANSITIONS[(rectification.state, target)] == "department":
-            raise PermissionDenied(
-                _("Only the responsible department or the quality office may do this.")
-            )
-        raise PermissionDenied(_("Only the quality office may do this."))
-    return target
-
-
-def _text(value, field_name: str, message: str) -> str:
-    value = (value or "").strip() if isinstance(value, str) else ""
-    if not value:
-        raise ValidationFailed(message, field=field_name)
-    return within(value, LONG_TEXT, field_name)
-
-
-def _move(actor: User, rectification: Rectification, target: str, after: dict) -> None:
-    before = rectification.state
-    rectification.state = target
-    db.session.flush()
-    trail.record(
-        f"rectification.{target}",
-        "rectification",
-        rectification.number,
-        before={"state": before},
-        after={"state": target, **after},
-        user=actor,
-    )
-
-
-@transactional
-def rectify(actor: User, rectification: Rectification, finding: str, fix: str) -> Rectification:
-    """Record what looking into the rating found (调查核实) and how it was put right (整改措施)."""
-    target = _guard(actor, rectification, "rectify")
-    finding = _text(finding, "finding", _("Say what looking into the rating found."))
-    fix = _text(fix, "fix", _("Say how it was put right."))
-    rectification.finding, rectification.fix = finding, fix
-    rectification.rectified_at = utcnow()
-    rectification.rectified_by_id = actor.id
-    _move(actor, rectification, target, {"finding": finding, "fix": fix})
-    return rectification
-
-
-@transactional
-def follow_up(
-    actor: User,
-    rectification: Rectification,
-    on: date | None,
-    way: str,
-    result: str,
-    note: str = "",
-) -> Rectification:
-    """Record the follow-up with the citizen (回访): when, how, and whether they are content."""
-    target = _guard(actor, rectification, "follow_up")
-    on = on or clock.today()
-    if not isinstance(on, date):
-        raise ValidationFailed(_("Give the date of the follow-up."), field="on")
-    if on > clock.today():
-        raise ValidationFailed(_("A follow-up cannot be dated in the future."), field="on")
-    if on < clock.local(rectification.rectified_at).date():
-        raise ValidationFailed(_("The follow-up comes after the rating was put right."), field="on")
-    if way not in FOLLOWUP_WAYS:
-        raise ValidationFailed(_("Say how the citizen was reached."), field="way")
-    if result not in FOLLOWUP_RESULTS:
-        raise ValidationFailed(_("Give the citizen's answer."), field="result")
-    note = within((note or "").strip() if isinstance(note, str) else "", LONG_TEXT, "note")
-    rectification.followup_on, rectification.followup_way = on, way
-    rectification.followup_result, rectification.followup_note = result, note
-    rectification.followed_up_by_id = actor.id
-    _move(
-        actor,
-        rectification,
-        target,
-        {"on": on.isoformat(), "way": way, "result": result, "note": note},
-    )
-    return rectification
-
-
-@transactional
-def close(actor: User, rectification: Rectification) -> Rectification:
-    """Close a rectification whose follow-up found the citizen content."""
-    target = _guard(actor, rectification, "close")
-    if rectification.followup_result == "not_satisfied":
-        raise Conflict(
-            _("The citizen is not satisfied: put it right again instead of closing."),
-            field="step",
-        )
-    rectification.closed_at = utcnow()
-    rectification.closed_by_id = actor.id
-    _move(actor, rectification, target, {})
-    return rectification
-
-
-@transactional
-def reopen(actor: User, rectification: Rectification, reason: str) -> Rectification:
-    """Send a rectification back to be put right again, with a new deadline."""
-    target = _guard(actor, rectification, "reopen")
-    reason = _text(reason, "reason", _("Give the reason."))
-    before_due = rectification.due_date
-    rectification.due_date = due_from(clock.today())
-    rectification.rectified_at = None
-    _move(
-        actor,
-        rectification,
-        target,
-        {
-            "reason": reason,
-            "due_date": rectification.due_date.isoformat(),
-            "previous_due_date": before_due.isoformat(),
-        },
-    )
-    return rectification
-
-
-def take_step(actor: User, rectification: Rectification, step: str, **values) -> Rectification:
-    """Take ``step`` with its values (the pages' and the API's one entry)."""
-    if step == "rectify":
-        return rectify(actor, rectification, values.get("finding"), values.get("fix"))
-    if step == "follow_up":
-        return follow_up(
-            actor,
-            rectification,
-            values.get("on"),
-            values.get("way"),
-            values.get("result"),
-            values.get("note") or "",
-        )
-    if step == "close":
-        return close(actor, rectification)
-    if step == "reopen":
-        return reopen(actor, rectification, values.get("reason"))
-    raise ValidationFailed(_("Choose a step."), field="step")
 
 
 # -- reading -----------------------------------------------------------------------------------
