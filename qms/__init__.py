@@ -98,6 +98,7 @@ BLUEPRINTS = (
     "qms.notifications.views",
     "qms.webhooks.views",
     "qms.standards.catalogue_views",
+    "qms.ratings.views",
 )
 
 

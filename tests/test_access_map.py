@@ -206,6 +206,11 @@ EXPECTED: dict[str, Rule] = {
     "api_service_items.WindowOne": api(ok=404),  # none seeded
     "api_service_items.Windows": api(),
     "api_service_items.get_coverage": api(),
+    "api_ratings.RatingOne": api(ok=404),  # no case "0"
+    "api_ratings.Ratings": api(),
+    "api_ratings.get_rectification": api(ok=404),
+    "api_ratings.list_rectifications": api(),
+    "api_ratings.step": change(),
     "api_suppliers.SupplierOne": api(ok=404),
     "api_suppliers.Suppliers": api(),
     "api_suppliers.change_status": change(),
@@ -387,6 +392,14 @@ EXPECTED: dict[str, Rule] = {
     "service_items.take_replacement": change(),
     "service_items.window": page(NOBODY, denied=404),  # none seeded
     "service_items.windows": page(),
+    "ratings.dashboard": page(),
+    "ratings.detail": page(NOBODY, denied=404),  # none seeded
+    "ratings.import_file": change(),
+    "ratings.import_form": page(MANAGERS),
+    "ratings.index": page(),
+    "ratings.rectification": page(NOBODY, denied=404),
+    "ratings.rectifications": page(),
+    "ratings.step": change(),
     "suppliers.add": change(),
     "suppliers.change": change(),
     "suppliers.detail": page(NOBODY, denied=404),  # none seeded

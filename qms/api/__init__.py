@@ -171,6 +171,7 @@ API_BLUEPRINTS = (
     "qms.api.trail",
     "qms.api.webhooks",
     "qms.api.service_items",
+    "qms.api.ratings",
 )
 
 

@@ -137,6 +137,8 @@ def load_activity(lang: str, passwords: dict[str, str], today: date | None = Non
     demo = Demo(lang, today or clock.today(), people, passwords)
     # Services word what they generate (an audit NC's title, the audit report, the review
     # inputs) in the current locale; outside a request, make that the demo's language.
+    from qms.demo import ratings as demo_ratings  # citizens' ratings on the catalogue
+
     with force_locale(lang):
         numbers: dict[str, str] = {}
         _tell(
@@ -148,6 +150,7 @@ def load_activity(lang: str, passwords: dict[str, str], today: date | None = Non
             _complaints(demo),
             _work_in_progress(demo),
             _review_planned(demo),
+            demo_ratings.story(demo),
         )
         from qms.demo import competence, equipment, suppliers
 

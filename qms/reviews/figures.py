@@ -260,4 +260,8 @@ def compute(key: str, start: date, end: date, form_code: str | None = None) -> F
         return output_ncs(start, end)
     if key == "output_rate":
         return output_rate(start, end, form_code)
+    from qms.ratings import figures as ratings
+
+    if key in ratings.SOURCES:
+        return ratings.objective_figure(key, start, end)
     raise KeyError(key)

@@ -18,6 +18,7 @@ from qms.equipment import review as equipment_review
 from qms.extensions import db
 from qms.improvement import services as improvement
 from qms.models import utcnow
+from qms.ratings import review as ratings_review
 from qms.reviews import feedback, figures, objectives
 from qms.reviews.labels import section_title
 from qms.reviews.models import Review
@@ -446,7 +447,7 @@ def compile_inputs(review: Review) -> dict:
     parts = {
         "previous_actions": previous_actions(review),
         "context_changes": context_changes(start, end),
-        "customer": customer(start, end),
+        "customer": ratings_review.add_to(customer(start, end), start, end),
         "objectives": obj,
         "process_performance": process_performance(start, end),
         "nonconformities": nonconformities(start, end, ncs, actions),

@@ -60,6 +60,10 @@ def source_label(source: str) -> str:
         "output_ncs": _("computed: nonconforming outputs"),
         "output_rate": _("computed: nonconforming outputs per thousand issued"),
         "record_query": _("computed from records (query)"),
+        "ratings_good_rate": _("computed: citizens' good-rating rate (%)"),
+        "ratings_poor": _("computed: citizens' poor ratings"),
+        "rectification_on_time": _("computed: poor ratings rectified on time (%)"),
+        "followup_satisfaction": _("computed: satisfaction at follow-up (%)"),
     }.get(source, source)
 
 

@@ -40,6 +40,11 @@ OBJECTIVE_SOURCES = (
     "output_ncs",
     "output_rate",
     "record_query",
+    # citizens' ratings (qms.ratings.figures)
+    "ratings_good_rate",
+    "ratings_poor",
+    "rectification_on_time",
+    "followup_satisfaction",
 )
 MEASUREMENT_ORIGINS = ("browser", "csv", "api", "surveys", "computed")
 CHANNELS = ("window", "phone", "hotline", "online", "email", "letter", "visit")
