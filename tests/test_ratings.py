@@ -643,3 +643,19 @@ def test_the_list_pages_queries_do_not_grow_with_the_ratings(users, catalogue, c
     with counted() as many:
         assert client.get(path).status_code == 200
     assert len(many) == len(few), path
+
+
+def test_a_poor_rating_is_sent_to_the_webhooks_once(users, catalogue):
+    from qms.webhooks import services as webhooks
+    from qms.webhooks.models import WebhookDelivery
+
+    webhooks.create_subscription(
+        users["admin"], "https://platform.example.org/qms", ["rating.poor"]
+    )
+    db.session.commit()
+    receive(users, rating("C-0100", level=5), rating("C-0101", level=1))
+    receive(users, rating("C-0101", level=1))  # sent again by the platform: nothing new
+    [delivery] = db.session.scalars(select(WebhookDelivery))
+    assert delivery.event == "rating.poor"
+    assert '"case_number": "C-0101"' in delivery.body
+    assert '"rectification": "RC-' in delivery.body

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from qms import clock, trail, uow
+from qms import clock, trail, uow, webhooks
 from qms.auth.models import Department, User
 from qms.database import next_number
 from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -215,6 +215,19 @@ def _open(actor: User, rating: Rating) -> Rectification:
         user=actor,
     )
     _escalate_repeat(actor, rectification)
+    webhooks.emit(
+        "rating.poor",
+        {
+            "case_number": rating.case_number,
+            "level": rating.level,
+            "item": rating.item.code if rating.item else None,
+            "window": rating.window.code if rating.window else None,
+            "department": rating.department.name if rating.department else None,
+            "rectification": rectification.number,
+            "due_date": rectification.due_date.isoformat(),
+            "nc": rectification.nc_number,
+        },
+    )
     uow.after_commit(lambda: poor_rating_opened(rectification))
     return rectification
 
