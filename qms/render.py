@@ -228,6 +228,17 @@ def _parse(body: str) -> dict[str, Any]:
     return json.loads(_pandoc([*_READ_MARKDOWN, "--to", "json"], body.encode()))
 
 
+def table_header(body: str) -> list[str]:
+    """Return the texts of the first table's header row (its first row when it has no
+    header), or an empty list when the body has no table."""
+    for table in _tables(_parse(body)["blocks"]):
+        _attr, _caption, _specs, head, bodies, _foot = table["c"]
+        rows = head[1] or [row for b in bodies for row in b[3]]
+        if rows:
+            return [_plain_text(cell[4]).strip() for cell in rows[0][1]]
+    return []
+
+
 def _is_attr(node: Any) -> bool:
     """Tell whether `node` has the shape of a pandoc Attr: [id, classes, pairs]."""
     return (

@@ -58,9 +58,27 @@ class ImportItem:
     source: str = ""
 
 
+# What a domain adds to the front matter of an imported document of one type, e.g. records
+# proposes a record form's fields; each is ``prepare(meta, body) -> meta``.
+IMPORT_PREPARERS: dict[str, object] = {}
+
+
+def register_import_preparer(doc_type: str, prepare) -> None:
+    IMPORT_PREPARERS[doc_type] = prepare
+
+
+def _prepared(item: ImportItem) -> dict:
+    """The item's front matter with what its type's domain adds on import."""
+    meta = {**item.meta, "title": item.title, "type": item.doc_type}
+    prepare = IMPORT_PREPARERS.get(item.doc_type)
+    return prepare(meta, item.body) if prepare is not None else meta
+
+
 def import_content(item: ImportItem, department: str | None = None) -> str:
     """Return the Markdown file an imported document is stored as: front matter + body."""
-    meta = {k: v for k, v in item.meta.items() if k not in ("code", "title", "type", "parent")}
+    meta = {
+        k: v for k, v in _prepared(item).items() if k not in ("code", "title", "type", "parent")
+    }
     head = {"code": item.code, "title": item.title, "type": item.doc_type}
     if item.parent:
         head["parent"] = item.parent
@@ -166,7 +184,7 @@ def check_import(items: list[ImportItem], progress: Callable | None = None) -> l
     for index, item in enumerate(items):
         for check in CONTENT_VALIDATORS.get(item.doc_type, ()):
             try:
-                check({**item.meta, "title": item.title, "type": item.doc_type}, item.body)
+                check(_prepared(item), item.body)
             except ValidationFailed as exc:
                 problems[index].append(exc.message)
     return problems

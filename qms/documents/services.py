@@ -41,7 +41,13 @@ from qms.documents.drafting import (
     submit,
     validate_content,
 )
-from qms.documents.importing import ImportItem, check_import, import_content, import_documents
+from qms.documents.importing import (
+    ImportItem,
+    check_import,
+    import_content,
+    import_documents,
+    register_import_preparer,
+)
 from qms.documents.labels import cr_status_label, meaning_label, status_label, type_label
 from qms.documents.models import (
     DOC_TYPES,
@@ -137,6 +143,7 @@ from qms.documents.routes import (
 from qms.uow import store
 
 __all__ = [
+    "register_import_preparer",
     "compose_content",
     "change_properties",
     "MAX_STEPS",

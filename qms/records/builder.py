@@ -239,6 +239,26 @@ def with_fields(content: str, fields: list[dict]) -> str:
     return "\n".join(lines[:start] + block + lines[end:])
 
 
+def without_keys(content: str, keys: tuple[str, ...]) -> str:
+    """Return the Markdown with the front matter's top-level ``keys`` (and what they hold)
+    taken out, all else as written."""
+    lines = content.split("\n")
+    if not lines or lines[0].rstrip("\r") != "---":
+        return content
+    closing = next(
+        (n for n, line in enumerate(lines[1:], start=1) if line.rstrip("\r") in ("---", "...")),
+        len(lines),
+    )
+    wanted = re.compile(rf"^(?:{'|'.join(map(re.escape, keys))})\s*:")
+    kept, dropping = [], False
+    for n, line in enumerate(lines):
+        if 0 < n < closing and TOP_LEVEL_KEY.match(line):
+            dropping = bool(wanted.match(line))
+        if not (dropping and 0 < n < closing):
+            kept.append(line)
+    return "\n".join(kept)
+
+
 @transactional
 def save_fields(
     actor: User, doc: Document, fields: list[dict], base_commit: str | None = None
@@ -254,10 +274,14 @@ def save_fields(
             _("Only an author may change the fields of a record form that is being drafted.")
         )
     content, _rev = draft_content(doc)
+    content = with_fields(content, fields)
+    if fields:
+        # Confirmed: the form is filled online now, no longer only printed.
+        content = without_keys(content, ("printable", "proposed_fields"))
     return documents.save_draft(
         actor,
         doc,
-        with_fields(content, fields),
+        content,
         base_commit=base_commit,
         trailers=[("Edited-with", "form builder")],
     )

@@ -140,7 +140,12 @@ def edit(code: str):
     error, error_row = None, None
     if request.method == "GET":
         meta, _body = render.split_front_matter(content)
-        form = _form({"rows": builder.to_rows(meta.get("fields")), "base_commit": ""})
+        form = _form(
+            {
+                "rows": builder.to_rows(meta.get("fields") or meta.get("proposed_fields")),
+                "base_commit": "",
+            }
+        )
         form.base_commit.data = rev.head_commit if rev else ""
     else:
         posted = _form()

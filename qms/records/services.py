@@ -32,6 +32,7 @@ from qms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from qms.extensions import db
 from qms.models import utcnow
 from qms.records.fields import (
+    KEY_RE,
     DefinitionError,
     FieldDef,
     Lookups,
@@ -143,14 +144,39 @@ def check_form_content(meta: dict, _body: str) -> None:
             field="content",
             detail={"content": [exc.message], "field": exc.key},
         ) from exc
-    if not fields:
+    if not fields and meta.get("printable") is not True:
         raise ValidationFailed(
             _("A record form needs at least one field under fields: in its front matter."),
             field="content",
         )
+    if not fields:
+        try:
+            parse_fields(meta.get("proposed_fields"))
+        except DefinitionError as exc:
+            raise ValidationFailed(
+                _("The proposed fields are not valid. %(problem)s", problem=exc.message),
+                field="content",
+            ) from exc
+
+
+def propose_fields(meta: dict, body: str) -> dict:
+    """A record form imported without fields comes in printable, its fields proposed from
+    the header row of its first table, to be confirmed in the form builder."""
+    if meta.get("fields"):
+        return meta
+    proposed, seen = [], set()
+    for n, label in enumerate(render.table_header(body), start=1):
+        if not label:
+            continue
+        slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:40]
+        key = slug if KEY_RE.match(slug or "") and slug not in seen else f"field_{n}"
+        seen.add(key)
+        proposed.append({"key": key, "label": label[:200], "type": "text"})
+    return {**meta, "printable": True, "proposed_fields": proposed}
 
 
 documents.register_content_validator(FORM_TYPE, check_form_content)
+documents.register_import_preparer(FORM_TYPE, propose_fields)
 
 # Parsed definitions by (code, commit): what a commit holds never changes.
 _definitions: dict[tuple[str, str, str], FormDefinition] = {}
@@ -213,7 +239,17 @@ def fillable(code: str) -> FormDefinition:
         )
     if doc.status != "effective" and documents.effective_revision(doc) is None:
         raise Conflict(_("%(code)s has no effective revision yet.", code=code), field="form")
-    return definition(code)
+    found = definition(code)
+    if not found.fields:
+        raise Conflict(
+            _(
+                "%(code)s is a printable form: its fields are confirmed in the form builder "
+                "before it can be filled online.",
+                code=code,
+            ),
+            field="form",
+        )
+    return found
 
 
 def record_definition(record: Record) -> FormDefinition:

@@ -293,7 +293,10 @@ def prepare(
         try:
             data = reader()
             prefix = f"{item.code or 'document'}/media"
-            result = render.convert_to_markdown(data, item.source, prefix)
+            # A record form's table is read back for its proposed fields: a pipe table
+            # comes back cell by cell, a multiline one does not always.
+            form = item.doc_type == "record_form"
+            result = render.convert_to_markdown(data, item.source, prefix, pipe_tables=form)
             # A NUL or lone surrogate would be stored by SQLite only (see qms.text).
             cleaned = {"body": result.body, "title": result.title, "meta": result.meta}
             return data, replace(result, **clean_text(cleaned))
