@@ -1,0 +1,327 @@
+"""Supervision and evaluation: schemes, runs with evidence, star levels, confirmation."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from qms import clock
+from qms.auth.models import Department
+from qms.errors import Conflict, PermissionDenied, ValidationFailed
+from qms.evaluation import services
+from qms.evaluation.models import Evaluation, EvaluationScheme
+from qms.extensions import db
+from qms.improvement import services as improvement
+from qms.reviews import periods
+from qms.trail import AuditEvent
+from tests.builders_improvement import raised
+
+#: A month wholly in the past, so that what happened in it is settled.
+PERIOD = periods.period_of(clock.today() - timedelta(days=70), "monthly")
+START, END = periods.bounds(PERIOD)
+
+MANUAL = {"source": "manual", "label": "Inspection", "weight": 60, "target": 100, "zero": 0}
+NCS = {
+    "source": "ncs_raised",
+    "label": "NCs",
+    "weight": 40,
+    "rule": "bands",
+    "direction": "lower",
+    "bands": [[0, 100], [1, 80], [3, 50]],
+}
+
+
+def at(day, hour=10):
+    return datetime.combine(day, time(hour), tzinfo=UTC)
+
+
+def scheme(users, criteria=None, **kw):
+    kw.setdefault("name", "Department evaluation")
+    kw.setdefault("subject_kind", "department")
+    kw.setdefault("period", "monthly")
+    return services.create_scheme(
+        users["admin"], criteria=[MANUAL, NCS] if criteria is None else criteria, **kw
+    )
+
+
+def dept(name):
+    return str(db.session.scalar(select(Department.id).where(Department.name == name)))
+
+
+def enter_all(users, evaluation, value=90.0, note="Spot check of the counters."):
+    for result in evaluation.results:
+        for row in result.criteria:
+            if row.source == "manual":
+                services.adjust(
+                    users["approver"], evaluation, result.subject_key, row.position, value, note
+                )
+
+
+# -- star levels, points and totals ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("total", "stars"),
+    [(100, 5), (95, 5), (94.9, 4), (85, 4), (84.9, 3), (75, 3), (74.9, 2), (60, 2), (59.9, 1),
+     (0, 1)],
+)  # fmt: skip
+def test_a_total_earns_the_star_level_of_the_highest_threshold_it_reaches(total, stars):
+    assert services.stars_for(total, (95, 85, 75, 60)) == stars
+
+
+@pytest.mark.parametrize(
+    ("score", "stars"), [(95, 5), (94.8, 4), (85, 4), (75, 3), (74.9, 2), (60, 2), (59, 1)]
+)
+def test_star_levels_from_seeded_scores(users, score, stars):
+    evaluation = services.run(users["approver"], scheme(users, [{**MANUAL, "weight": 100}]), PERIOD)
+    enter_all(users, evaluation, score)
+    services.confirm(users["approver"], evaluation)
+    db.session.commit()
+    assert {(r.total, r.stars) for r in services.get_evaluation(evaluation.number).results} == {
+        (score, stars)
+    }
+
+
+def test_points_run_straight_from_the_zero_point_to_the_target_and_stop_there():
+    higher = {"rule": "linear", "direction": "higher", "target": 90, "zero": 50}
+    assert [services.points_for(higher, v) for v in (40, 50, 70, 90, 99)] == [0, 0, 50, 100, 100]
+    lower = {"rule": "linear", "direction": "lower", "target": 0, "zero": 4}
+    assert [services.points_for(lower, v) for v in (0, 1, 4, 9)] == [100, 75, 0, 0]
+    assert services.points_for(higher, None) == 0
+
+
+def test_a_value_scores_the_points_of_the_first_band_it_reaches():
+    bands = {"rule": "bands", "direction": "lower", "bands": [[0, 100], [1, 80], [3, 50]]}
+    assert [services.points_for(bands, v) for v in (0, 1, 2, 3, 4)] == [100, 80, 50, 50, 0]
+    up = {"rule": "bands", "direction": "higher", "bands": [[98, 100], [90, 70]]}
+    assert [services.points_for(up, v) for v in (99, 98, 91, 89.9)] == [100, 100, 70, 0]
+
+
+def test_the_total_is_the_sum_of_the_points_weighted_by_the_criteria(users):
+    with clock.travel(at(START + timedelta(days=3))):
+        raised(users, department="Service Hall")
+    evaluation = services.run(users["approver"], scheme(users), PERIOD)
+    services.adjust(users["approver"], evaluation, dept("Service Hall"), 0, 70, "Counters checked.")
+    hall = services.get_result(evaluation, dept("Service Hall"))
+    # 70 points × 60 % + one NC (80 points) × 40 % = 42 + 32.
+    assert [(c.value, c.points) for c in hall.criteria] == [(70, 70), (1, 80)]
+    assert (hall.total, hall.stars) == (74.0, 2)
+    office = services.get_result(evaluation, dept("Quality Office"))
+    assert [c.value for c in office.criteria] == [None, 0]
+    assert office.total == 40.0
+
+
+# -- evidence --------------------------------------------------------------------------------
+
+
+def test_the_evidence_lists_exactly_the_ncs_counted(users):
+    with clock.travel(at(START - timedelta(days=2))):
+        raised(users, department="Service Hall", title="Before the period")
+    with clock.travel(at(START + timedelta(days=1))):
+        first = raised(users, department="Service Hall", title="Wrong form")
+        raised(users, department="Quality Office", title="Another department")
+    with clock.travel(at(END, 20)):
+        last = raised(users, department="Service Hall", title="Late stamp")
+    with clock.travel(at(END + timedelta(days=1))):
+        raised(users, department="Service Hall", title="After the period")
+    evaluation = services.run(users["approver"], scheme(users), PERIOD)
+    ncs = services.get_result(evaluation, dept("Service Hall")).criteria[1]
+    assert ncs.value == 2
+    assert [(e["ref"], e["endpoint"], e["args"]) for e in ncs.evidence] == [
+        (first.number, "improvement.detail", {"number": first.number}),
+        (last.number, "improvement.detail", {"number": last.number}),
+    ]
+
+
+def test_the_evidence_of_overdue_actions_is_the_actions_not_done_by_their_due_date(users):
+    with clock.travel(at(START + timedelta(days=1))):
+        nc = raised(users, department="Service Hall")
+        kept = improvement.create_action(
+            users["author"], "correction", "Withdraw the old forms", "author2",
+            START + timedelta(days=5), nonconformity=nc.number,
+        )  # fmt: skip
+        late = improvement.create_action(
+            users["author"], "correction", "Retrain window 3", "author2",
+            START + timedelta(days=6), nonconformity=nc.number,
+        )  # fmt: skip
+        improvement.create_action(
+            users["author"], "correction", "Not owned in the hall", "author",
+            START + timedelta(days=6), nonconformity=nc.number,
+        )  # fmt: skip
+    with clock.travel(at(START + timedelta(days=4))):
+        improvement.action_transition(users["author2"], kept, "done", note="Withdrawn.")
+    criteria = [{"source": "actions_overdue", "weight": 100, "direction": "lower",
+                 "target": 0, "zero": 5}]  # fmt: skip
+    evaluation = services.run(users["approver"], scheme(users, criteria), PERIOD)
+    row = services.get_result(evaluation, dept("Service Hall")).criteria[0]
+    assert row.value == 1
+    assert [e["ref"] for e in row.evidence] == [late.number]
+    assert row.points == 80.0
+
+
+# -- schemes ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"criteria": [{**MANUAL, "weight": 50}, NCS]}, "add up to 90"),
+        ({"criteria": []}, "at least one criterion"),
+        ({"thresholds": [95, 85, 85, 60]}, "lower than the one before"),
+        ({"thresholds": [95, 85, 75]}, "four star thresholds"),
+        ({"thresholds": [120, 85, 75, 60]}, "from 0 to 100"),
+        ({"criteria": [{**MANUAL, "weight": 100, "target": 0, "zero": 100}]}, "better than"),
+        ({"criteria": [MANUAL, {**NCS, "bands": [[3, 50], [0, 100]]}]}, "best value"),
+        ({"criteria": [MANUAL, {**NCS, "bands": [[0, 120]]}]}, "points from 0 to 100"),
+        ({"criteria": [MANUAL, {**NCS, "label": "inspection"}]}, "given twice"),
+        ({"criteria": [MANUAL, {**NCS, "source": "nothing"}]}, "not a source"),
+        ({"subject_kind": "window", "criteria": [MANUAL, NCS]}, "not a source"),
+        (
+            {"criteria": [{"source": "records_on_time", "weight": 100, "target": 95, "zero": 50}]},
+            "needs its form",
+        ),
+        ({"name": " "}, "name is required"),
+        ({"period": "weekly"}, "how often"),
+    ],
+)
+def test_a_scheme_is_refused_unless_valid(users, change, message):
+    with pytest.raises(ValidationFailed) as refused:
+        scheme(users, **{"criteria": [MANUAL, NCS], **change})
+    assert message in refused.value.message
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(EvaluationScheme)) == 0
+
+
+def test_a_scheme_change_leaves_evaluations_already_run_as_they_were(users):
+    s = scheme(users)
+    evaluation = services.run(users["approver"], s, PERIOD)
+    services.change_scheme(
+        users["admin"], s, criteria=[{**MANUAL, "weight": 100}], thresholds=[90, 80, 70, 50]
+    )
+    db.session.commit()
+    assert len(evaluation.results[0].criteria) == 2
+    assert evaluation.thresholds == [95, 85, 75, 60]
+    events = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.object_type == "evaluation_scheme")
+    )
+    assert list(events) == ["evaluation_scheme.created", "evaluation_scheme.changed"]
+
+
+# -- confirmation and corrections ------------------------------------------------------------
+
+
+def test_a_draft_is_confirmed_only_with_every_manual_score_entered(users):
+    evaluation = services.run(users["approver"], scheme(users), PERIOD)
+    with pytest.raises(ValidationFailed, match="manual scores missing"):
+        services.confirm(users["approver"], evaluation)
+    with pytest.raises(ValidationFailed, match="based on"):
+        services.adjust(users["approver"], evaluation, dept("Service Hall"), 0, 80, " ")
+    with pytest.raises(ValidationFailed, match="Only a manual"):
+        services.adjust(users["approver"], evaluation, dept("Service Hall"), 1, 80, "No.")
+    with pytest.raises(ValidationFailed, match="0 to 100"):
+        services.adjust(users["approver"], evaluation, dept("Service Hall"), 0, 101, "Too much.")
+    enter_all(users, evaluation)
+    services.confirm(users["approver"], evaluation)
+    assert evaluation.state == "confirmed"
+
+
+def test_a_confirmed_evaluation_is_never_edited(users):
+    evaluation = services.run(users["approver"], scheme(users), PERIOD)
+    enter_all(users, evaluation)
+    services.confirm(users["approver"], evaluation)
+    db.session.commit()
+    key = dept("Service Hall")
+    with pytest.raises(Conflict, match="never edited"):
+        services.adjust(users["approver"], evaluation, key, 0, 10, "Second thoughts.")
+    with pytest.raises(Conflict, match="never edited"):
+        services.discard(users["approver"], evaluation)
+    with pytest.raises(Conflict, match="run a correction"):
+        services.run(users["approver"], evaluation.scheme, PERIOD)
+    db.session.rollback()
+    again = services.get_evaluation(evaluation.number)
+    assert services.get_result(again, key).criteria[0].value == 90
+    assert db.session.scalar(select(func.count()).select_from(Evaluation)) == 1
+
+
+def test_a_correction_is_a_new_evaluation_with_a_reason_that_replaces_the_old(users):
+    s = scheme(users, [{**MANUAL, "weight": 100}])
+    first = services.run(users["approver"], s, PERIOD)
+    enter_all(users, first, 70)
+    services.confirm(users["approver"], first)
+    with pytest.raises(ValidationFailed, match="reason"):
+        services.correct(users["approver"], first, "  ")
+    second = services.correct(users["approver"], first, "The hall's inspection was mis-typed.")
+    assert (second.corrects, second.state) == (first, "draft")
+    assert services.current(s, PERIOD) is first  # until the correction is confirmed
+    enter_all(users, second, 96)
+    services.confirm(users["approver"], second)
+    db.session.commit()
+    assert services.current(s, PERIOD) is second and services.is_superseded(first)
+    assert {r.total for r in first.results} == {70}
+    with pytest.raises(Conflict, match="already corrected"):
+        services.correct(users["approver"], first, "Again.")
+    hall = dept("Service Hall")
+    assert [(p.period, p.total, p.stars) for p in services.history(s, hall)] == [(PERIOD, 96, 5)]
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.object_key == second.number)
+    )
+    assert set(actions) == {"evaluation.run", "evaluation.adjusted", "evaluation.confirmed"}
+
+
+def test_a_subjects_history_runs_period_by_period(users):
+    s = scheme(users, [{**MANUAL, "weight": 100}])
+    earlier = periods.period_of(START - timedelta(days=1), "monthly")
+    for period, score in ((earlier, 80), (PERIOD, 90)):
+        evaluation = services.run(users["approver"], s, period)
+        enter_all(users, evaluation, score)
+        services.confirm(users["approver"], evaluation)
+    hall = dept("Service Hall")
+    assert [(p.period, p.total, p.stars) for p in services.history(s, hall)] == [
+        (earlier, 80, 3),
+        (PERIOD, 90, 4),
+    ]
+
+
+def test_a_period_is_run_only_once_begun_and_as_the_scheme_is_run(users):
+    s = scheme(users)
+    future = periods.period_of(clock.today() + timedelta(days=40), "monthly")
+    with pytest.raises(ValidationFailed, match="has not begun"):
+        services.run(users["approver"], s, future)
+    with pytest.raises(ValidationFailed, match="like 2026-10"):
+        services.run(users["approver"], s, "2026-Q1")
+    services.run(users["approver"], s, PERIOD)
+    with pytest.raises(Conflict, match="already has a draft"):
+        services.run(users["approver"], s, PERIOD)
+
+
+def test_a_discarded_draft_leaves_only_its_trail_event(users):
+    evaluation = services.run(users["approver"], scheme(users), PERIOD)
+    number = evaluation.number
+    services.discard(users["approver"], evaluation)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Evaluation)) == 0
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_key == number))
+    assert list(actions) == ["evaluation.run", "evaluation.discarded"]
+
+
+# -- permissions -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["staff", "author", "auditor", "approver"])
+def test_only_an_administrator_defines_schemes(users, who):
+    with pytest.raises(PermissionDenied):
+        services.create_scheme(users[who], "Mine", "department", "monthly", [MANUAL, NCS])
+
+
+@pytest.mark.parametrize("who", ["staff", "author", "auditor"])
+def test_only_the_quality_office_runs_adjusts_and_confirms(users, who):
+    s = scheme(users)
+    with pytest.raises(PermissionDenied):
+        services.run(users[who], s, PERIOD)
+    evaluation = services.run(users["admin"], s, PERIOD)
+    with pytest.raises(PermissionDenied):
+        services.adjust(users[who], evaluation, dept("Service Hall"), 0, 80, "Mine.")
+    with pytest.raises(PermissionDenied):
+        services.confirm(users[who], evaluation)
+    with pytest.raises(PermissionDenied):
+        services.discard(users[who], evaluation)
