@@ -92,6 +92,7 @@ BLUEPRINTS = (
     "qms.risks.views",
     "qms.suppliers.views",
     "qms.equipment.views",
+    "qms.evaluation.views",
 )
 
 

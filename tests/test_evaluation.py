@@ -325,3 +325,108 @@ def test_only_the_quality_office_runs_adjusts_and_confirms(users, who):
         services.confirm(users[who], evaluation)
     with pytest.raises(PermissionDenied):
         services.discard(users[who], evaluation)
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+def _scheme_form(**rows):
+    data = {
+        "name": "Hall evaluation",
+        "subject_kind": "department",
+        "period": "monthly",
+        "five": "95",
+        "four": "85",
+        "three": "75",
+        "two": "60",
+        "criteria-0-source": "manual",
+        "criteria-0-title": "Inspection",
+        "criteria-0-weight": "60",
+        "criteria-0-rule": "linear",
+        "criteria-0-direction": "higher",
+        "criteria-0-target": "100",
+        "criteria-0-zero": "0",
+        "criteria-1-source": "ncs_raised",
+        "criteria-1-title": "NCs",
+        "criteria-1-weight": "40",
+        "criteria-1-rule": "bands",
+        "criteria-1-direction": "lower",
+        "criteria-1-bands": "0: 100, 1: 80, 3: 50",
+    }
+    data.update(rows)
+    return data
+
+
+def test_an_administrator_defines_a_scheme_on_its_page(client, auth, users):
+    auth.login("admin")
+    response = client.post("/evaluation/schemes", data=_scheme_form())
+    assert response.status_code == 302
+    s = services.list_schemes()[0]
+    assert [(c.source, c.weight, c.bands) for c in s.criteria] == [
+        ("manual", 60, []),
+        ("ncs_raised", 40, [[0, 100], [1, 80], [3, 50]]),
+    ]
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Hall evaluation" in page and "≤ 0 → 100" in page
+
+
+def test_a_refused_scheme_keeps_what_was_typed_and_says_why(client, auth, users):
+    auth.login("admin")
+    response = client.post("/evaluation/schemes", data=_scheme_form(**{"criteria-0-weight": "50"}))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The weights add up to 90" in page
+    assert 'value="Hall evaluation"' in page and "0: 100, 1: 80, 3: 50" in page
+    response = client.post(
+        "/evaluation/schemes", data=_scheme_form(**{"criteria-1-bands": "zero: all"})
+    )
+    assert response.status_code == 422
+    assert "bound: points pairs" in response.get_data(as_text=True)
+    assert services.list_schemes() == []
+
+
+@pytest.mark.parametrize("who", ["staff", "approver"])
+def test_only_an_administrator_opens_or_posts_the_scheme_form(client, auth, users, who):
+    auth.login(who)
+    assert client.get("/evaluation/schemes/new").status_code == 403
+    assert client.post("/evaluation/schemes", data=_scheme_form()).status_code == 403
+    assert services.list_schemes() == []
+
+
+def test_an_evaluation_is_run_scored_and_confirmed_on_its_pages(client, auth, users):
+    with clock.travel(at(START + timedelta(days=2))):
+        nc = raised(users, department="Service Hall")
+    s = scheme(users)
+    db.session.commit()
+    auth.login("approver")
+    response = client.post("/evaluation/run", data={"scheme": str(s.id), "period": PERIOD})
+    assert response.status_code == 302
+    number = response.location.rsplit("/", 1)[-1]
+    hall = dept("Service Hall")
+    response = client.post(
+        f"/evaluation/{number}/scores",
+        data={f"value_{hall}_0": "abc", f"note_{hall}_0": "Typed."},
+    )
+    assert response.status_code == 422
+    assert 'value="Typed."' in response.get_data(as_text=True)
+    form = {}
+    for key in (dept(n) for n in ("Service Hall", "Quality Office", "Business Approval Department",
+                                  "Information Technology Department")):  # fmt: skip
+        form[f"value_{key}_0"], form[f"note_{key}_0"] = "95", "Counters checked."
+    assert client.post(f"/evaluation/{number}/scores", data=form).status_code == 302
+    assert client.post(f"/evaluation/{number}/confirm").status_code == 302
+    page = client.get(f"/evaluation/{number}").get_data(as_text=True)
+    # The hall: 95 × 60 % + one NC (80) × 40 % = 89: four stars; the others 97: five.
+    assert "★★★★☆" in page and "★★★★★" in page and 'style="width: 89.0%"' in page
+    subject = client.get(f"/evaluation/{number}/subjects/{hall}").get_data(as_text=True)
+    assert f'href="/improvement/{nc.number}"' in subject
+    chart = subject.split('id="history"', 1)[1].split("</section>", 1)[0]
+    assert (
+        "<svg" in chart
+        and "<script" not in chart
+        and "http" not in chart.replace("http://www.w3.org", "")
+    )
+    auth.logout()
+    auth.login("staff")
+    assert client.get(f"/evaluation/{number}/subjects/{hall}").status_code == 200
+    assert client.post(f"/evaluation/{number}/correct", data={"reason": "x"}).status_code == 403
