@@ -430,3 +430,46 @@ def test_an_evaluation_is_run_scored_and_confirmed_on_its_pages(client, auth, us
     auth.login("staff")
     assert client.get(f"/evaluation/{number}/subjects/{hall}").status_code == 200
     assert client.post(f"/evaluation/{number}/correct", data={"reason": "x"}).status_code == 403
+
+
+# -- API -------------------------------------------------------------------------------------
+
+
+def test_the_api_lists_schemes_and_evaluations_and_shows_the_evidence(client, users):
+    from qms.auth.services import create_token
+
+    with clock.travel(at(START + timedelta(days=2))):
+        nc = raised(users, department="Service Hall")
+    s = scheme(users)
+    evaluation = services.run(users["approver"], s, PERIOD)
+    enter_all(users, evaluation, 95)
+    services.confirm(users["approver"], evaluation)
+    token = create_token(users["staff"])
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    schemes = client.get("/api/v1/evaluations/schemes", headers=headers).get_json()["items"]
+    assert [(x["name"], x["thresholds"]) for x in schemes] == [
+        ("Department evaluation", [95, 85, 75, 60])
+    ]
+    assert [c["bands"] for c in schemes[0]["criteria"]] == [[], [[0, 100], [1, 80], [3, 50]]]
+    listed = client.get(
+        f"/api/v1/evaluations?scheme={s.id}&state=confirmed", headers=headers
+    ).get_json()
+    assert [e["number"] for e in listed["items"]] == [evaluation.number]
+    assert listed["items"][0]["superseded"] is False
+    detail = client.get(f"/api/v1/evaluations/{evaluation.number}", headers=headers).get_json()
+    hall = next(r for r in detail["results"] if r["subject_key"] == dept("Service Hall"))
+    assert (hall["total"], hall["stars"]) == (89.0, 4)
+    assert hall["criteria"][1]["evidence"] == [
+        {
+            "kind": "nc",
+            "ref": nc.number,
+            "label": nc.title,
+            "url": f"/improvement/{nc.number}",
+        }
+    ]
+    assert client.get("/api/v1/evaluations/EV-9999", headers=headers).status_code == 404
+    assert client.get("/api/v1/evaluations").status_code == 401
+    refused = client.get("/api/v1/evaluations?state=final", headers=headers)
+    assert refused.status_code == 422

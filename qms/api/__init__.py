@@ -149,6 +149,7 @@ API_BLUEPRINTS = (
     "qms.api.risks",
     "qms.api.suppliers",
     "qms.api.equipment",
+    "qms.api.evaluation",
 )
 
 

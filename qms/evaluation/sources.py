@@ -97,6 +97,19 @@ def label(key: str) -> str:
     return str(source.label) if source else key
 
 
+def evidence_url(item: dict) -> str | None:
+    """Return the link of a stored evidence item, or None when its page is gone."""
+    from flask import url_for
+    from werkzeug.routing import BuildError
+
+    if not item.get("endpoint"):
+        return None
+    try:
+        return url_for(item["endpoint"], **(item.get("args") or {}))
+    except BuildError:
+        return None
+
+
 def _day_starts(day: date) -> datetime:
     """When the organisation's ``day`` begins, in UTC as timestamps are stored."""
     return datetime.combine(day, time.min, tzinfo=clock.zone()).astimezone(UTC)

@@ -4,7 +4,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
 from qms import trail
 from qms.errors import ServiceError, ValidationFailed
@@ -20,16 +19,6 @@ bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 register_nav(NavItem("evaluation.index", _l("Evaluation"), ("evaluation.",), order=66))
 
 
-def evidence_url(item: dict) -> str | None:
-    """Return the link of an evidence item, or None when its page is gone."""
-    if not item.get("endpoint"):
-        return None
-    try:
-        return url_for(item["endpoint"], **(item.get("args") or {}))
-    except BuildError:
-        return None
-
-
 @bp.app_context_processor
 def template_helpers():
     """Give templates this domain's labels and rules."""
@@ -42,7 +31,7 @@ def template_helpers():
         "evaluation_state_badge": labels.state_badge,
         "evaluation_stars": labels.stars_text,
         "evaluation_source_label": sources.label,
-        "evaluation_evidence_url": evidence_url,
+        "evaluation_evidence_url": sources.evidence_url,
         "evaluation_rules": permissions,
     }
 
