@@ -473,3 +473,31 @@ def test_the_api_lists_schemes_and_evaluations_and_shows_the_evidence(client, us
     assert client.get("/api/v1/evaluations").status_code == 401
     refused = client.get("/api/v1/evaluations?state=final", headers=headers)
     assert refused.status_code == 422
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "name"), [("zh_Hans", "部门季度监督评价"), ("zh_Hant", "部門季度監督評價")]
+)
+def test_the_demo_scores_the_departments_quarter_by_quarter_over_its_year(users, lang, name):
+    from qms.demo import HISTORY_DAYS
+    from qms.demo import evaluation as demo_evaluation
+    from qms.demo.activity import Demo
+
+    today = clock.today()
+    people = {"mrep": users["approver"], "admin": users["admin"]}
+    demo_evaluation.load(Demo(lang, today, people, {}))
+    (s,) = services.list_schemes()
+    assert (s.name, s.period) == (name, "quarterly")
+    runs = list(db.session.scalars(services.list_evaluations(scheme_id=s.id)))
+    quarters = sorted({e.period for e in runs})
+    assert len(quarters) >= 3
+    assert all(periods.bounds(q)[0] >= today - timedelta(days=HISTORY_DAYS) for q in quarters)
+    corrections = [e for e in runs if e.corrects is not None]
+    assert len(corrections) == 1 and corrections[0].reason
+    hall = dept("Service Hall")
+    history = services.history(s, hall)
+    assert len(history) >= len(quarters) - 1
+    assert all(1 <= p.stars <= 5 for p in history)
