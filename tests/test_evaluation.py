@@ -501,3 +501,55 @@ def test_the_demo_scores_the_departments_quarter_by_quarter_over_its_year(users,
     history = services.history(s, hall)
     assert len(history) >= len(quarters) - 1
     assert all(1 <= p.stars <= 5 for p in history)
+
+
+def test_the_evidence_of_audit_findings_is_the_nc_findings_of_the_departments_audits(users):
+    from qms.audits import services as audits
+    from tests.builders_audits import procedure, started
+
+    with clock.travel(at(START + timedelta(days=1))):
+        procedure(users)
+        hall = started(users, planned_start=START + timedelta(days=2),
+                       planned_end=START + timedelta(days=3))  # fmt: skip
+        first, *rest = hall.questions
+        audits.record_finding(hall.lead_auditor, hall, "minor_nc", "Old form at window 2.",
+                              question=first, responsible="author", due_date=END)  # fmt: skip
+        for question in rest:
+            audits.record_finding(hall.lead_auditor, hall, "observation", "Queue long.",
+                                  question=question)  # fmt: skip
+    criteria = [{"source": "audit_findings", "weight": 100, "rule": "bands",
+                 "direction": "lower", "bands": [[0, 100], [1, 80]]}]  # fmt: skip
+    evaluation = services.run(users["approver"], scheme(users, criteria), PERIOD)
+    row = services.get_result(evaluation, dept("Service Hall")).criteria[0]
+    assert (row.value, row.points) == (1, 80)
+    assert [(e["ref"], e["args"]) for e in row.evidence] == [
+        (f"{hall.ref} #{first.seq}", {"ref": hall.ref})
+    ]
+    office = services.get_result(evaluation, dept("Quality Office")).criteria[0]
+    assert (office.value, office.evidence) == (0, [])
+
+
+def test_records_on_time_are_the_share_of_the_departments_records_with_the_on_time_value(
+    users,
+):
+    from tests.builders_records import form_in_force, submit
+
+    fields = [
+        {"key": "title", "label": "Title", "type": "text", "required": True},
+        {"key": "result", "label": "Result", "type": "radio", "options": ["yes", "no"]},
+    ]
+    with clock.travel(at(START + timedelta(days=1))):
+        form_in_force(users, fields=fields)
+        on_time = [submit(users, result="yes") for _n in range(3)]
+        late = submit(users, result="no")
+        submit(users, username="staff2", result="no")  # the Quality Office's
+    criteria = [{"source": "records_on_time", "weight": 100, "target": 100, "zero": 50,
+                 "params": {"form": "RF-01", "field": "result", "value": "yes"}}]  # fmt: skip
+    evaluation = services.run(users["approver"], scheme(users, criteria), PERIOD)
+    row = services.get_result(evaluation, dept("Service Hall")).criteria[0]
+    assert (row.value, row.points, row.detail) == (75.0, 50.0, "3 of 4 on time")
+    assert sorted((e["ref"], e["label"]) for e in row.evidence) == sorted(
+        [(r.number, "on time") for r in on_time] + [(late.number, "late")]
+    )
+    nothing = services.get_result(evaluation, dept("Business Approval Department")).criteria[0]
+    assert (nothing.value, nothing.points, nothing.evidence) == (None, 0, [])
