@@ -553,3 +553,49 @@ def test_records_on_time_are_the_share_of_the_departments_records_with_the_on_ti
     )
     nothing = services.get_result(evaluation, dept("Business Approval Department")).criteria[0]
     assert (nothing.value, nothing.points, nothing.evidence) == (None, 0, [])
+
+
+# -- windows and sources from other domains ----------------------------------------------------
+
+
+def test_a_window_scheme_scores_every_active_window_with_a_source_another_domain_registers(
+    users, monkeypatch
+):
+    from qms.evaluation import sources
+    from qms.standards.models import ServiceWindow
+
+    db.session.add_all(
+        [
+            ServiceWindow(code="W01", name="Residence permits", active=True),
+            ServiceWindow(code="W02", name="Business licences", active=True),
+            ServiceWindow(code="W09", name="Closed window", active=False),
+        ]
+    )
+    db.session.commit()
+    seen = []
+
+    def ratings(subject, start, end, params):
+        seen.append((subject.key, start, end))
+        value = {"W01": 4.8, "W02": 4.1}[subject.key]
+        return sources.Measure(value, [sources.Evidence("rating", f"R-{subject.key}", "5 ★")])
+
+    monkeypatch.setitem(sources.SOURCES, "ratings", None)
+    sources.register(sources.Source("ratings", "Citizens' ratings", ("window",), ratings))
+    s = scheme(
+        users,
+        [
+            {"source": "ratings", "weight": 70, "target": 5, "zero": 3},
+            {**MANUAL, "weight": 30},
+        ],
+        subject_kind="window",
+    )
+    evaluation = services.run(users["approver"], s, PERIOD)
+    assert sorted(seen) == [("W01", START, END), ("W02", START, END)]
+    enter_all(users, evaluation, 100)
+    w01, w02 = (services.get_result(evaluation, key) for key in ("W01", "W02"))
+    # 90 points × 70 % + 100 × 30 % = 93; 55 × 70 % + 30 = 68.5.
+    assert (w01.subject_name, w01.total, w01.stars) == ("W01 Residence permits", 93.0, 4)
+    assert (w02.total, w02.stars) == (68.5, 2)
+    assert w01.criteria[0].evidence == [
+        {"kind": "rating", "ref": "R-W01", "label": "5 ★", "endpoint": None, "args": {}}
+    ]
