@@ -599,3 +599,16 @@ def test_a_window_scheme_scores_every_active_window_with_a_source_another_domain
     assert w01.criteria[0].evidence == [
         {"kind": "rating", "ref": "R-W01", "label": "5 ★", "endpoint": None, "args": {}}
     ]
+
+
+def test_lists_mark_the_corrected_evaluations_in_one_query(users):
+    s = scheme(users, [{**MANUAL, "weight": 100}])
+    first = services.run(users["approver"], s, PERIOD)
+    enter_all(users, first)
+    services.confirm(users["approver"], first)
+    second = services.correct(users["approver"], first, "Mis-typed.")
+    assert services.superseded_ids([first, second]) == set()  # the correction is a draft
+    enter_all(users, second)
+    services.confirm(users["approver"], second)
+    assert services.superseded_ids([first, second]) == {first.id}
+    assert [services.is_superseded(e) for e in (first, second)] == [True, False]

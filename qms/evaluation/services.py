@@ -693,6 +693,24 @@ def _standing(evaluations: list[Evaluation]) -> dict[str, Evaluation]:
     return standing
 
 
+def superseded_ids(evaluations) -> set[int]:
+    """Return the ids of those of ``evaluations`` a confirmed correction has replaced.
+
+    One query for all of them, for lists (rather than :func:`is_superseded` for each).
+    """
+    schemes = {e.scheme_id for e in evaluations if e.state == "confirmed"}
+    if not schemes:
+        return set()
+    rows = db.session.execute(
+        select(Evaluation.id, Evaluation.scheme_id, Evaluation.period)
+        .where(Evaluation.scheme_id.in_(schemes), Evaluation.state == "confirmed")
+        .order_by(Evaluation.period, Evaluation.confirmed_at, Evaluation.id)
+    ).all()
+    standing = {(scheme_id, period): ident for ident, scheme_id, period in rows}
+    replaced = {ident for ident, _scheme, _period in rows} - set(standing.values())
+    return replaced & {e.id for e in evaluations}
+
+
 def current(scheme: EvaluationScheme, period: str) -> Evaluation | None:
     """Return the confirmed evaluation standing for ``period`` (none: not confirmed yet)."""
     return _standing([e for e in _confirmed(scheme) if e.period == period]).get(period)

@@ -150,18 +150,24 @@ def actions_overdue(subject: Subject, start: date, end: date, params: dict) -> M
     Counted from what happened, not from today's list: an action done a week late still
     counts in the quarter it was late in.
     """
+    from sqlalchemy import select
+
+    from qms.auth.models import User
     from qms.improvement import services as improvement
 
     last = min(end, clock.today())
+    owners = db.session.scalars(select(User.id).where(User.department_id == int(subject.key)))
     found = []
-    for action in db.session.scalars(improvement.list_actions()):
-        if str(action.owner.department_id) != subject.key:
-            continue
-        if not start <= action.due_date <= end or action.due_date >= last:
-            continue
-        done = clock.local(action.done_at).date() if action.done_at else None
-        if done is None or done > action.due_date:
-            found.append(action)
+    for owner in list(owners):
+        # One list per owner in the department: not every action of the organisation.
+        filters = improvement.ActionFilters(owner_id=owner)
+        for action in db.session.scalars(improvement.list_actions(filters)):
+            if not start <= action.due_date <= end or action.due_date >= last:
+                continue
+            done = clock.local(action.done_at).date() if action.done_at else None
+            if done is None or done > action.due_date:
+                found.append(action)
+    found.sort(key=lambda a: (a.due_date, a.id))
     return Measure(
         float(len(found)),
         [

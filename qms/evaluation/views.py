@@ -180,7 +180,7 @@ def _scheme_page(scheme, form: SchemeForm | None = None, code: int = 200):
         scheme=scheme,
         form=form or _form_of(scheme),
         evaluations=evaluations,
-        superseded={e.id for e in evaluations if services.is_superseded(e)},
+        superseded=services.superseded_ids(evaluations),
         events=trail.events_for("evaluation_scheme", str(scheme.id)),
     ), code
 
@@ -231,7 +231,7 @@ def _index(form: RunForm | None = None, code: int = 200):
         "evaluation/index.html",
         schemes=services.list_schemes(),
         evaluations=evaluations,
-        superseded={e.id for e in evaluations if services.is_superseded(e)},
+        superseded=services.superseded_ids(evaluations),
         form=_run_form(form),
     ), code
 
