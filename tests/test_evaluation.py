@@ -612,3 +612,22 @@ def test_lists_mark_the_corrected_evaluations_in_one_query(users):
     services.confirm(users["approver"], second)
     assert services.superseded_ids([first, second]) == {first.id}
     assert [services.is_superseded(e) for e in (first, second)] == [True, False]
+
+
+def test_everyone_reads_the_results_but_only_the_office_sees_the_forms(client, auth, users):
+    s = scheme(users)
+    evaluation = services.run(users["approver"], s, PERIOD)
+    db.session.commit()
+    pages = ("/evaluation/", f"/evaluation/schemes/{s.id}", f"/evaluation/{evaluation.number}")
+    for who, sees in (("staff", False), ("approver", True), ("admin", True)):
+        auth.login(who)
+        texts = [client.get(path) for path in pages]
+        assert [t.status_code for t in texts] == [200, 200, 200]
+        index, scheme_page, detail = (t.get_data(as_text=True) for t in texts)
+        assert ("Run an evaluation" in index) is sees
+        assert ("Save the scores" in detail) is sees
+        assert ("Change the scheme" in scheme_page) is (who == "admin")
+        assert evaluation.number in index and "Department evaluation" in scheme_page
+        auth.logout()
+    auth.login("admin")
+    assert client.get("/evaluation/schemes/new?kind=window").status_code == 200

@@ -528,7 +528,7 @@ def correct(actor: User, evaluation: Evaluation, reason: str) -> Evaluation:
 
 
 def _totals(evaluation: Evaluation) -> dict:
-    return {r.subject_key: [r.total, r.stars] for r in evaluation.results}
+    return {r.subject_name: [r.total, r.stars] for r in evaluation.results}
 
 
 def _refuse_unless_draft(actor: User, evaluation: Evaluation, allowed: bool) -> None:
