@@ -631,3 +631,26 @@ def test_everyone_reads_the_results_but_only_the_office_sees_the_forms(client, a
         auth.logout()
     auth.login("admin")
     assert client.get("/evaluation/schemes/new?kind=window").status_code == 200
+
+
+def test_no_code_path_can_change_a_confirmed_evaluation_in_the_database(users):
+    from qms.evaluation.models import ConfirmedEvaluationChanged
+
+    evaluation = services.run(users["approver"], scheme(users), PERIOD)
+    enter_all(users, evaluation)
+    services.confirm(users["approver"], evaluation)
+    db.session.commit()
+    result = evaluation.results[0]
+    changes = (
+        lambda: setattr(result, "total", 100.0),
+        lambda: setattr(result.criteria[0], "value", 0.0),
+        lambda: setattr(evaluation, "state", "draft"),
+        lambda: db.session.delete(evaluation),
+    )
+    for change in changes:
+        change()
+        with pytest.raises(ConfirmedEvaluationChanged):
+            db.session.flush()
+        db.session.rollback()
+    again = services.get_evaluation(evaluation.number)
+    assert again.state == "confirmed" and again.results[0].total == result.total

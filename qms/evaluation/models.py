@@ -8,8 +8,19 @@ rule, so a confirmed evaluation reads the same after the scheme changes.
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from qms.auth.models import User
 from qms.extensions import db
@@ -146,7 +157,8 @@ class Evaluation(db.Model):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
     thresholds: Mapped[list] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    # The value before a change is loaded, so the flush guard below sees a confirmed one.
+    state: Mapped[str] = mapped_column(String(20), default="draft", index=True, active_history=True)
     #: The confirmed evaluation this one corrects, and why.
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation.id"), index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -168,3 +180,38 @@ class Evaluation(db.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.period}"
+
+
+class ConfirmedEvaluationChanged(Exception):
+    """A flush would change or delete a confirmed evaluation (a bug: services refuse first)."""
+
+
+def _was_confirmed(evaluation: Evaluation) -> bool:
+    """Whether the evaluation was confirmed before this unit of work touched it."""
+    history = inspect(evaluation).attrs.state.load_history()
+    before = history.deleted or history.unchanged
+    return bool(before) and before[0] == "confirmed"
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_confirmed_evaluations(session, _context, _instances) -> None:
+    """Refuse any change to a confirmed evaluation, its results or their criteria.
+
+    The services refuse first with a clear message; this is the backstop that keeps a
+    confirmed evaluation as it was confirmed whatever code path writes.
+    """
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, ResultCriterion):
+            result = session.get(EvaluationResult, obj.result_id)
+            evaluation = result.evaluation if result is not None else None
+        elif isinstance(obj, EvaluationResult):
+            evaluation = obj.evaluation
+        elif isinstance(obj, Evaluation):
+            evaluation = obj
+        else:
+            continue
+        if evaluation is None or not _was_confirmed(evaluation):
+            continue
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        raise ConfirmedEvaluationChanged(f"{evaluation.number} is confirmed")
