@@ -654,3 +654,13 @@ def test_no_code_path_can_change_a_confirmed_evaluation_in_the_database(users):
         db.session.rollback()
     again = services.get_evaluation(evaluation.number)
     assert again.state == "confirmed" and again.results[0].total == result.total
+
+
+def test_the_office_finds_the_drafts_to_confirm_on_its_home_page(client, auth, users):
+    evaluation = services.run(users["approver"], scheme(users), PERIOD)
+    db.session.commit()
+    auth.login("approver")
+    assert f"/evaluation/{evaluation.number}" in client.get("/").get_data(as_text=True)
+    auth.logout()
+    auth.login("staff")
+    assert "Evaluations to confirm" not in client.get("/").get_data(as_text=True)

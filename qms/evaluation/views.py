@@ -12,11 +12,22 @@ from qms.evaluation.forms import CorrectionForm, RunForm, SchemeForm
 from qms.evaluation.models import DIRECTIONS, PERIODS, RULES, SUBJECT_KINDS
 from qms.extensions import db
 from qms.forms import options, show_error
-from qms.navigation import NavItem, register_nav
+from qms.navigation import NavItem, register_nav, register_work
 from qms.uow import unit_of_work
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 register_nav(NavItem("evaluation.index", _l("Evaluation"), ("evaluation.",), order=66))
+
+
+def panels(user) -> list[dict]:
+    """Home-page panel: the draft evaluations waiting for the quality office to confirm."""
+    if not permissions.can_run(user):
+        return []
+    drafts = list(db.session.scalars(services.list_evaluations(state="draft").limit(20)))
+    return [{"template": "evaluation/_work.html", "drafts": drafts}] if drafts else []
+
+
+register_work(58, panels)
 
 
 @bp.app_context_processor
