@@ -664,3 +664,12 @@ def test_the_office_finds_the_drafts_to_confirm_on_its_home_page(client, auth, u
     auth.logout()
     auth.login("staff")
     assert "Evaluations to confirm" not in client.get("/").get_data(as_text=True)
+
+
+def test_the_change_form_offers_a_row_for_every_criterion_of_a_long_scheme(client, auth, users):
+    criteria = [{**MANUAL, "label": f"Check {n}", "weight": 10} for n in range(10)]
+    s = scheme(users, criteria)
+    db.session.commit()
+    auth.login("admin")
+    page = client.get(f"/evaluation/schemes/{s.id}").get_data(as_text=True)
+    assert 'name="criteria-9-title"' in page and 'value="Check 9"' in page

@@ -80,7 +80,10 @@ class EvaluationRunSchema(Schema):
     start = fields.Date()
     end = fields.Date()
     state = fields.String()
-    superseded = fields.Function(lambda e: services.is_superseded(e))
+    superseded = fields.Function(
+        lambda e: e.id in e._superseded if hasattr(e, "_superseded") else services.is_superseded(e),
+        metadata={"description": "Replaced by a confirmed correction"},
+    )
     corrects = fields.Function(lambda e: e.corrects.number if e.corrects else None, allow_none=True)
     reason = fields.String()
     created_by = fields.Function(lambda e: e.created_by.username)
@@ -119,7 +122,12 @@ class Evaluations(MethodView):
     def get(self, args):
         """List the evaluations, newest period first."""
         stmt = services.list_evaluations(scheme_id=args.get("scheme"), state=args.get("state"))
-        return page_of(stmt, args)
+        page = page_of(stmt, args)
+        # Which of the page were corrected, in one query rather than one per item.
+        replaced = services.superseded_ids(page["items"])
+        for evaluation in page["items"]:
+            evaluation._superseded = replaced
+        return page
 
 
 @blp.route("/<number>")

@@ -202,7 +202,8 @@ def _keep_confirmed_evaluations(session, _context, _instances) -> None:
     """
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, ResultCriterion):
-            result = session.get(EvaluationResult, obj.result_id)
+            with session.no_autoflush:
+                result = session.get(EvaluationResult, obj.result_id)
             evaluation = result.evaluation if result is not None else None
         elif isinstance(obj, EvaluationResult):
             evaluation = obj.evaluation

@@ -127,6 +127,8 @@ def _form_of(scheme) -> SchemeForm:
         three=three,
         two=two,
     )
+    while len(form.criteria) < len(scheme.criteria):
+        form.criteria.append_entry()
     for entry, criterion in zip(form.criteria, scheme.criteria, strict=False):
         row = entry.form
         row.source.data = criterion.source
