@@ -99,6 +99,7 @@ BLUEPRINTS = (
     "qms.webhooks.views",
     "qms.standards.catalogue_views",
     "qms.ratings.views",
+    "qms.evaluation.views",
 )
 
 

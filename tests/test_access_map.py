@@ -153,6 +153,9 @@ EXPECTED: dict[str, Rule] = {
     "api_feedback.get_survey": api(NOBODY, denied=404),  # none seeded
     "api_feedback.post_nc": change(),
     "api_feedback.post_response": change(),
+    "api_evaluations.Evaluations": api(),
+    "api_evaluations.get_evaluation": api(ok=404),  # none seeded
+    "api_evaluations.list_schemes": api(),
     "api_nonconformities.Nonconformities": api(),
     "api_nonconformities.add_evidence": change(),
     "api_nonconformities.add_file": change(),
@@ -285,6 +288,18 @@ EXPECTED: dict[str, Rule] = {
     "equipment.export": page(),
     "equipment.index": page(),
     "equipment.status": change(),
+    "evaluation.change_scheme": change(),
+    "evaluation.confirm": change(),
+    "evaluation.correct": change(),
+    "evaluation.create_scheme": change(),
+    "evaluation.detail": page(NOBODY, denied=404),  # none seeded
+    "evaluation.discard": change(),
+    "evaluation.index": page(),
+    "evaluation.new_scheme": page(ADMINS),
+    "evaluation.run": change(),
+    "evaluation.scheme": page(NOBODY, denied=404),  # no scheme 0
+    "evaluation.scores": change(),
+    "evaluation.subject": page(NOBODY, denied=404),
     # Open to all without sign-in; 503 here because no job worker runs in this test.
     "health.healthz": public(ok=503, signed_in=503),
     "history.changes": page(),

@@ -172,6 +172,7 @@ API_BLUEPRINTS = (
     "qms.api.webhooks",
     "qms.api.service_items",
     "qms.api.ratings",
+    "qms.api.evaluation",
 )
 
 

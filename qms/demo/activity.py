@@ -160,6 +160,9 @@ def load_activity(lang: str, passwords: dict[str, str], today: date | None = Non
         demo_risks.load(demo)
         suppliers.load(demo)
         equipment.load(demo)
+        from qms.demo import evaluation  # supervision and evaluation (监督评价)
+
+        evaluation.load(demo)
         _prepare_review(demo)
 
 
