@@ -659,3 +659,17 @@ def test_a_poor_rating_is_sent_to_the_webhooks_once(users, catalogue):
     assert delivery.event == "rating.poor"
     assert '"case_number": "C-0101"' in delivery.body
     assert '"rectification": "RC-' in delivery.body
+
+
+def test_ratings_are_criteria_of_the_evaluation_of_windows(users, catalogue):
+    from qms.evaluation import sources
+
+    receive(users, rating("C-0200", level=5), rating("C-0201", level=4), rating("C-0202", level=1))
+    window = sources.Subject("window", "W01", "W01")
+    start, end = TODAY - timedelta(days=30), TODAY
+    measure = sources.get("ratings_good_rate").compute(window, start, end, {})
+    assert round(measure.value, 1) == 66.7 and measure.detail == "2 / 3"
+    assert [e.ref for e in measure.evidence] == ["C-0202"]
+    poor = sources.get("ratings_poor").compute(window, start, end, {})
+    assert poor.value == 1.0
+    assert "ratings_good_rate" in [s.key for s in sources.for_kind("window")]

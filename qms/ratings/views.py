@@ -12,7 +12,15 @@ from qms.errors import NotFound, ServiceError
 from qms.extensions import db
 from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav, register_work
-from qms.ratings import charts, figures, imports, labels, permissions, services
+from qms.ratings import (
+    charts,
+    evaluation_sources,  # noqa: E402, F401 (the evaluation's criteria)
+    figures,
+    imports,
+    labels,
+    permissions,
+    services,
+)
 from qms.ratings.forms import CloseForm, FollowUpForm, ImportForm, RectifyForm, ReopenForm
 from qms.ratings.models import FOLLOWUP_RESULTS, FOLLOWUP_WAYS, LEVELS, TRANSITIONS
 from qms.ratings.services import STEP_TARGETS
