@@ -163,6 +163,7 @@ def load_activity(lang: str, passwords: dict[str, str], today: date | None = Non
         from qms.demo import evaluation  # supervision and evaluation (监督评价)
 
         evaluation.load(demo)
+        evaluation.load_windows(demo)
         _prepare_review(demo)
 
 

@@ -1,4 +1,4 @@
-"""The demo's supervision and evaluation (监督评价): departments scored quarterly.
+"""The demo's supervision and evaluation (监督评价): departments and windows scored quarterly.
 
 A quarterly scheme over every department (NCs raised, actions overdue, audit NC findings
 and the supervision office's spot checks), run for each quarter of the year the demo
@@ -23,6 +23,9 @@ EN = {
     "findings": "Audit NC findings",
     "note": "Spot checks of service quality by the supervision office.",
     "reason": "The spot-check score of one department was entered wrongly.",
+    "windows": "Quarterly evaluation of windows by citizens' ratings",
+    "good_rate": "Good-rating rate",
+    "on_time": "Poor ratings rectified on time",
 }
 ZH_HANS = {
     "scheme": "部门季度监督评价",
@@ -32,6 +35,9 @@ ZH_HANS = {
     "findings": "审核不合格项",
     "note": "投诉监督室对服务质量的抽查。",
     "reason": "一个部门的抽查得分录入有误。",
+    "windows": "窗口季度好差评评价",
+    "good_rate": "好评率",
+    "on_time": "差评按时整改率",
 }
 #: Each department's spot-check score, varied by quarter (by position, any language).
 SPOT_CHECKS = (96, 91, 88, 84, 79, 73, 93)
@@ -100,3 +106,30 @@ def load(demo: Demo) -> None:
             correction = evaluation.correct(mrep, run, t["reason"])
             _spot_checks(demo, correction, n, t)
             evaluation.confirm(mrep, correction)
+
+
+def load_windows(demo: Demo) -> None:
+    """A quarterly scheme over the windows, scored from the citizens' ratings of the year."""
+    from qms.standards import catalogue
+
+    if not catalogue.active_windows():
+        return
+    t = _texts(demo.lang)
+    scheme = evaluation.create_scheme(
+        demo.people["admin"],
+        t["windows"],
+        "window",
+        "quarterly",
+        [
+            {"source": "ratings_good_rate", "label": t["good_rate"], "weight": 70,
+             "target": 100, "zero": 80},
+            {"source": "ratings_on_time", "label": t["on_time"], "weight": 30,
+             "target": 100, "zero": 50},
+        ],
+        [95, 85, 75, 60],
+    )  # fmt: skip
+    for quarter in quarters(demo):
+        run = evaluation.run(demo.people["mrep"], scheme, quarter)
+        if periods.bounds(quarter)[1] >= demo.today:
+            break  # the quarter in progress stays a draft
+        evaluation.confirm(demo.people["mrep"], run)

@@ -14,7 +14,7 @@ from qms.forms import options, show_error
 from qms.navigation import NavItem, register_nav, register_work
 from qms.ratings import (
     charts,
-    evaluation_sources,  # noqa: E402, F401 (the evaluation's criteria)
+    evaluation_sources,  # noqa: F401 (registers the evaluation criteria of ratings)
     figures,
     imports,
     labels,
