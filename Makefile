@@ -12,7 +12,7 @@ FLASK := $(BIN)/flask --app wsgi
 # The suite runs on every core (pytest-xdist); PYTEST_ARGS="-n 0 -x" runs it in one process.
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test setup translations messages lint format clean bench
+.PHONY: run test setup translations messages lint format clean bench frontend
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test_i12
 bench: setup
 	$(BIN)/python bench/run.py --scale $(SCALE) --seconds $(BENCH_SECONDS) \
 		--database-url $(BENCH_PG_URL) --out bench/RESULTS.md
+
+# The front-end packages (frontend/package.json) come from the npm registry and are built
+# into qms/static/vendor, which is committed: running the application needs no npm.
+frontend:
+	cd frontend && npm ci && npm run build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
