@@ -12,6 +12,7 @@ from qms.extensions import db
 from qms.notifications import services as notifications
 from qms.notifications.models import Notice
 from tests import builders
+from tests.conftest import PASSWORD
 from tests.test_improvement_mail import smtp  # noqa: F401 (a fixture)
 
 
@@ -134,3 +135,22 @@ def test_the_home_page_lists_unread_notices_and_marks_only_ones_own_read(users, 
     assert "waits for your review" not in client.get("/").get_data(as_text=True)
     listing = client.get("/notices/").get_data(as_text=True)
     assert "QP-07 revision A waits for your review or approval" in listing
+
+
+def test_requests_to_sign_are_settled_by_the_release_or_the_rejection(users):
+    def unread_requests() -> int:
+        return db.session.scalar(
+            select(func.count(Notice.id)).where(
+                Notice.kind == "review_requested", Notice.read_at.is_(None)
+            )
+        )
+
+    doc = submitted(users)
+    assert unread_requests() == 2
+    services.reject(users["approver"], doc, "Say who keeps the records.")
+    assert unread_requests() == 0
+    services.submit(users["author"], doc)
+    assert unread_requests() == 2
+    services.approve(users["approver"], doc, PASSWORD)
+    services.release(users["approver"], doc)
+    assert unread_requests() == 0

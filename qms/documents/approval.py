@@ -204,6 +204,7 @@ def reject(actor: User, doc: Document, reason: str) -> Revision:
         after={"reason": reason},
         user=actor,
     )
+    workflow_event("rejected", rev)
     return rev
 
 

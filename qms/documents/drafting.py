@@ -37,8 +37,9 @@ WORKFLOW_HOOKS: list[Callable[[str, Revision], None]] = []
 
 
 def on_workflow(hook: Callable[[str, Revision], None]) -> None:
-    """Call ``hook(event, rev)`` when a revision is "submitted" for review and approval, and
-    when a step of its route is "signed" and another step follows."""
+    """Call ``hook(event, rev)`` when a revision is "submitted" for review and approval,
+    when a step of its route is "signed" and another step follows, and when it is
+    "rejected" back to draft."""
     if hook not in WORKFLOW_HOOKS:
         WORKFLOW_HOOKS.append(hook)
 

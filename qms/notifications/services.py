@@ -106,25 +106,44 @@ def _params(rev) -> dict:
 
 def on_workflow(event: str, rev) -> None:
     """A revision was submitted, or a step of its route signed: tell who signs next (never
-    its authors), once per submission and step."""
+    its authors), once per submission and step. Rejected: what it asked is done."""
     from qms.documents import services as documents
 
+    if event == "rejected":
+        _settle(rev)
+        return
     step = sum(1 for s in rev.signatures if s.step is not None) + 1
     key = f"{rev.document.code}/{rev.label}@{rev.submitted_at}#{step}"
     notify(documents.next_signers(rev), "review_requested", key, **_params(rev))
 
 
 def on_revision(event: str, rev) -> None:
-    """A revision became effective: tell its readers to read and acknowledge it."""
+    """A revision became effective: tell its readers to read and acknowledge it, and
+    settle the requests to sign it."""
     from qms.documents import services as documents
 
     if event != "effective":
         return
+    _settle(rev)
     notify(
         documents.readers(rev.document),
         "read_required",
         f"{rev.document.code}/{rev.label}",
         **_params(rev),
+    )
+
+
+def _settle(rev) -> None:
+    """Mark read the requests to sign ``rev``: nobody is left asked to sign what is done."""
+    prefix = f"{rev.document.code}/{rev.label}@"
+    db.session.execute(
+        update(Notice)
+        .where(
+            Notice.kind == "review_requested",
+            Notice.key.startswith(prefix, autoescape=True),
+            Notice.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
     )
 
 
