@@ -25,6 +25,8 @@ VISIBILITY: dict[str, dict[str, str]] = {
     "auditor": {"record": ALL, "complaint": ALL},
     # The quality office (management representative) answers for the whole system.
     "approver": {"record": ALL, "complaint": ALL},
+    # Top management approves the manual and reviews the whole system's performance.
+    "top_management": {"record": ALL, "complaint": ALL},
     "admin": {"record": ALL, "complaint": ALL},
 }
 

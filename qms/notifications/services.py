@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from qms import jobs
 from qms.auth.models import User, UserRole
 from qms.extensions import db
+from qms.improvement import mail as mailer
 from qms.models import utcnow
 from qms.notifications.models import Notice
 from qms.uow import transactional
@@ -84,7 +85,7 @@ def notify(users, kind: str, key: str, mail: bool = True, **params) -> list[int]
     db.session.add_all(rows)
     db.session.flush()
     ids = [row.id for row in rows]
-    if mail:
+    if mail and mailer.settings() is not None:  # with no mail server, the home page tells
         jobs.enqueue_after_commit("notice_mail", ids)
     return ids
 
@@ -237,9 +238,7 @@ def send_mail(ids: list[int]) -> list[int]:
     send the same one; a message the server refuses gives its claim up and raises
     :class:`MailRefused`, for the job runner's retry.
     """
-    from qms.improvement import mail
-
-    smtp = mail.settings()
+    smtp = mailer.settings()
     if smtp is None:
         log.info("No SMTP host configured; %d notice(s) not mailed.", len(ids))
         return []
@@ -251,10 +250,10 @@ def send_mail(ids: list[int]) -> list[int]:
         if not notice.user.email:
             log.info("%s has no e-mail address; notice %d not mailed.", notice.user.username, ident)
             continue
-        message = mail.compose(
+        message = mailer.compose(
             notice.user, KINDS[notice.kind].template, notice=notice, params=notice.params
         )
-        if mail.deliver(message, smtp):
+        if mailer.deliver(message, smtp):
             sent.append(ident)
         else:
             _give_up(ident)

@@ -141,6 +141,7 @@ CODES = re.compile(
     r"\b[A-Z]{2,}(?:-[A-Z0-9]+)*-[0-9][\w./-]*"  # QP-07, RF-03-00-01/2026/000001, NC-2026-…
     r"|\b[A-Z]{2,}-\d*"  # QP- in a list of codes
     r"|\b[A-Z]{2,5}\b"  # a document type's abbreviation: 程序文件（QP）, 外来文件（EXT）
+    r"|\b[A-Z]{2,}\d[\w-]*"  # case numbers: HC2026120400012
     r"|\S+\.(?:md|pdf|docx|xlsx|csv)\b"  # paths and file names
     r"|\b[0-9a-f]{7,64}\b"  # commit and blob ids
     r"|https?://\S+"
