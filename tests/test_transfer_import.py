@@ -303,9 +303,16 @@ def test_import_of_the_word_corpus_keeps_headings_lists_tables_and_images(users,
     prepared = importing.prepare(CORPUS)
     plan = {i.source: i for i in prepared.plan.items}
     assert len(plan) == 7
-    # Word's record forms have no field definitions: the records rule says so by file.
-    assert plan["REC-701 - DCR.docx"].problems
-    commit, _prepared = importing.run(users["admin"], CORPUS, types={"REC": "external"})
+    # Word's record forms have no field definitions: they come in printable, their fields
+    # proposed from their first table's header row (confirmed later in the form builder).
+    assert plan["REC-701 - DCR.docx"].problems == []
+    commit, _prepared = importing.run(users["admin"], CORPUS)
+    form = services.get_document("REC-701")
+    meta, _body = render.split_front_matter(
+        services.revision_content(services.effective_revision(form))
+    )
+    assert form.doc_type == "record_form" and meta["printable"] is True
+    assert meta["proposed_fields"] and "fields" not in meta
     sop = services.get_document("SOP-701")
     assert (sop.title, sop.doc_type) == ("Control of Documents", "procedure")
     text = services.revision_content(services.effective_revision(sop))

@@ -19,7 +19,8 @@ def panel(user) -> list[dict]:
     notices = services.unread(user)
     if not notices:
         return []
-    count = len(notices) if len(notices) < services.HOME_LIMIT else services.unread_count(user)
+    # Counted in SQL every time: a page's queries do not depend on how many there are.
+    count = services.unread_count(user)
     return [{"template": "notifications/_panel.html", "notices": notices, "count": count}]
 
 

@@ -230,6 +230,11 @@ def _key(c: StandardCategory) -> str:
     return f"{c.scheme}:{c.code}"
 
 
+def _shown(c: StandardCategory) -> str:
+    """A category as the trail shows it to people: its code and name."""
+    return f"{c.code} {c.name}"
+
+
 def _scheme(scheme: str | None) -> str:
     scheme = str(scheme or "").strip().lower()
     if not SCHEME_PATTERN.match(scheme):
@@ -483,7 +488,7 @@ def _snapshot(s: ExternalStandard) -> dict:
         "status": s.status,
         "effective_on": s.effective_on.isoformat() if s.effective_on else None,
         "replaced_by": s.replaced_by.number if s.replaced_by else None,
-        "category": _key(s.category) if s.category else None,
+        "category": _shown(s.category) if s.category else None,
         "document": document_code(s.document_id),
     }
 
@@ -840,7 +845,7 @@ def place(actor: User, scheme: str, choices: dict[str, object]) -> int:
             .join(StandardCategory, StandardCategory.id == DocumentCategory.category_id)
             .where(DocumentCategory.document_id == doc.id, StandardCategory.scheme == scheme)
         )
-        before = _key(existing.category) if existing else None
+        before = _shown(existing.category) if existing else None
         if existing is not None and existing.category_id == category.id:
             continue
         if existing is not None:
@@ -852,7 +857,7 @@ def place(actor: User, scheme: str, choices: dict[str, object]) -> int:
             "document",
             doc.code,
             before={"category": before},
-            after={"category": _key(category)},
+            after={"category": _shown(category)},
             user=actor,
         )
         count += 1
