@@ -471,16 +471,11 @@ def edit(code: str):
     form.change_request.choices = options(accepted_change_requests(doc))
     preview = None
     if request.method == "GET":
+        form.content.data = _draft_text(doc, rev)
         if rev is not None:
-            form.content.data = services.revision_content(rev)
             form.summary.data = rev.summary
             form.base_commit.data = rev.head_commit
             form.change_request.data = rev.change_request.number if rev.change_request else ""
-        else:
-            current = services.effective_revision(doc)
-            form.content.data = (
-                services.revision_content(current) if current else services.blank_content(doc)
-            )
     elif form.validate_on_submit():
         if form.preview.data:
             preview = rendering.preview(form.content.data, doc.doc_type)
